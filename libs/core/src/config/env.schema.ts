@@ -1,0 +1,113 @@
+import { plainToInstance, Transform } from 'class-transformer';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength, validateSync } from 'class-validator';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+const toInt = ({ value }: { value: unknown }) => (typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value);
+const toBool = ({ value }: { value: unknown }) => {
+  if (typeof value !== 'string') return value;
+  const v = value.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off'].includes(v)) return false;
+  return value;
+};
+
+/**
+ * Every environment variable Ninefold reads. Read once at start-up by
+ * {@link loadConfig}; nothing else touches `process.env`.
+ */
+export class EnvironmentVariables {
+  /** HTTP port of the api. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(65535)
+  PORT = 3000;
+
+  /** Interface the api listens on. */
+  @IsOptional() @IsString()
+  HOST = '0.0.0.0';
+
+  /** PostgreSQL connection string. */
+  @IsString() @Matches(/^postgres(ql)?:\/\/.+/, { message: 'DATABASE_URL must be a postgres:// or postgresql:// URL' })
+  DATABASE_URL!: string;
+
+  /** Redis connection string. */
+  @IsString() @Matches(/^rediss?:\/\/.+/, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
+  REDIS_URL!: string;
+
+  /** Namespace of every Redis key and channel Ninefold uses, so several installations can share one Redis. */
+  @IsOptional() @IsString() @Matches(/^[A-Za-z0-9_.:-]{1,64}$/, { message: 'NINEFOLD_REDIS_PREFIX must be 1-64 characters of letters, digits, _ . : -' })
+  NINEFOLD_REDIS_PREFIX = 'nf';
+
+  /** Admin key to create on first start instead of a random one. */
+  @IsOptional() @IsString() @MinLength(24, { message: 'NINEFOLD_ADMIN_KEY must be at least 24 characters' }) @MaxLength(256)
+  NINEFOLD_ADMIN_KEY?: string;
+
+  @IsOptional() @IsIn(LOG_LEVELS, { message: `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}` })
+  LOG_LEVEL: LogLevel = 'info';
+
+  /** Log every HTTP request (one line each) at info level. */
+  @IsOptional() @Transform(toBool) @IsBoolean({ message: 'LOG_REQUESTS must be true or false' })
+  LOG_REQUESTS = true;
+
+  /** Largest accepted request body. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1024) @Max(64 * 1024 * 1024)
+  BODY_LIMIT_BYTES = 1024 * 1024;
+
+  /** Apply pending database migrations at start-up (under an advisory lock, so replicas may start together). */
+  @IsOptional() @Transform(toBool) @IsBoolean({ message: 'NINEFOLD_MIGRATE_ON_START must be true or false' })
+  NINEFOLD_MIGRATE_ON_START = true;
+
+  /** How long a verified API key is trusted from memory before it is looked up again. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(3600)
+  KEY_CACHE_TTL_SECONDS = 60;
+
+  /** How often the last-used times of API keys are written to the database. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(3600)
+  KEY_LAST_USED_FLUSH_SECONDS = 30;
+
+  /** Lease time of a leader (singleton work); another replica takes over at most this long after the leader dies. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1000) @Max(60_000)
+  LEADER_LEASE_MS = 5000;
+
+  /** Seconds allowed for in-flight work to finish on SIGTERM. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(600)
+  SHUTDOWN_GRACE_SECONDS = 10;
+}
+
+export type NinefoldConfig = Readonly<EnvironmentVariables>;
+
+/** Thrown at start-up when the environment is wrong; its message names every bad variable. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Validates the environment and returns typed configuration.
+ * Empty strings count as unset, so `PORT=` falls back to the default.
+ */
+export function loadConfig(env: Record<string, string | undefined>): NinefoldConfig {
+  const raw: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') raw[k] = v;
+  const config = plainToInstance(EnvironmentVariables, raw, { excludeExtraneousValues: false });
+  const errors = validateSync(config, { whitelist: false, skipMissingProperties: false });
+  if (errors.length > 0) {
+    const problems = errors.map((e) => {
+      const shown = e.property === 'DATABASE_URL' || e.property === 'REDIS_URL' || e.property.endsWith('_KEY') ? '(hidden)' : JSON.stringify(e.value);
+      const why = Object.values(e.constraints ?? {}).join('; ');
+      return `${e.property}=${e.value === undefined ? '(unset)' : shown}: ${why}`;
+    });
+    throw new ConfigError(problems);
+  }
+  // Keep only our own keys: the rest of the environment is not configuration.
+  const own = new EnvironmentVariables();
+  for (const key of Object.keys(own) as (keyof EnvironmentVariables)[]) {
+    (own as unknown as Record<string, unknown>)[key] = config[key];
+  }
+  own.DATABASE_URL = config.DATABASE_URL;
+  own.REDIS_URL = config.REDIS_URL;
+  own.NINEFOLD_ADMIN_KEY = config.NINEFOLD_ADMIN_KEY;
+  return Object.freeze(own);
+}

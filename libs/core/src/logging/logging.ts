@@ -1,0 +1,55 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Params } from 'nestjs-pino';
+import type { NinefoldConfig } from '../config/env.schema.js';
+
+/** Paths whose values never reach a log line. */
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-api-key"]',
+  'res.headers["set-cookie"]',
+  'key',
+  '*.key',
+  'password',
+  '*.password',
+  'secret',
+  '*.secret',
+  'token',
+  '*.token',
+];
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/**
+ * The request id: the caller's `X-Request-Id` when it is sane, else a new UUID.
+ * Fastify calls this first (request.id); it is kept on the raw request so the
+ * request logger uses the same id.
+ */
+export function requestId(req: IncomingMessage): string {
+  const raw = req as IncomingMessage & { id?: unknown };
+  if (typeof raw.id === 'string') return raw.id;
+  const given = req.headers['x-request-id'];
+  const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+  raw.id = id;
+  return id;
+}
+
+/** nestjs-pino options: JSON lines, request ids, secrets redacted. */
+export function loggerParams(config: NinefoldConfig, app: 'api' | 'worker'): Params {
+  return {
+    pinoHttp: {
+      level: config.LOG_LEVEL,
+      base: { app, pid: process.pid },
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      genReqId: requestId,
+      autoLogging: config.LOG_REQUESTS ? { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' } : false,
+      customProps: () => ({}),
+      serializers: {
+        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+      quietReqLogger: true,
+    },
+  };
+}

@@ -1,0 +1,58 @@
+import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { Redis, type RedisOptions } from 'ioredis';
+import { InjectConfig } from '../config/config.module.js';
+import type { NinefoldConfig } from '../config/env.schema.js';
+
+/**
+ * Redis connections of a process. `client` is for commands (auto-pipelined);
+ * subscribers and blocking readers take their own with {@link connect}.
+ * Every key and channel name goes through {@link key} so installations can
+ * share one Redis.
+ */
+@Injectable()
+export class RedisService implements OnModuleDestroy {
+  private readonly logger = new Logger(RedisService.name);
+  private readonly connections: Redis[] = [];
+  readonly client: Redis;
+
+  constructor(@InjectConfig() private readonly config: NinefoldConfig) {
+    this.client = this.connect('commands');
+  }
+
+  /** `<prefix>:<parts…>` */
+  key(...parts: (string | number)[]): string {
+    return [this.config.NINEFOLD_REDIS_PREFIX, ...parts].join(':');
+  }
+
+  /**
+   * A new connection. It reconnects by itself after an outage (capped backoff);
+   * while disconnected, commands fail fast instead of queueing, so callers can
+   * answer 503.
+   */
+  connect(name: string, extra: RedisOptions = {}): Redis {
+    const conn = new Redis(this.config.REDIS_URL, {
+      connectionName: `ninefold:${name}`,
+      enableAutoPipelining: true,
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: true,
+      connectTimeout: 3000,
+      retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
+      ...extra,
+    });
+    let down = false;
+    conn.on('error', (err: Error) => {
+      if (!down) this.logger.warn({ connection: name, err: err.message }, 'Redis connection error');
+      down = true;
+    });
+    conn.on('ready', () => {
+      if (down) this.logger.log({ connection: name }, 'Redis connection restored');
+      down = false;
+    });
+    this.connections.push(conn);
+    return conn;
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await Promise.all(this.connections.map((c) => c.quit().catch(() => c.disconnect())));
+  }
+}
