@@ -1,0 +1,22 @@
+// Jest 30 + ts-jest in ESM mode (NODE_OPTIONS=--experimental-vm-modules is set by scripts/test.mjs).
+// Two projects: fast unit tests (*.spec.ts, no I/O) and end-to-end tests
+// (*.e2e-spec.ts) that start the built api and worker against real Postgres and Redis.
+const shared = {
+  testEnvironment: 'node',
+  extensionsToTreatAsEsm: ['.ts'],
+  moduleNameMapper: {
+    '^#core$': '<rootDir>/libs/core/src/index.ts',
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+  },
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: '<rootDir>/tsconfig.json', diagnostics: false }],
+  },
+  modulePathIgnorePatterns: ['<rootDir>/dist/'],
+};
+
+export default {
+  projects: [
+    { ...shared, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs,test}/**/*.spec.ts'] },
+    { ...shared, displayName: 'e2e', testMatch: ['<rootDir>/{apps,libs,test}/**/*.e2e-spec.ts'], testTimeout: 120_000, slowTestThreshold: 30 },
+  ],
+};

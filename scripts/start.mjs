@@ -1,0 +1,101 @@
+#!/usr/bin/env node
+// npm start: installs what is missing, builds, brings up PostgreSQL and Redis
+// under .ninefold/ unless DATABASE_URL / REDIS_URL are given, then runs the
+// api (which applies pending migrations and serves the dashboard) and the
+// worker. Ctrl-C stops everything it started.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { checkNode, ensureBuilt, ensureInstalled, root } from './lib/setup.mjs';
+
+const log = (msg) => process.stderr.write(`ninefold: ${msg}\n`);
+checkNode();
+ensureInstalled(log);
+ensureBuilt(log);
+
+const { startPostgres } = await import('./lib/postgres.mjs');
+const { startRedis } = await import('./lib/redis.mjs');
+const { portOr } = await import('./lib/ports.mjs');
+
+const home = path.join(root, '.ninefold');
+fs.mkdirSync(path.join(home, 'logs'), { recursive: true });
+const stops = [];
+const children = new Set();
+let stopping = false;
+
+async function shutdown(code) {
+  if (stopping) return;
+  stopping = true;
+  log('stopping…');
+  await Promise.all(
+    [...children].map(
+      (c) =>
+        new Promise((resolve) => {
+          if (c.exitCode !== null || c.signalCode !== null) return resolve();
+          c.once('exit', resolve);
+          c.kill('SIGTERM');
+          setTimeout(() => c.kill('SIGKILL'), 20_000).unref();
+        }),
+    ),
+  );
+  for (const stop of stops.reverse()) await stop().catch((err) => log(`while stopping: ${err.message}`));
+  log('stopped.');
+  process.exit(code);
+}
+process.on('SIGINT', () => void shutdown(0));
+process.on('SIGTERM', () => void shutdown(0));
+process.on('SIGHUP', () => void shutdown(0));
+
+try {
+  const env = { ...process.env };
+  if (!env.DATABASE_URL) {
+    const port = Number(env.NINEFOLD_PG_PORT) || (await portOr(55432));
+    const pg = await startPostgres({
+      dataDir: path.join(home, 'postgres'),
+      port,
+      database: 'ninefold',
+      logFile: path.join(home, 'logs', 'postgres.log'),
+      log,
+    });
+    stops.push(pg.stop);
+    env.DATABASE_URL = pg.url;
+    log(`PostgreSQL on 127.0.0.1:${port} (data in .ninefold/postgres, log in .ninefold/logs/postgres.log)`);
+  }
+  if (!env.REDIS_URL) {
+    const port = Number(env.NINEFOLD_REDIS_PORT) || (await portOr(56379));
+    const redis = await startRedis({ dataDir: path.join(home, 'redis'), port, logFile: path.join(home, 'logs', 'redis.log'), log });
+    stops.push(redis.stop);
+    env.REDIS_URL = redis.url;
+    log(`Redis on 127.0.0.1:${port} (data in .ninefold/redis)`);
+  }
+  env.PORT ||= '3000';
+
+  for (const app of ['api', 'worker']) {
+    const child = spawn(process.execPath, ['--enable-source-maps', path.join(root, 'dist', 'apps', app, 'main.js')], { cwd: root, env, stdio: 'inherit' });
+    children.add(child);
+    child.on('exit', (code, signal) => {
+      if (stopping) return;
+      log(`the ${app} exited (${code ?? signal}); stopping everything`);
+      void shutdown(code || 1);
+    });
+  }
+
+  const url = `http://127.0.0.1:${env.PORT}`;
+  const deadline = Date.now() + 120_000;
+  while (!stopping) {
+    try {
+      const res = await fetch(`${url}/readyz`);
+      if (res.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`the api did not become ready on ${url} within 120 s`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  if (!stopping) {
+    log(`Ninefold is up: ${url}  (dashboard ${url}/ · API docs ${url}/api/docs · metrics ${url}/metrics). Ctrl-C stops it.`);
+  }
+} catch (err) {
+  log(`could not start: ${err.message}`);
+  await shutdown(1);
+}

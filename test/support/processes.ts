@@ -1,0 +1,145 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** A running api or worker process (the built `dist/apps/<app>/main.js`). */
+export class NinefoldProcess {
+  readonly output: string[] = [];
+  private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+  private readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
+  constructor(
+    readonly app: 'api' | 'worker',
+    readonly child: ChildProcess,
+    readonly url: string,
+  ) {
+    const collect = (chunk: Buffer) => {
+      for (const line of chunk.toString().split('\n')) if (line.trim()) this.output.push(line);
+    };
+    child.stdout?.on('data', collect);
+    child.stderr?.on('data', collect);
+    this.exited = new Promise((resolve) => {
+      child.on('exit', (code, signal) => {
+        this.exitInfo = { code, signal };
+        resolve(this.exitInfo);
+      });
+    });
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  get hasExited(): boolean {
+    return this.exitInfo !== null;
+  }
+
+  /** Every output line, joined (for error messages and text assertions). */
+  get log(): string {
+    return this.output.join('\n');
+  }
+
+  /** The JSON log lines that parse. */
+  logs(): Record<string, unknown>[] {
+    return this.output.flatMap((l) => {
+      try {
+        return [JSON.parse(l) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
+    });
+  }
+
+  /** Resolves when a line matches, or rejects after `timeoutMs` / on exit. */
+  async waitForLine(match: RegExp | ((line: string) => boolean), timeoutMs = 30_000): Promise<string> {
+    const test = typeof match === 'function' ? match : (l: string) => match.test(l);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.output.find(test);
+      if (found) return found;
+      if (this.hasExited) throw new Error(`${this.app} exited (${JSON.stringify(this.exitInfo)}) before printing ${String(match)}:\n${this.log.slice(-3000)}`);
+      if (Date.now() > deadline) throw new Error(`${this.app} did not print ${String(match)} within ${timeoutMs} ms:\n${this.log.slice(-3000)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  waitForExit(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    return this.exited;
+  }
+
+  /** SIGTERM (graceful) and wait; SIGKILL after `graceMs`. */
+  async stop(graceMs = 15_000): Promise<void> {
+    if (this.hasExited) return;
+    this.child.kill('SIGTERM');
+    const t = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+    await this.exited;
+    clearTimeout(t);
+  }
+
+  /** kill -9: no shutdown hooks run. */
+  async kill(): Promise<void> {
+    if (this.hasExited) return;
+    this.child.kill('SIGKILL');
+    await this.exited;
+  }
+}
+
+export interface StartOptions {
+  env: Record<string, string>;
+  /** Wait until /readyz answers 200 (api) or the start line is printed (worker). Default true. */
+  waitReady?: boolean;
+}
+
+function spawnApp(app: 'api' | 'worker', env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, ['--enable-source-maps', path.join(root, 'dist', 'apps', app, 'main.js')], {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? '', TZ: 'UTC', LOG_LEVEL: 'info', LOG_REQUESTS: 'false', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+/** Starts the api on a free port; resolves once /readyz is 200. */
+export async function startApi({ env, waitReady = true }: StartOptions): Promise<NinefoldProcess> {
+  const port = env.PORT ? Number(env.PORT) : await freePort();
+  const proc = new NinefoldProcess('api', spawnApp('api', { ...env, PORT: String(port), HOST: '127.0.0.1' }), `http://127.0.0.1:${port}`);
+  if (waitReady) {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      if (proc.hasExited) throw new Error(`api exited while starting:\n${proc.log.slice(-3000)}`);
+      try {
+        const res = await fetch(`${proc.url}/readyz`);
+        if (res.ok) break;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) {
+        await proc.kill();
+        throw new Error(`api not ready within 60 s:\n${proc.log.slice(-3000)}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return proc;
+}
+
+/** Starts a worker; resolves once it has started. */
+export async function startWorker({ env, waitReady = true }: StartOptions): Promise<NinefoldProcess> {
+  const proc = new NinefoldProcess('worker', spawnApp('worker', env), '');
+  if (waitReady) await proc.waitForLine(/Ninefold worker started/, 60_000);
+  return proc;
+}
