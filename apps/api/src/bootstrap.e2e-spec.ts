@@ -1,0 +1,50 @@
+import { createTestDatabase, type TestDatabase, uniqueRedisPrefix } from '../../../test/support/database.js';
+import { testEnv } from '../../../test/support/env.js';
+import { HttpClient } from '../../../test/support/http.js';
+import { startApi } from '../../../test/support/processes.js';
+
+/** First start on an empty database, and start-up with wrong configuration. */
+describe('api start-up (e2e)', () => {
+  let db: TestDatabase;
+
+  beforeAll(async () => {
+    // An empty database: the api applies the migrations itself.
+    db = await createTestDatabase({ fromTemplate: false });
+  });
+
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it('applies migrations, creates an admin key and prints it once; a restart prints none', async () => {
+    const env = { DATABASE_URL: db.url, REDIS_URL: testEnv().redisUrl, NINEFOLD_REDIS_PREFIX: uniqueRedisPrefix() };
+    const first = await startApi({ env });
+    const keys = first.log.match(/nf_[A-Za-z0-9_-]{43}/g) ?? [];
+    await first.stop();
+    expect(keys).toHaveLength(1);
+    expect(first.log).toContain('shown only this once');
+
+    const second = await startApi({ env });
+    try {
+      expect(second.log).not.toMatch(/nf_[A-Za-z0-9_-]{43}/);
+      const whoami = await new HttpClient(second.url, keys[0]).get('/api/v1/auth/whoami');
+      expect(whoami.body).toMatchObject({ role: 'admin' });
+    } finally {
+      await second.stop();
+    }
+    const { rows } = await db.query('SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL');
+    expect(rows.length).toBeGreaterThan(0);
+  });
+
+  it('refuses to start with wrong configuration, naming each bad variable and hiding secrets', async () => {
+    const proc = await startApi({
+      env: { PORT: '99999', DATABASE_URL: 'mysql://user:hunter2@db/x', REDIS_URL: '', LOG_LEVEL: 'loud', BODY_LIMIT_BYTES: 'lots' },
+      waitReady: false,
+    });
+    const { code } = await proc.waitForExit();
+    expect(code).toBe(1);
+    for (const name of ['PORT', 'DATABASE_URL', 'REDIS_URL', 'LOG_LEVEL', 'BODY_LIMIT_BYTES']) expect(proc.log).toContain(name);
+    expect(proc.log).not.toContain('hunter2');
+    expect(proc.log).not.toMatch(/\bat .+\.js:\d+/);
+  });
+});
