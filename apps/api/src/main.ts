@@ -3,7 +3,7 @@ import { ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
-import { ApiKeysService, applyMigrationsWithRetry, config, ConfigError, DomainError, ErrorCode, MetricsService, requestId } from '#core';
+import { ApiKeysService, applyMigrationsWithRetry, config, ConfigError, DomainError, ErrorCode, MetricsService, requestId, installShutdownWatchdog } from '#core';
 import { ApiModule } from './api.module.js';
 import { setupOpenApi } from './openapi.js';
 
@@ -35,6 +35,7 @@ async function bootstrap(): Promise<void> {
     }),
   );
   app.enableShutdownHooks();
+  installShutdownWatchdog(cfg.SHUTDOWN_GRACE_SECONDS, 'api');
 
   const fastify = app.getHttpAdapter().getInstance();
   // The API speaks JSON only: other bodies get 415 instead of reaching validation as strings.

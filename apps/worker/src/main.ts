@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
-import { applyMigrationsWithRetry, config, ConfigError, LeaderElectionService } from '#core';
+import { applyMigrationsWithRetry, config, ConfigError, LeaderElectionService, installShutdownWatchdog } from '#core';
 import { WorkerModule } from './worker.module.js';
 
 /**
@@ -15,6 +15,7 @@ async function bootstrap(): Promise<void> {
   const app = await NestFactory.createApplicationContext(WorkerModule, { bufferLogs: true });
   app.useLogger(app.get(Logger));
   app.enableShutdownHooks();
+  installShutdownWatchdog(cfg.SHUTDOWN_GRACE_SECONDS, 'worker');
   await app.init();
   app.get(Logger).log({ owner: app.get(LeaderElectionService).owner }, 'Ninefold worker started');
 }

@@ -20,3 +20,5 @@ export * from './queues/queues.js';
 export * from './redis/redis.service.js';
 export * from './errors/dependency-errors.js';
 export * from './queues/queues.module.js';
+export * from './lifecycle/shutdown.js';
+export * from './lifecycle/paths.js';

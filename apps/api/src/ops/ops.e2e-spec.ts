@@ -55,6 +55,14 @@ describe('operations endpoints and errors (e2e)', () => {
     expect(res.body).toEqual({ status: 'ok' });
   });
 
+  it('/ serves the web UI page without a key', async () => {
+    const res = await anon.get('/');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/html');
+    expect(res.text).toContain('Ninefold');
+    expect(res.text).toContain('/api/docs');
+  });
+
   it('/readyz answers 200 with both dependencies up', async () => {
     const res = await anon.get('/readyz');
     expect(res.status).toBe(200);
@@ -130,6 +138,9 @@ describe('operations endpoints and errors (e2e)', () => {
       for (const op of Object.values(ops)) expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['400', '401', '403', '503']));
     }
     expect(doc.body.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+    // A full validation of the document against the OpenAPI 3 specification.
+    const { default: SwaggerParser } = await import('@apidevtools/swagger-parser');
+    await expect(SwaggerParser.validate(structuredClone(doc.body))).resolves.toBeTruthy();
     const ui = await anon.get('/api/docs');
     expect(ui.status).toBe(200);
     expect(ui.text).toContain('swagger');

@@ -1,8 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { installRoot } from '../lifecycle/paths.js';
 
 /** Arbitrary but fixed: every Ninefold process takes this advisory lock to migrate. */
 const MIGRATION_LOCK_ID = 7_362_001_913;
@@ -96,10 +96,7 @@ export async function applyMigrations(
 
 /** `prisma/migrations` of this installation, from the compiled (dist/…) or the source tree. */
 export function defaultMigrationsDir(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const marker = `${path.sep}dist${path.sep}`;
-  const root = here.includes(marker) ? here.slice(0, here.lastIndexOf(marker)) : path.resolve(here, '..', '..', '..', '..');
-  return path.join(root, 'prisma', 'migrations');
+  return path.join(installRoot(), 'prisma', 'migrations');
 }
 
 /**
