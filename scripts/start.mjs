@@ -16,6 +16,8 @@ ensureBuilt(log);
 const { startPostgres } = await import('./lib/postgres.mjs');
 const { startRedis } = await import('./lib/redis.mjs');
 const { portOr } = await import('./lib/ports.mjs');
+const { pipePretty } = await import('./lib/pretty-log.mjs');
+const pretty = process.env.NINEFOLD_LOG_FORMAT !== 'json';
 
 const home = path.join(root, '.ninefold');
 fs.mkdirSync(path.join(home, 'logs'), { recursive: true });
@@ -71,7 +73,15 @@ try {
   env.PORT ||= '3000';
 
   for (const app of ['api', 'worker']) {
-    const child = spawn(process.execPath, ['--enable-source-maps', path.join(root, 'dist', 'apps', app, 'main.js')], { cwd: root, env, stdio: 'inherit' });
+    const child = spawn(process.execPath, ['--enable-source-maps', path.join(root, 'dist', 'apps', app, 'main.js')], {
+      cwd: root,
+      env,
+      stdio: pretty ? ['ignore', 'pipe', 'pipe'] : 'inherit',
+    });
+    if (pretty) {
+      pipePretty(child.stdout, process.stdout);
+      pipePretty(child.stderr, process.stderr);
+    }
     children.add(child);
     child.on('exit', (code, signal) => {
       if (stopping) return;

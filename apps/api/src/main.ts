@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { ValidationPipe } from '@nestjs/common';
+import { Logger as NestLogger, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
@@ -55,7 +55,7 @@ async function bootstrap(): Promise<void> {
   const boot = await app.get(ApiKeysService).bootstrapAdminKey();
   await app.listen(cfg.PORT, cfg.HOST);
   const url = `http://${cfg.HOST === '0.0.0.0' ? '127.0.0.1' : cfg.HOST}:${cfg.PORT}`;
-  app.get(Logger).log({ url }, `Ninefold api listening on ${url}`);
+  new NestLogger('Bootstrap').log({ url }, `Ninefold api listening on ${url}`);
   if (boot.created && boot.key) {
     // Printed once, on the first start of an empty database; never logged again.
     process.stdout.write(
@@ -63,7 +63,7 @@ async function bootstrap(): Promise<void> {
         `  Use it as "Authorization: Bearer <key>" and create narrower keys with POST /api/v1/keys.\n\n`,
     );
   } else if (boot.created) {
-    app.get(Logger).log('First start: created the admin API key given in NINEFOLD_ADMIN_KEY');
+    new NestLogger('Bootstrap').log('First start: created the admin API key given in NINEFOLD_ADMIN_KEY');
   }
 }
 

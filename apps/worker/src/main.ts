@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
 import { applyMigrationsWithRetry, config, ConfigError, LeaderElectionService, installShutdownWatchdog } from '#core';
@@ -17,7 +18,7 @@ async function bootstrap(): Promise<void> {
   app.enableShutdownHooks();
   installShutdownWatchdog(cfg.SHUTDOWN_GRACE_SECONDS, 'worker');
   await app.init();
-  app.get(Logger).log({ owner: app.get(LeaderElectionService).owner }, 'Ninefold worker started');
+  new NestLogger('Bootstrap').log({ owner: app.get(LeaderElectionService).owner }, 'Ninefold worker started');
 }
 
 bootstrap().catch((err: unknown) => {

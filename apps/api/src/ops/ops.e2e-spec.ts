@@ -101,6 +101,9 @@ describe('operations endpoints and errors (e2e)', () => {
     expect(call.headers.get('retry-after')).toBeTruthy();
     expect(call.body).toMatchObject({ statusCode: 503, error: 'Service Unavailable' });
     expect(call.text).not.toMatch(/\bat .+\.js:\d+/);
+    // The error id in the response finds the details in the log.
+    expect(call.body.errorId).toMatch(/^[0-9a-f-]{36}$/);
+    await api.waitForLine((l) => l.includes(call.body.errorId), 5000);
 
     await pgProxy.restore();
     const up = await until(() => anon.get('/readyz'), (r) => r.status === 200, 20_000);
