@@ -3,6 +3,7 @@ import { createTestDatabase, type TestDatabase, uniqueRedisPrefix } from '../../
 import { testEnv } from '../../../../test/support/env.js';
 import { HttpClient } from '../../../../test/support/http.js';
 import { type NinefoldProcess, startApi } from '../../../../test/support/processes.js';
+import { openApiProblems } from '../../../../test/support/openapi.js';
 import { TcpProxy } from '../../../../test/support/tcp-proxy.js';
 
 async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs: number): Promise<T> {
@@ -142,8 +143,7 @@ describe('operations endpoints and errors (e2e)', () => {
     }
     expect(doc.body.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
     // A full validation of the document against the OpenAPI 3 specification.
-    const { default: SwaggerParser } = await import('@apidevtools/swagger-parser');
-    await expect(SwaggerParser.validate(structuredClone(doc.body))).resolves.toBeTruthy();
+    expect(openApiProblems(doc.body)).toBeNull();
     const ui = await anon.get('/api/docs');
     expect(ui.status).toBe(200);
     expect(ui.text).toContain('swagger');
