@@ -2,6 +2,7 @@ import { createTestDatabase, type TestDatabase, uniqueRedisPrefix } from '../../
 import { testEnv } from '../../../test/support/env.js';
 import { HttpClient } from '../../../test/support/http.js';
 import { startApi } from '../../../test/support/processes.js';
+import { TcpProxy } from '../../../test/support/tcp-proxy.js';
 
 /** First start on an empty database, and start-up with wrong configuration. */
 describe('api start-up (e2e)', () => {
@@ -34,6 +35,45 @@ describe('api start-up (e2e)', () => {
     }
     const { rows } = await db.query('SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL');
     expect(rows.length).toBeGreaterThan(0);
+  });
+
+  it('starts and serves while Redis is down, and becomes ready when Redis comes up', async () => {
+    const { proxy, url: redisUrl } = await TcpProxy.for(testEnv().redisUrl);
+    await proxy.cut();
+    const adminKey = `nf_${'k'.repeat(43)}`;
+    const other = await createTestDatabase();
+    const api = await startApi({ env: { DATABASE_URL: other.url, REDIS_URL: redisUrl, NINEFOLD_REDIS_PREFIX: uniqueRedisPrefix(), NINEFOLD_ADMIN_KEY: adminKey }, waitReady: false });
+    try {
+      const anon = new HttpClient(api.url);
+      let health = 0;
+      for (let i = 0; i < 300 && health !== 200; i++) {
+        health = await anon.get('/healthz').then((r) => r.status, () => 0);
+        if (health !== 200) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(health).toBe(200);
+      const ready = await anon.get('/readyz');
+      expect(ready.status).toBe(503);
+      expect(ready.body.message).toBe('redis is down');
+      // Keys live in Postgres: authenticated calls that need no Redis keep working.
+      expect((await anon.withKey(adminKey).get('/api/v1/auth/whoami')).status).toBe(200);
+
+      await proxy.restore();
+      let status = 0;
+      for (let i = 0; i < 150 && status !== 200; i++) {
+        status = (await anon.get('/readyz')).status;
+        if (status !== 200) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(status).toBe(200);
+      await proxy.cut();
+      // Stopping does not hang on an unreachable Redis.
+      await api.stop(8000);
+      // Nest re-raises SIGTERM once closed; SIGKILL would mean it hung, exit code 1 the watchdog.
+      expect(await api.waitForExit()).toEqual({ code: null, signal: 'SIGTERM' });
+    } finally {
+      await api.kill();
+      await proxy.close();
+      await other.drop();
+    }
   });
 
   it('refuses to start with wrong configuration, naming each bad variable and hiding secrets', async () => {

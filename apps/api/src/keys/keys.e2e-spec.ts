@@ -75,6 +75,9 @@ describe('API keys and roles (e2e)', () => {
     const { rows } = await db.query('SELECT id FROM api_keys');
     expect(seen.size).toBe(rows.length);
     expect(pages).toBeGreaterThan(1);
+    const bad = await adminA.get('/api/v1/keys?cursor=nope');
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body.message)).toContain('cursor');
   });
 
   it('answers 401 without a key or with an unknown one, and 403 when the role is too small', async () => {

@@ -31,6 +31,8 @@ export interface CreatedApiKey extends ApiKeyView {
 const NEGATIVE_TTL_MS = 5000;
 const MAX_CACHED = 10_000;
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 const viewSelect = { id: true, name: true, role: true, prefix: true, createdAt: true, lastUsedAt: true, revokedAt: true } as const;
 
 /**
@@ -62,7 +64,7 @@ export class ApiKeysService implements OnApplicationBootstrap, OnModuleDestroy {
     this.channel = redis.key('keys', 'revoked');
   }
 
-  async onApplicationBootstrap(): Promise<void> {
+  onApplicationBootstrap(): void {
     this.subscriber = this.redis.connect('key-revocations', { maxRetriesPerRequest: null });
     let interrupted = false;
     this.subscriber.on('close', () => {
@@ -75,9 +77,10 @@ export class ApiKeysService implements OnApplicationBootstrap, OnModuleDestroy {
     this.subscriber.on('message', (_channel: string, keyId: string) => {
       this.cache.deleteWhere((p) => p?.keyId === keyId);
     });
-    await this.subscriber.subscribe(this.channel).catch((err: Error) => {
-      // Redis may be down at boot: ioredis re-subscribes when it comes back.
-      this.logger.warn({ err: err.message }, 'could not subscribe to key revocations yet');
+    // Not awaited: while Redis is down at boot the api must still start (and answer 503
+    // where Redis is needed); ioredis subscribes once Redis is reachable.
+    void this.subscriber.subscribe(this.channel).catch((err: Error) => {
+      this.logger.warn({ err: err.message }, 'could not subscribe to key revocations');
     });
     this.flushTimer = setInterval(() => void this.flushLastUsed(), this.config.KEY_LAST_USED_FLUSH_SECONDS * 1000);
     this.flushTimer.unref();
@@ -123,15 +126,13 @@ export class ApiKeysService implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** Keys newest first; `cursor` is the id of the last key of the previous page. */
   async list(limit: number, cursor?: string, includeRevoked = true): Promise<{ items: ApiKeyView[]; nextCursor: string | null }> {
+    if (cursor !== undefined && !UUID.test(cursor)) throw new DomainError(ErrorCode.Invalid, ['cursor must be the nextCursor of a previous page']);
     const items = await this.prisma.apiKey.findMany({
       select: viewSelect,
       where: includeRevoked ? undefined : { revokedAt: null },
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
       take: limit + 1,
       ...(cursor ? { cursor: { id: cursor }, skip: 1 } : {}),
-    }).catch((err: unknown) => {
-      if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2025') throw new DomainError(ErrorCode.Invalid, ['cursor does not name a key']);
-      throw err;
     });
     const more = items.length > limit;
     const page = more ? items.slice(0, limit) : items;

@@ -1,5 +1,5 @@
 import { BullModule, getQueueToken } from '@nestjs/bullmq';
-import { Global, Inject, Injectable, Module, type OnModuleInit } from '@nestjs/common';
+import { Global, Inject, Injectable, Logger, Module, type OnModuleInit } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { Gauge } from 'prom-client';
 import { config } from '../config/config.module.js';
@@ -12,6 +12,8 @@ const STATES = ['waiting', 'active', 'delayed', 'failed', 'completed', 'prioriti
 /** Exposes `ninefold_queue_jobs{queue,state}` on /metrics, read from Redis at scrape time. */
 @Injectable()
 export class QueueMetrics implements OnModuleInit {
+  private readonly logger = new Logger('Queues');
+
   constructor(
     private readonly metrics: MetricsService,
     @Inject(getQueueToken(QueueName.Maintenance)) private readonly maintenance: Queue,
@@ -19,6 +21,18 @@ export class QueueMetrics implements OnModuleInit {
 
   onModuleInit(): void {
     const queues = [this.maintenance];
+    for (const q of queues) {
+      // Without a listener, connection errors would be printed raw on every retry;
+      // say it once per outage instead (/readyz reports it too).
+      let down = false;
+      q.on('error', (err: Error) => {
+        if (!down) this.logger.warn({ queue: q.name, err: err.message }, 'queue cannot reach Redis');
+        down = true;
+      });
+      void q.waitUntilReady().then(() => {
+        down = false;
+      }, () => undefined);
+    }
     new Gauge({
       name: 'ninefold_queue_jobs',
       help: 'Jobs in each BullMQ queue, by state.',

@@ -53,6 +53,13 @@ export class RedisService implements OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
-    await Promise.all(this.connections.map((c) => c.quit().catch(() => c.disconnect())));
+    // QUIT lets pending replies arrive; a connection that is not up would queue it forever.
+    await Promise.all(
+      this.connections.map(async (c) => {
+        if (c.status !== 'ready') return c.disconnect();
+        await Promise.race([c.quit(), new Promise((r) => setTimeout(r, 2000).unref())]).catch(() => undefined);
+        c.disconnect();
+      }),
+    );
   }
 }
