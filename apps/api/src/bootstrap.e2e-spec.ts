@@ -3,6 +3,7 @@ import { testEnv } from '../../../test/support/env.js';
 import { HttpClient } from '../../../test/support/http.js';
 import { startApi } from '../../../test/support/processes.js';
 import { TcpProxy } from '../../../test/support/tcp-proxy.js';
+import { until } from '../../../test/support/until.js';
 
 /** First start on an empty database, and start-up with wrong configuration. */
 describe('api start-up (e2e)', () => {
@@ -45,11 +46,7 @@ describe('api start-up (e2e)', () => {
     const api = await startApi({ env: { DATABASE_URL: other.url, REDIS_URL: redisUrl, NINEFOLD_REDIS_PREFIX: uniqueRedisPrefix(), NINEFOLD_ADMIN_KEY: adminKey }, waitReady: false });
     try {
       const anon = new HttpClient(api.url);
-      let health = 0;
-      for (let i = 0; i < 300 && health !== 200; i++) {
-        health = await anon.get('/healthz').then((r) => r.status, () => 0);
-        if (health !== 200) await new Promise((r) => setTimeout(r, 100));
-      }
+      const health = await until(() => anon.get('/healthz').then((r) => r.status, () => 0), (s) => s === 200, 30_000);
       expect(health).toBe(200);
       const ready = await anon.get('/readyz');
       expect(ready.status).toBe(503);
@@ -58,11 +55,7 @@ describe('api start-up (e2e)', () => {
       expect((await anon.withKey(adminKey).get('/api/v1/auth/whoami')).status).toBe(200);
 
       await proxy.restore();
-      let status = 0;
-      for (let i = 0; i < 150 && status !== 200; i++) {
-        status = (await anon.get('/readyz')).status;
-        if (status !== 200) await new Promise((r) => setTimeout(r, 100));
-      }
+      const status = await until(() => anon.get('/readyz').then((r) => r.status), (s) => s === 200, 15_000);
       expect(status).toBe(200);
       await proxy.cut();
       // Stopping does not hang on an unreachable Redis.

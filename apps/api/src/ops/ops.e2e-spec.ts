@@ -5,16 +5,7 @@ import { HttpClient } from '../../../../test/support/http.js';
 import { type NinefoldProcess, startApi } from '../../../../test/support/processes.js';
 import { openApiProblems } from '../../../../test/support/openapi.js';
 import { TcpProxy } from '../../../../test/support/tcp-proxy.js';
-
-async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let v = await fn();
-  while (!ok(v) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 200));
-    v = await fn();
-  }
-  return v;
-}
+import { until } from '../../../../test/support/until.js';
 
 /**
  * Operations endpoints and error handling. Postgres and Redis are reached
