@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
-import { DomainError, ErrorCode, unavailableDependency } from '#core';
+import { type DependencyEndpoints, DomainError, dependencyEndpoints, ErrorCode, InjectConfig, type NinefoldConfig, unavailableDependency } from '#core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 const STATUS_OF_CODE: Record<ErrorCode, number> = {
@@ -46,6 +46,11 @@ interface ErrorBody {
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
   private readonly logger = new Logger('HttpError');
+  private readonly endpoints: DependencyEndpoints;
+
+  constructor(@InjectConfig() config: NinefoldConfig) {
+    this.endpoints = dependencyEndpoints(config.DATABASE_URL, config.REDIS_URL);
+  }
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const ctx = host.switchToHttp();
@@ -79,7 +84,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
       const e = exception as Error & { code?: string };
       return { status: fastifyStatus, body: { statusCode: fastifyStatus, error: REASON[fastifyStatus] ?? 'Bad Request', message: clientMessage(e) } };
     }
-    const dependency = unavailableDependency(exception);
+    const dependency = unavailableDependency(exception, this.endpoints);
     if (dependency) {
       return { status: 503, body: { statusCode: 503, error: REASON[503], message: `${dependency} is unavailable; retry shortly` }, retryAfter: 5 };
     }
