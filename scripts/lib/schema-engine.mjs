@@ -76,7 +76,8 @@ function mend(adapter) {
   return adapter;
 }
 
-async function adapterFactory(adminUrl) {
+/** `opened` collects every connection the engine makes, so they can be closed after it: `engine.free()` does not. */
+async function adapterFactory(adminUrl, opened) {
   const { PrismaPg } = await import('@prisma/adapter-pg');
   const { bindMigrationAwareSqlAdapterFactory } = await import('@prisma/driver-adapter-utils');
   const pg = (await import('pg')).default;
@@ -84,7 +85,11 @@ async function adapterFactory(adminUrl) {
   const factory = {
     provider: base.provider,
     adapterName: base.adapterName,
-    connect: async () => mend(await base.connect()),
+    connect: async () => {
+      const adapter = mend(await base.connect());
+      opened.push(adapter);
+      return adapter;
+    },
     // A shadow database we create and drop ourselves: the adapter's own drops it
     // while its pool is still connected, which fails.
     connectToShadowDb: async () => {
@@ -96,11 +101,15 @@ async function adapterFactory(adminUrl) {
       url.pathname = `/${name}`;
       const shadow = mend(await new PrismaPg({ connectionString: url.toString() }).connect());
       const dispose = shadow.dispose.bind(shadow);
+      let disposed = false;
       shadow.dispose = async () => {
+        if (disposed) return;
+        disposed = true;
         await dispose();
         await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
         await admin.end();
       };
+      opened.push(shadow);
       return shadow;
     },
   };
@@ -133,7 +142,8 @@ export function migrationList() {
 export async function diffMigrationsToSchema(adminUrl) {
   const SchemaEngine = await loadEngine();
   const schema = fs.readFileSync(schemaPath, 'utf8');
-  const engine = await SchemaEngine.new({ datamodels: [[schemaPath, schema]] }, () => {}, await adapterFactory(adminUrl));
+  const opened = [];
+  const engine = await SchemaEngine.new({ datamodels: [[schemaPath, schema]] }, () => {}, await adapterFactory(adminUrl, opened));
   try {
     const result = await engine.diff({
       from: { tag: 'migrations', ...migrationList() },
@@ -148,5 +158,6 @@ export async function diffMigrationsToSchema(adminUrl) {
     throw err;
   } finally {
     engine.free();
+    for (const adapter of opened) await adapter.dispose().catch(() => {});
   }
 }
