@@ -17,10 +17,21 @@ const { startPostgres } = await import('./lib/postgres.mjs');
 const { startRedis } = await import('./lib/redis.mjs');
 const { portOr } = await import('./lib/ports.mjs');
 const { pipePretty } = await import('./lib/pretty-log.mjs');
+const { claim, reapIfOrphaned } = await import('./lib/owner.mjs');
 const pretty = process.env.NINEFOLD_LOG_FORMAT !== 'json';
 
 const home = path.join(root, '.ninefold');
 fs.mkdirSync(path.join(home, 'logs'), { recursive: true });
+
+// One Ninefold per directory. A run that was SIGKILLed left its servers
+// behind: stop them, or the new Postgres would find its data directory locked.
+const previous = await reapIfOrphaned(home);
+if (previous.state === 'alive') {
+  log(`Ninefold is already running from this directory (pid ${previous.pid}); stop it first (Ctrl-C in its terminal, or kill ${previous.pid}).`);
+  process.exit(1);
+}
+if (previous.state === 'orphaned') log(`stopped what an earlier run (pid ${previous.pid}) left running`);
+const owner = claim(home);
 const stops = [];
 const children = new Set();
 let stopping = false;
@@ -41,12 +52,17 @@ async function shutdown(code) {
     ),
   );
   for (const stop of stops.reverse()) await stop().catch((err) => log(`while stopping: ${err.message}`));
+  owner.release();
   log('stopped.');
   process.exit(code);
 }
 process.on('SIGINT', () => void shutdown(0));
 process.on('SIGTERM', () => void shutdown(0));
 process.on('SIGHUP', () => void shutdown(0));
+process.on('uncaughtException', (err) => {
+  log(`unexpected error: ${err.stack ?? err}`);
+  void shutdown(1);
+});
 
 try {
   const env = { ...process.env };
@@ -58,6 +74,7 @@ try {
       database: 'ninefold',
       logFile: path.join(home, 'logs', 'postgres.log'),
       log,
+      onSpawn: (pid) => owner.add(pid, path.join(home, 'postgres'), 'SIGINT'),
     });
     stops.push(pg.stop);
     env.DATABASE_URL = pg.url;
@@ -65,7 +82,13 @@ try {
   }
   if (!env.REDIS_URL) {
     const port = Number(env.NINEFOLD_REDIS_PORT) || (await portOr(56379));
-    const redis = await startRedis({ dataDir: path.join(home, 'redis'), port, logFile: path.join(home, 'logs', 'redis.log'), log });
+    const redis = await startRedis({
+      dataDir: path.join(home, 'redis'),
+      port,
+      logFile: path.join(home, 'logs', 'redis.log'),
+      log,
+      onSpawn: (pid) => owner.add(pid, 'redis-server', 'SIGTERM'),
+    });
     stops.push(redis.stop);
     env.REDIS_URL = redis.url;
     log(`Redis on 127.0.0.1:${port} (data in .ninefold/redis)`);
@@ -83,6 +106,7 @@ try {
       pipePretty(child.stderr, process.stderr);
     }
     children.add(child);
+    owner.add(child.pid, path.join('dist', 'apps', app, 'main.js'), 'SIGTERM');
     child.on('exit', (code, signal) => {
       if (stopping) return;
       log(`the ${app} exited (${code ?? signal}); stopping everything`);

@@ -11,9 +11,9 @@ import path from 'node:path';
 import { startPostgres } from './postgres.mjs';
 import { startRedis } from './redis.mjs';
 import { freePort } from './ports.mjs';
+import { claim, reapIfOrphaned, signal } from './owner.mjs';
 
 const PREFIX = 'ninefold-';
-const OWNER_FILE = 'owner.json';
 const SIGNALS = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 };
 
 /**
@@ -21,19 +21,17 @@ const SIGNALS = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 };
  * @returns {Promise<{ dir: string, pgAdminUrl: string, databaseUrl: string, redisUrl?: string, stop: () => Promise<void> }>}
  */
 export async function startEphemeralServices({ redis = true, log = () => {} } = {}) {
-  reapOrphans(log);
+  await reapOrphans(log);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), PREFIX));
   /** Servers started so far: their graceful stop and their pid for the last-resort kill. */
   const servers = [];
-  const owner = { pid: process.pid, startedAt: new Date().toISOString(), pids: [] };
-  const writeOwner = () => fs.writeFileSync(path.join(dir, OWNER_FILE), JSON.stringify(owner) + '\n');
-  writeOwner();
+  const owner = claim(dir);
 
   let stopped = false;
   const killNow = () => {
     if (stopped) return;
     stopped = true;
-    for (const s of servers) killQuietly(s.pid, s.hardSignal);
+    for (const s of servers) signal(s.pid, s.hardSignal);
     fs.rmSync(dir, { recursive: true, force: true });
   };
   const onSignal = (signal) => {
@@ -41,7 +39,10 @@ export async function startEphemeralServices({ redis = true, log = () => {} } = 
   };
   const stop = async () => {
     if (stopped) return;
-    for (const s of [...servers].reverse()) await s.stop().catch(() => {});
+    for (const s of [...servers].reverse()) {
+      if (s.stop) await s.stop().catch(() => {});
+      else signal(s.pid, s.hardSignal); // still starting
+    }
     stopped = true;
     fs.rmSync(dir, { recursive: true, force: true });
     process.off('exit', killNow);
@@ -50,26 +51,39 @@ export async function startEphemeralServices({ redis = true, log = () => {} } = 
   process.on('exit', killNow);
   for (const sig of Object.keys(SIGNALS)) process.on(sig, onSignal);
 
-  const track = (server, hardSignal) => {
-    servers.push({ stop: server.stop, pid: server.pid, hardSignal });
-    owner.pids.push({ pid: server.pid, hardSignal });
-    writeOwner();
+  /** Records a server the moment it is spawned, so that even one still starting is stopped. */
+  const tracker = (match, hardSignal) => {
+    const entry = { pid: 0, hardSignal, stop: null };
+    return {
+      onSpawn: (pid) => {
+        entry.pid = pid;
+        servers.push(entry);
+        owner.add(pid, match, hardSignal);
+      },
+      started: (server) => {
+        entry.stop = server.stop;
+        return server;
+      },
+    };
   };
   try {
-    const pg = await startPostgres({
+    // SIGQUIT is Postgres's immediate shutdown: it takes its backends with it.
+    const pgTracker = tracker(path.join(dir, 'postgres'), 'SIGQUIT');
+    const pg = pgTracker.started(await startPostgres({
       dataDir: path.join(dir, 'postgres'),
       port: await freePort(),
       database: 'ninefold',
       logFile: path.join(dir, 'postgres.log'),
       ephemeral: true,
       log,
-    });
-    // SIGQUIT is Postgres's immediate shutdown: it takes its backends with it.
-    track(pg, 'SIGQUIT');
+      onSpawn: pgTracker.onSpawn,
+    }));
     let redisUrl;
     if (redis) {
-      const r = await startRedis({ dataDir: path.join(dir, 'redis'), port: await freePort(), logFile: path.join(dir, 'redis.log'), ephemeral: true, log });
-      track(r, 'SIGKILL');
+      const redisTracker = tracker('redis-server', 'SIGKILL');
+      const r = redisTracker.started(
+        await startRedis({ dataDir: path.join(dir, 'redis'), port: await freePort(), logFile: path.join(dir, 'redis.log'), ephemeral: true, log, onSpawn: redisTracker.onSpawn }),
+      );
       redisUrl = r.url;
     }
     return { dir, pgAdminUrl: pg.adminUrl, databaseUrl: pg.url, redisUrl, stop };
@@ -81,11 +95,11 @@ export async function startEphemeralServices({ redis = true, log = () => {} } = 
 
 /**
  * Stops the servers of earlier throwaway directories whose owner process no
- * longer runs (it was SIGKILLed, or the machine's OOM killer took it), and
- * deletes the directories. Directories of live owners are left alone, so
- * parallel runs do not disturb each other.
+ * longer runs (it was SIGKILLed, or the OOM killer took it), and deletes the
+ * directories. Directories of live owners are left alone, so parallel runs do
+ * not disturb each other.
  */
-export function reapOrphans(log = () => {}) {
+export async function reapOrphans(log = () => {}) {
   let entries = [];
   try {
     entries = fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith(PREFIX));
@@ -94,47 +108,9 @@ export function reapOrphans(log = () => {}) {
   }
   for (const name of entries) {
     const dir = path.join(os.tmpdir(), name);
-    let owner;
-    try {
-      owner = JSON.parse(fs.readFileSync(path.join(dir, OWNER_FILE), 'utf8'));
-    } catch {
-      continue; // not ours, or still being written
-    }
-    if (isNodeProcess(owner.pid)) continue;
-    for (const { pid, hardSignal } of owner.pids ?? []) {
-      if (isServerProcess(pid)) killQuietly(pid, hardSignal);
-    }
+    const { state } = await reapIfOrphaned(dir, { timeoutMs: 5_000 });
+    if (state !== 'orphaned') continue;
     fs.rmSync(dir, { recursive: true, force: true });
     log(`removed the leftovers of an earlier run that did not stop cleanly (${dir})`);
-  }
-}
-
-function isNodeProcess(pid) {
-  try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('node');
-  } catch {
-    try {
-      process.kill(pid, 0);
-      return true; // no /proc (not Linux): alive is enough
-    } catch {
-      return false;
-    }
-  }
-}
-
-/** The pid is still one of our servers (not reused by something else since). */
-function isServerProcess(pid) {
-  try {
-    return /postgres|redis-server/.test(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
-
-function killQuietly(pid, signal) {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    // already gone
   }
 }

@@ -89,11 +89,12 @@ function chooseBinDir(dataDir) {
  * on first use, with a random password kept in `dataDir/../postgres.json`).
  * Resolves once the server accepts connections and `database` exists.
  *
- * @param {{ dataDir: string, port: number, database: string, logFile: string, ephemeral?: boolean, log?: (msg: string) => void }} opts
+ * @param {{ dataDir: string, port: number, database: string, logFile: string, ephemeral?: boolean, log?: (msg: string) => void, onSpawn?: (pid: number) => void }} opts
+ *   `onSpawn` hears the server's pid as soon as it is spawned, before it is ready.
  *   `ephemeral` trades crash safety for speed (tests only).
  * @returns {Promise<{ url: string, adminUrl: string, stop: () => Promise<void>, pid: number }>}
  */
-export async function startPostgres({ dataDir, port, database, logFile, ephemeral = false, log = () => {} }) {
+export async function startPostgres({ dataDir, port, database, logFile, ephemeral = false, log = () => {}, onSpawn = () => {} }) {
   const binDir = chooseBinDir(dataDir);
   hydrateEmbeddedSymlinks(binDir);
   const user = serviceUser('postgres');
@@ -141,6 +142,7 @@ export async function startPostgres({ dataDir, port, database, logFile, ephemera
     stdio: ['ignore', out, out],
   });
   fs.closeSync(out);
+  onSpawn(child.pid);
   let exited = null;
   child.on('exit', (code, signal) => {
     exited = { code, signal };

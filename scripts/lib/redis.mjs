@@ -56,10 +56,11 @@ export function ensureRedisServer(log = () => {}) {
  * Starts redis-server on 127.0.0.1:`port` with its files in `dataDir`.
  * `ephemeral` keeps nothing on disk (tests); otherwise an append-only file
  * (fsync every second) keeps data across restarts.
- * @param {{ dataDir: string, port: number, logFile: string, ephemeral?: boolean, log?: (msg: string) => void }} opts
+ * @param {{ dataDir: string, port: number, logFile: string, ephemeral?: boolean, log?: (msg: string) => void, onSpawn?: (pid: number) => void }} opts
+ *   `onSpawn` hears the server's pid as soon as it is spawned, before it is ready.
  * @returns {Promise<{ url: string, stop: () => Promise<void>, pid: number, port: number }>}
  */
-export async function startRedis({ dataDir, port, logFile, ephemeral = false, log = () => {} }) {
+export async function startRedis({ dataDir, port, logFile, ephemeral = false, log = () => {}, onSpawn = () => {} }) {
   const bin = ensureRedisServer(log);
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const secretsFile = path.join(path.dirname(dataDir), 'redis.json');
@@ -90,6 +91,7 @@ export async function startRedis({ dataDir, port, logFile, ephemeral = false, lo
   const out = fs.openSync(logFile, 'a');
   const child = spawn(bin, [conf], { stdio: ['ignore', out, out] });
   fs.closeSync(out);
+  onSpawn(child.pid);
   let exited = null;
   child.on('exit', (code, signal) => {
     exited = { code, signal };
