@@ -125,11 +125,10 @@ export class ApiKeysService implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /** Keys newest first; `cursor` is the id of the last key of the previous page. */
-  async list(limit: number, cursor?: string, includeRevoked = true): Promise<{ items: ApiKeyView[]; nextCursor: string | null }> {
+  async list(limit: number, cursor?: string): Promise<{ items: ApiKeyView[]; nextCursor: string | null }> {
     if (cursor !== undefined && !UUID.test(cursor)) throw new DomainError(ErrorCode.Invalid, ['cursor must be the nextCursor of a previous page']);
     const items = await this.prisma.apiKey.findMany({
       select: viewSelect,
-      where: includeRevoked ? undefined : { revokedAt: null },
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
       take: limit + 1,
       ...(cursor ? { cursor: { id: cursor }, skip: 1 } : {}),

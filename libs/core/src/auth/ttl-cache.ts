@@ -1,6 +1,7 @@
 /**
  * A small map with per-entry expiry and a size bound (oldest inserted evicted
- * first). Time comes from `now` so tests need not sleep.
+ * first). Time comes from `now` so tests need not sleep. A bound of 0 (or a
+ * TTL of 0) caches nothing.
  */
 export class TtlCache<K, V> {
   private readonly entries = new Map<K, { value: V; expiresAt: number }>();
@@ -22,6 +23,7 @@ export class TtlCache<K, V> {
 
   set(key: K, value: V, ttlMs: number): void {
     this.entries.delete(key);
+    if (this.maxEntries <= 0 || ttlMs <= 0) return;
     if (this.entries.size >= this.maxEntries) {
       const oldest = this.entries.keys().next();
       if (!oldest.done) this.entries.delete(oldest.value);
