@@ -6,6 +6,8 @@ const shared = {
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: {
     '^#core$': '<rootDir>/libs/core/src/index.ts',
+    '^#registry$': '<rootDir>/libs/registry/src/index.ts',
+    '^#realtime$': '<rootDir>/libs/realtime/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   transform: {

@@ -2,11 +2,12 @@ import { Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { LoggerModule } from 'nestjs-pino';
 import { config, CoreModule, loggerParams, QueuesModule } from '#core';
+import { RegistryWorkerModule } from '#registry';
 import { MaintenanceProcessor } from './processors/maintenance.processor.js';
 import { MaintenanceSchedule } from './schedules/maintenance.schedule.js';
 
 @Module({
-  imports: [LoggerModule.forRoot(loggerParams(config(), 'worker')), ScheduleModule.forRoot(), CoreModule, QueuesModule],
+  imports: [LoggerModule.forRoot(loggerParams(config(), 'worker')), ScheduleModule.forRoot(), CoreModule, QueuesModule, RegistryWorkerModule],
   providers: [MaintenanceProcessor, MaintenanceSchedule],
 })
 export class WorkerModule {}

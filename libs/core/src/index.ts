@@ -11,6 +11,7 @@ export * from './config/env.schema.js';
 export * from './core.module.js';
 export * from './database/migrator.js';
 export * from './database/prisma.service.js';
+export * from './database/sql-pool.service.js';
 export * from './errors/domain-error.js';
 export * from './leader/leader-election.js';
 export * from './leader/leader-election.service.js';

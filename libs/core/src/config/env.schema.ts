@@ -69,6 +69,26 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1000) @Max(60_000)
   LEADER_LEASE_MS = 5000;
 
+  /** Accepted heartbeat requests waiting for a worker, beyond which new heartbeats get 503 (protects Redis memory while workers are down). */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1000) @Max(100_000_000)
+  INGEST_BACKLOG_MAX = 1_000_000;
+
+  /** How long raw heartbeats are kept in Postgres (rollups and state history are kept longer). */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(24 * 365)
+  HEARTBEAT_RETENTION_HOURS = 48;
+
+  /** How often the leader's failure-detection sweep looks for overdue instances. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(50) @Max(5000)
+  DETECTOR_SWEEP_MS = 250;
+
+  /** A sweep later than this after the previous one means the control plane was not looking: overdue deadlines are extended by the gap. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(500) @Max(600_000)
+  DETECTOR_GAP_TOLERANCE_MS = 2000;
+
+  /** Self-registered instances DOWN for longer than this are removed (like Consul's deregister_critical_service_after). */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(60) @Max(365 * 24 * 3600)
+  DEREGISTER_AFTER_SECONDS = 24 * 3600;
+
   /** Seconds allowed for in-flight work to finish on SIGTERM. */
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(600)
   SHUTDOWN_GRACE_SECONDS = 10;

@@ -24,6 +24,32 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly heartbeatsAccepted = new Counter({
+    name: 'ninefold_heartbeats_accepted_total',
+    help: 'Heartbeats accepted by the api (durable in the ingest stream).',
+    registers: [this.registry],
+  });
+
+  readonly heartbeatsIngested = new Counter({
+    name: 'ninefold_heartbeats_ingested_total',
+    help: 'Heartbeats a worker wrote to Postgres.',
+    registers: [this.registry],
+  });
+
+  readonly drainSeconds = new Histogram({
+    name: 'ninefold_ingest_drain_seconds',
+    help: 'Time a worker took to process one read of the ingest stream.',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+
+  readonly sweepSeconds = new Histogram({
+    name: 'ninefold_detector_sweep_seconds',
+    help: 'Time the leader took for one failure-detection sweep.',
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'ninefold_' });
   }

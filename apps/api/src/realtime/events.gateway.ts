@@ -1,0 +1,55 @@
+import { type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { type OnGatewayConnection, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
+import type { Redis } from 'ioredis';
+import type { Server, Socket } from 'socket.io';
+import { ApiKeysService, bearerToken, RedisService, roleAtLeast } from '#core';
+import { type RealtimeMessage, RealtimePublisher } from '#realtime';
+
+/**
+ * socket.io at `/ws`. A client authenticates with `auth: { token: <api key> }`
+ * (or an Authorization header) and needs the viewer role. Every replica
+ * subscribes to the realtime channel on Redis and forwards each event to its
+ * own sockets, so events from any api or worker reach every client whatever
+ * replica it is connected to.
+ */
+@WebSocketGateway({ path: '/ws', cors: { origin: true, credentials: true } })
+export class EventsGateway implements OnGatewayConnection, OnModuleInit, OnApplicationShutdown {
+  @WebSocketServer() server!: Server;
+  private subscriber!: Redis;
+
+  constructor(
+    private readonly keys: ApiKeysService,
+    private readonly redis: RedisService,
+    private readonly publisher: RealtimePublisher,
+  ) {}
+
+  onModuleInit(): void {
+    this.subscriber = this.redis.connect('realtime-subscriber');
+    void this.subscriber.subscribe(this.publisher.channel).catch(() => undefined);
+    this.subscriber.on('message', (_channel: string, raw: string) => {
+      let message: RealtimeMessage;
+      try {
+        message = JSON.parse(raw) as RealtimeMessage;
+      } catch {
+        return;
+      }
+      this.server?.emit(message.event, message.payload);
+    });
+  }
+
+  async handleConnection(client: Socket): Promise<void> {
+    const auth = client.handshake.auth as { token?: unknown } | undefined;
+    const token = typeof auth?.token === 'string' ? auth.token : bearerToken(client.handshake.headers.authorization);
+    const principal = token ? await this.keys.verify(token).catch(() => null) : null;
+    if (!principal || !roleAtLeast(principal.role, 'viewer')) {
+      client.emit('error', { statusCode: principal ? 403 : 401, message: principal ? 'the viewer role is needed for live events' : 'unknown or missing API key (auth.token)' });
+      client.disconnect(true);
+      return;
+    }
+    client.data.principal = principal;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.server?.disconnectSockets(true);
+  }
+}

@@ -1,0 +1,104 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiCreatedResponse, ApiNoContentResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { DomainError, ErrorCode, RequireRole } from '#core';
+import { NAME_PATTERN, RegistryService } from '#registry';
+import { ApiErrorDto } from '../common/api-error.dto.js';
+import { ApiAuthErrors } from '../common/api-errors.decorator.js';
+import { PageQueryDto } from '../common/pagination.dto.js';
+import { CreateServiceDto, DiscoveryQueryDto, InstanceDto, InstanceListDto, RegisterInstanceDto, ResolveQueryDto, ServiceDto, ServicePageDto } from './services.dto.js';
+
+function checkName(value: string, what: string): string {
+  if (!NAME_PATTERN.test(value)) throw new DomainError(ErrorCode.Invalid, [`${what} must match ${NAME_PATTERN.source}`]);
+  return value;
+}
+
+@ApiTags('services')
+@ApiAuthErrors()
+@Controller('api/v1')
+export class ServicesController {
+  constructor(private readonly registry: RegistryService) {}
+
+  @Post('services')
+  @RequireRole('admin')
+  @ApiOperation({ summary: 'Declare a service, or update its declaration (201 when created, 200 when updated)' })
+  @ApiCreatedResponse({ type: ServiceDto })
+  @ApiOkResponse({ type: ServiceDto })
+  async upsert(@Body() body: CreateServiceDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<ServiceDto> {
+    const { name, ...spec } = body;
+    spec.dependsOn?.forEach((group, i) =>
+      group.forEach((member, j) => {
+        if (typeof member !== 'string' || !NAME_PATTERN.test(member)) throw new DomainError(ErrorCode.Invalid, [`dependsOn[${i}][${j}] must be a service name matching ${NAME_PATTERN.source}`]);
+      }),
+    );
+    const { view, created } = await this.registry.upsertService(name, spec);
+    void reply.status(created ? 201 : 200);
+    return view;
+  }
+
+  @Get('services')
+  @RequireRole('viewer')
+  @ApiOperation({ summary: 'Services by name, with state, instances, canLose and survivability' })
+  @ApiOkResponse({ type: ServicePageDto })
+  list(@Query() page: PageQueryDto): Promise<ServicePageDto> {
+    return this.registry.listServices(page.limit, page.cursor);
+  }
+
+  @Get('services/:name')
+  @RequireRole('viewer')
+  @ApiOperation({ summary: 'One service' })
+  @ApiOkResponse({ type: ServiceDto })
+  @ApiNotFoundResponse({ type: ApiErrorDto })
+  get(@Param('name') name: string): Promise<ServiceDto> {
+    return this.registry.getService(checkName(name, 'name'));
+  }
+
+  @Delete('services/:name')
+  @HttpCode(204)
+  @RequireRole('admin')
+  @ApiOperation({ summary: 'Delete a service and its instances (their history is kept)' })
+  @ApiNoContentResponse()
+  @ApiNotFoundResponse({ type: ApiErrorDto })
+  async remove(@Param('name') name: string): Promise<void> {
+    await this.registry.deleteService(checkName(name, 'name'));
+  }
+
+  @Post('services/:name/instances')
+  @RequireRole('agent')
+  @ApiOperation({ summary: 'Register an instance (idempotent upsert; the service is created when missing)' })
+  @ApiCreatedResponse({ type: InstanceDto })
+  @ApiOkResponse({ type: InstanceDto })
+  async register(@Param('name') name: string, @Body() body: RegisterInstanceDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<InstanceDto> {
+    const { view, created } = await this.registry.registerInstance(checkName(name, 'name'), body);
+    void reply.status(created ? 201 : 200);
+    return view;
+  }
+
+  @Delete('services/:name/instances/:id')
+  @HttpCode(204)
+  @RequireRole('agent')
+  @ApiOperation({ summary: 'Deregister an instance' })
+  @ApiNoContentResponse()
+  @ApiNotFoundResponse({ type: ApiErrorDto })
+  async deregister(@Param('name') name: string, @Param('id') id: string): Promise<void> {
+    await this.registry.deregisterInstance(checkName(name, 'name'), checkName(id, 'id'));
+  }
+
+  @Get('discovery/:service')
+  @RequireRole('agent')
+  @ApiOperation({ summary: 'Healthy instances of a service (?all=true: every instance, with its state)' })
+  @ApiOkResponse({ type: InstanceListDto })
+  @ApiNotFoundResponse({ type: ApiErrorDto })
+  async discover(@Param('service') service: string, @Query() q: DiscoveryQueryDto): Promise<InstanceListDto> {
+    return { items: await this.registry.discover(checkName(service, 'service'), q.all === 'true') };
+  }
+
+  @Get('discovery/:service/resolve')
+  @RequireRole('agent')
+  @ApiOperation({ summary: 'One healthy instance, round-robin, same zone first; 503 when none is healthy' })
+  @ApiOkResponse({ type: InstanceDto })
+  @ApiNotFoundResponse({ type: ApiErrorDto })
+  resolve(@Param('service') service: string, @Query() q: ResolveQueryDto): Promise<InstanceDto> {
+    return this.registry.resolve(checkName(service, 'service'), q.zone);
+  }
+}

@@ -1,0 +1,137 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { ArrayMaxSize, IsArray, IsIn, IsInt, IsNumber, IsObject, IsOptional, IsString, Length, Matches, Max, MaxLength, Min } from 'class-validator';
+
+const NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+const NAME_MESSAGE = (field: string) => `${field} must match ^[a-z0-9][a-z0-9._-]{0,62}$`;
+
+export class ServiceSpecDto {
+  @ApiPropertyOptional({ maxLength: 1024 }) @IsOptional() @IsString() @MaxLength(1024)
+  description?: string;
+
+  /** Free-form criticality label, e.g. "1" or "critical". */
+  @ApiPropertyOptional({ maxLength: 32 }) @IsOptional() @IsString() @MaxLength(32)
+  tier?: string;
+
+  /** Groups in sequence; the services inside one group are redundant (in parallel). */
+  @ApiPropertyOptional({ type: 'array', items: { type: 'array', items: { type: 'string' } }, example: [['postgres'], ['payments-eu', 'payments-us']] })
+  @IsOptional() @IsArray() @ArrayMaxSize(50) @IsArray({ each: true, message: 'dependsOn must be a list of groups, each a list of service names' })
+  dependsOn?: string[][];
+
+  @ApiPropertyOptional({ enum: ['node', 'zone', 'region'] }) @IsOptional() @IsIn(['node', 'zone', 'region'], { message: 'survivalGoal must be one of node, zone, region' })
+  survivalGoal?: 'node' | 'zone' | 'region';
+
+  /** any: ≥ minHealthy healthy; majority: a strict majority (Raft, Paxos); bft: 2f+1 of n = 3f+1. */
+  @ApiPropertyOptional({ enum: ['any', 'majority', 'bft'], default: 'any' }) @IsOptional() @IsIn(['any', 'majority', 'bft'], { message: 'quorum must be one of any, majority, bft' })
+  quorum?: 'any' | 'majority' | 'bft';
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 10000, default: 1 }) @IsOptional() @IsInt() @Min(1) @Max(10000)
+  minHealthy?: number;
+
+  /** fixed: SUSPECT after ttlSeconds of silence; phi: the phi-accrual detector. */
+  @ApiPropertyOptional({ enum: ['fixed', 'phi'], default: 'fixed' }) @IsOptional() @IsIn(['fixed', 'phi'], { message: 'detector must be one of fixed, phi' })
+  detector?: 'fixed' | 'phi';
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 16, default: 8 }) @IsOptional() @IsNumber() @Min(1) @Max(16)
+  phiThreshold?: number;
+}
+
+export class CreateServiceDto extends ServiceSpecDto {
+  @ApiProperty({ pattern: NAME.source, example: 'checkout' }) @IsString() @Matches(NAME, { message: NAME_MESSAGE('name') })
+  name!: string;
+}
+
+export class RegisterInstanceDto {
+  @ApiProperty({ pattern: NAME.source, example: 'checkout-1' }) @IsString() @Matches(NAME, { message: NAME_MESSAGE('id') })
+  id!: string;
+
+  @ApiProperty({ example: '10.0.1.7' }) @IsString() @Length(1, 255) @Matches(/^\S+$/, { message: 'address must be a host name or IP address' })
+  address!: string;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 65535 }) @IsOptional() @IsInt() @Min(1) @Max(65535)
+  port?: number;
+
+  @ApiPropertyOptional() @IsOptional() @IsString() @Matches(NAME, { message: NAME_MESSAGE('zone') })
+  zone?: string;
+
+  @ApiPropertyOptional() @IsOptional() @IsString() @Matches(NAME, { message: NAME_MESSAGE('region') })
+  region?: string;
+
+  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' } }) @IsOptional() @IsObject()
+  meta?: Record<string, string>;
+
+  /** Silence after which the instance is SUSPECT (default 3 × intervalSeconds). */
+  @ApiPropertyOptional({ minimum: 1, maximum: 86400 }) @IsOptional() @IsInt() @Min(1) @Max(86400)
+  ttlSeconds?: number;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 3600, default: 10 }) @IsOptional() @IsInt() @Min(1) @Max(3600)
+  intervalSeconds?: number;
+
+  /** Further silence after which it is DOWN (default intervalSeconds). */
+  @ApiPropertyOptional({ minimum: 0, maximum: 86400 }) @IsOptional() @IsInt() @Min(0) @Max(86400)
+  graceSeconds?: number;
+}
+
+export class DiscoveryQueryDto {
+  @ApiPropertyOptional({ description: 'Every instance with its state, not only the healthy ones.' })
+  @IsOptional() @Type(() => String) @IsIn(['true', 'false'], { message: 'all must be true or false' })
+  all?: 'true' | 'false';
+}
+
+export class ResolveQueryDto {
+  @ApiPropertyOptional({ description: 'Prefer an instance in this zone.' }) @IsOptional() @IsString() @Matches(NAME, { message: NAME_MESSAGE('zone') })
+  zone?: string;
+}
+
+export class InstanceDto {
+  @ApiProperty() id!: string;
+  @ApiProperty() service!: string;
+  @ApiProperty({ nullable: true, type: String }) address!: string | null;
+  @ApiProperty({ nullable: true, type: Number }) port!: number | null;
+  @ApiProperty({ nullable: true, type: String }) zone!: string | null;
+  @ApiProperty({ nullable: true, type: String }) region!: string | null;
+  @ApiProperty({ enum: ['UP', 'SUSPECT', 'DOWN', 'UNKNOWN'] }) state!: string;
+  @ApiProperty({ enum: ['up', 'degraded', 'down'], nullable: true }) status!: string | null;
+  @ApiProperty({ format: 'date-time' }) since!: string;
+  @ApiProperty({ nullable: true, type: String }) reason!: string | null;
+  @ApiProperty({ format: 'date-time', nullable: true, type: String }) lastSeenAt!: string | null;
+  @ApiProperty() ttlSeconds!: number;
+  @ApiProperty() graceSeconds!: number;
+}
+
+export class SurvivesDto {
+  @ApiProperty() node!: boolean;
+  @ApiProperty() zone!: boolean;
+  @ApiProperty() region!: boolean;
+}
+
+export class ServiceDto {
+  @ApiProperty() name!: string;
+  @ApiProperty({ nullable: true, type: String }) description!: string | null;
+  @ApiProperty({ nullable: true, type: String }) tier!: string | null;
+  @ApiProperty({ type: 'array', items: { type: 'array', items: { type: 'string' } } }) dependsOn!: string[][];
+  @ApiProperty({ enum: ['node', 'zone', 'region'], nullable: true }) survivalGoal!: string | null;
+  @ApiProperty({ nullable: true, type: Boolean }) survivalGoalMet!: boolean | null;
+  @ApiProperty({ enum: ['any', 'majority', 'bft'] }) quorum!: string;
+  @ApiProperty() minHealthy!: number;
+  @ApiProperty({ enum: ['fixed', 'phi'] }) detector!: string;
+  @ApiProperty({ enum: ['UP', 'DEGRADED', 'DOWN', 'UNKNOWN'] }) state!: string;
+  @ApiProperty({ format: 'date-time' }) stateSince!: string;
+  @ApiProperty({ nullable: true, type: String }) stateReason!: string | null;
+  /** How many more instances may fail before the service stops working under its quorum rule. */
+  @ApiProperty() canLose!: number;
+  @ApiProperty({ type: SurvivesDto }) survives!: SurvivesDto;
+  @ApiProperty() selfRegistered!: boolean;
+  @ApiProperty({ type: [InstanceDto] }) instances!: InstanceDto[];
+  @ApiProperty({ format: 'date-time' }) createdAt!: string;
+}
+
+export class ServicePageDto {
+  @ApiProperty({ type: [ServiceDto] }) items!: ServiceDto[];
+  @ApiProperty({ nullable: true, type: String }) nextCursor!: string | null;
+}
+
+export class InstanceListDto {
+  @ApiProperty({ type: [InstanceDto] }) items!: InstanceDto[];
+}
+

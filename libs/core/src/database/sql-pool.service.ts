@@ -1,0 +1,46 @@
+import { Injectable, type OnModuleDestroy } from '@nestjs/common';
+import pg from 'pg';
+import { InjectConfig } from '../config/config.module.js';
+import type { NinefoldConfig } from '../config/env.schema.js';
+
+/**
+ * A plain `pg` pool for the few hot-path statements Prisma cannot express
+ * efficiently: multi-row writes through `unnest($1::…[])` arrays and
+ * `INSERT … ON CONFLICT … DO UPDATE` rollups of thousands of rows at once
+ * (one statement instead of thousands of Prisma calls). Everything else uses
+ * {@link PrismaService}.
+ */
+@Injectable()
+export class SqlPool implements OnModuleDestroy {
+  readonly pool: pg.Pool;
+
+  constructor(@InjectConfig() config: NinefoldConfig) {
+    this.pool = new pg.Pool({ connectionString: config.DATABASE_URL, connectionTimeoutMillis: 3000, max: 10 });
+    // An idle client that loses its server emits here; the pool replaces it. Without a listener it would crash the process.
+    this.pool.on('error', () => undefined);
+  }
+
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, params?: unknown[]): Promise<pg.QueryResult<R>> {
+    return this.pool.query<R>(text, params);
+  }
+
+  /** Runs `fn` in one transaction on one connection. */
+  async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.pool.end();
+  }
+}

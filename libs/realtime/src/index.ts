@@ -1,0 +1,3 @@
+export * from './realtime-events.js';
+export * from './realtime-publisher.js';
+export * from './realtime.module.js';

@@ -1,0 +1,154 @@
+import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { InjectConfig, type LeaderElection, LeaderElectionService, MetricsService, type NinefoldConfig, RedisService } from '#core';
+import { HeartbeatStream } from './heartbeat-stream.js';
+import { applyDeadline, type InstanceRecord, postpone, type Step } from './instance-state.js';
+import { InstanceStore } from './instance-store.js';
+import { type InstanceChange, StateChanges } from './state-changes.service.js';
+
+const BATCH = 500;
+/** One tick handles at most this many due instances; the rest wait for the next tick (which comes at once). */
+const MAX_PER_TICK = 20_000;
+
+/**
+ * The failure-detection sweep: on the elected leader only, every
+ * DETECTOR_SWEEP_MS, it reads the instances whose deadline has come (a sorted
+ * set, so the cost follows what is due, not how many instances exist) and
+ * moves them along UP → SUSPECT → DOWN.
+ *
+ * Two guards keep a problem of Ninefold's own from being reported as every
+ * instance failing:
+ * - silence is judged only up to the ingest watermark, the receive time of the
+ *   oldest heartbeat still waiting in the stream (workers behind or down);
+ * - a sweep that comes more than DETECTOR_GAP_TOLERANCE_MS after the previous
+ *   one (restart, leader change, long GC, Redis outage) first extends the
+ *   deadlines that fell in the gap by its length.
+ */
+@Injectable()
+export class DetectorSweep implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(DetectorSweep.name);
+  private election!: LeaderElection;
+  private conn!: Redis;
+  private timer: NodeJS.Timeout | null = null;
+  private ticking: Promise<void> | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly redis: RedisService,
+    private readonly leaders: LeaderElectionService,
+    private readonly store: InstanceStore,
+    private readonly stream: HeartbeatStream,
+    private readonly changes: StateChanges,
+    private readonly metrics: MetricsService,
+    @InjectConfig() private readonly config: NinefoldConfig,
+  ) {}
+
+  get tickKey(): string {
+    return this.redis.key('det', 'tick');
+  }
+
+  onApplicationBootstrap(): void {
+    this.election = this.leaders.elect('detector');
+    this.conn = this.redis.client;
+    this.schedule(this.config.DETECTOR_SWEEP_MS);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.ticking;
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.ticking = this.tick()
+        .then((more) => this.schedule(more ? 0 : this.config.DETECTOR_SWEEP_MS))
+        .catch((err: Error) => {
+          this.logger.warn({ err: err.message }, 'failure-detection sweep failed; retrying');
+          this.schedule(Math.max(this.config.DETECTOR_SWEEP_MS, 1000));
+        });
+    }, ms);
+  }
+
+  /** One sweep. Returns true when due instances were left for an immediate next tick. */
+  async tick(): Promise<boolean> {
+    if (!this.election.isLeader) return false;
+    const started = performance.now();
+    const wall = Date.now();
+    const previous = Number(await this.conn.getset(this.tickKey, String(wall))) || 0;
+    const watermark = await this.stream.watermarkMs(this.conn);
+    const now = watermark === null ? wall : Math.min(wall, watermark - 1);
+
+    if (previous > 0 && wall - previous > this.config.DETECTOR_GAP_TOLERANCE_MS) {
+      const gap = wall - previous;
+      const extended = await this.postponeGap(previous, now, gap);
+      this.logger.warn({ gapMs: gap, extended }, `failure detection was not running for ${(gap / 1000).toFixed(1)}s; extended ${extended} deadline(s) by that gap instead of judging the silence`);
+    }
+
+    const changes: InstanceChange[] = [];
+    let handled = 0;
+    let more = false;
+    for (;;) {
+      const ids = await this.store.due(now, BATCH);
+      if (ids.length === 0) break;
+      const steps = await this.step(ids, (rec) => applyDeadline(rec, now));
+      changes.push(...steps);
+      handled += ids.length;
+      if (ids.length < BATCH) break;
+      if (handled >= MAX_PER_TICK) {
+        more = true;
+        break;
+      }
+    }
+    await this.changes.apply(changes);
+    this.metrics.sweepSeconds.observe((performance.now() - started) / 1000);
+    return more;
+  }
+
+  private async postponeGap(from: number, to: number, gap: number): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const ids = await this.conn.zrangebyscore(this.store.deadlinesKey, `(${from}`, to, 'LIMIT', 0, BATCH);
+      if (ids.length === 0) return total;
+      await this.step(ids, (rec) => postpone(rec, gap));
+      total += ids.length;
+      if (ids.length < BATCH) return total;
+    }
+  }
+
+  /** Applies `fn` to each instance with compare-and-set, retrying the ones another writer changed meanwhile. */
+  private async step(ids: string[], fn: (rec: InstanceRecord) => Step): Promise<InstanceChange[]> {
+    const out: InstanceChange[] = [];
+    let pending = ids;
+    for (let attempt = 0; attempt < 5 && pending.length > 0; attempt++) {
+      const stored = await this.store.load(pending);
+      const conflicts: string[] = [];
+      await Promise.all(
+        pending.map(async (id) => {
+          const cur = stored.get(id);
+          if (!cur) {
+            // A deadline without an instance (deregistered meanwhile).
+            await this.conn.zrem(this.store.deadlinesKey, id);
+            return;
+          }
+          const s = fn(cur.record);
+          if (!s.changed) {
+            // Not due after all and nothing to write: make sure it does not come back every tick.
+            if (cur.record.deadlineMs === 0) await this.conn.zrem(this.store.deadlinesKey, id);
+            return;
+          }
+          if (!(await this.store.compareAndSet(id, cur.version, s.record))) {
+            conflicts.push(id);
+            return;
+          }
+          if (s.transition) {
+            out.push({ ...s.transition, instanceId: id, serviceId: cur.placement.serviceId, status: s.record.status, lastSeenMs: s.record.lastSeenMs, placement: cur.placement });
+          }
+        }),
+      );
+      pending = conflicts;
+    }
+    return out;
+  }
+}

@@ -1,0 +1,114 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { DomainError, ErrorCode, InjectConfig, type NinefoldConfig, RedisService } from '#core';
+import type { Heartbeat } from './heartbeat.js';
+
+/** One accepted request: its heartbeats, received at the stream entry's time. */
+export interface IngestEntry {
+  /** Redis stream id, `<ms>-<seq>`: unique, ordered, and the receive time. */
+  streamId: string;
+  receivedMs: number;
+  heartbeats: Heartbeat[];
+}
+
+export const DRAIN_GROUP = 'drain';
+
+/**
+ * The durable hand-off between the api and the workers: a Redis stream with
+ * one entry per accepted request. `202 Accepted` is answered once XADD has
+ * returned, so a heartbeat survives a crash of the api; the workers read the
+ * stream in a consumer group and acknowledge an entry only after it is in
+ * Postgres, so it also survives a crash of a worker.
+ */
+@Injectable()
+export class HeartbeatStream {
+  private readonly logger = new Logger(HeartbeatStream.name);
+  readonly key: string;
+  private backlog = { length: 0, checkedAt: 0 };
+
+  constructor(
+    private readonly redis: RedisService,
+    @InjectConfig() private readonly config: NinefoldConfig,
+  ) {
+    this.key = redis.key('hb', 'stream');
+  }
+
+  /** Appends one accepted request; resolves once Redis has it. */
+  async append(heartbeats: Heartbeat[]): Promise<string> {
+    await this.refuseWhenBacklogFull();
+    const id = await this.redis.client.xadd(this.key, '*', 'b', JSON.stringify(heartbeats));
+    if (!id) throw new Error('XADD returned no id');
+    return id;
+  }
+
+  /**
+   * When the workers cannot keep up or are all down, the stream would grow
+   * until Redis runs out of memory and refuses everything. Refusing new
+   * heartbeats with 503 (agents retry) keeps what was accepted safe. The
+   * length is read at most once a second.
+   */
+  private async refuseWhenBacklogFull(): Promise<void> {
+    const now = Date.now();
+    if (now - this.backlog.checkedAt > 1000) {
+      this.backlog = { length: await this.redis.client.xlen(this.key), checkedAt: now };
+    }
+    if (this.backlog.length >= this.config.INGEST_BACKLOG_MAX) {
+      this.logger.warn({ backlog: this.backlog.length }, 'heartbeat backlog full; refusing heartbeats until the workers catch up');
+      throw new DomainError(ErrorCode.Unavailable, 'heartbeat backlog is full (workers are behind or down); retry shortly', 5);
+    }
+  }
+
+  /** Creates the consumer group (idempotent). */
+  async ensureGroup(conn: Redis): Promise<void> {
+    try {
+      await conn.xgroup('CREATE', this.key, DRAIN_GROUP, '0', 'MKSTREAM');
+    } catch (err) {
+      if (!/BUSYGROUP/.test((err as Error).message)) throw err;
+    }
+  }
+
+  /** New entries for `consumer`, waiting up to `blockMs` for some. */
+  async read(conn: Redis, consumer: string, count: number, blockMs: number): Promise<IngestEntry[]> {
+    const res = (await conn.xreadgroup('GROUP', DRAIN_GROUP, consumer, 'COUNT', count, 'BLOCK', blockMs, 'STREAMS', this.key, '>')) as [string, [string, string[]][]][] | null;
+    return res ? decodeEntries(res[0][1]) : [];
+  }
+
+  /** Entries another consumer took and did not acknowledge within `minIdleMs` (it died): taken over by `consumer`. */
+  async claimAbandoned(conn: Redis, consumer: string, minIdleMs: number, count: number): Promise<IngestEntry[]> {
+    const res = (await conn.xautoclaim(this.key, DRAIN_GROUP, consumer, minIdleMs, '0-0', 'COUNT', count)) as [string, [string, string[] | null][]];
+    return decodeEntries(res[1].filter((e): e is [string, string[]] => e[1] !== null));
+  }
+
+  async acknowledge(conn: Redis, ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await conn.multi().xack(this.key, DRAIN_GROUP, ...ids).xdel(this.key, ...ids).exec();
+  }
+
+  /**
+   * The receive time of the oldest heartbeat not yet drained (pending or not
+   * yet delivered), or null when the stream is drained. The sweep judges
+   * silence only up to this time: a heartbeat still in the stream was heard.
+   */
+  async watermarkMs(conn: Redis): Promise<number | null> {
+    const [pending, first] = await Promise.all([
+      conn.xpending(this.key, DRAIN_GROUP) as Promise<[number, string | null, string | null, unknown]>,
+      conn.xrange(this.key, '-', '+', 'COUNT', 1),
+    ]);
+    const candidates: number[] = [];
+    if (pending[0] > 0 && pending[1]) candidates.push(idMs(pending[1]));
+    // XDEL removes drained entries, so the first entry left is pending or undelivered.
+    if (first.length > 0) candidates.push(idMs(first[0][0]));
+    return candidates.length > 0 ? Math.min(...candidates) : null;
+  }
+}
+
+function idMs(id: string): number {
+  return Number(id.slice(0, id.indexOf('-')));
+}
+
+function decodeEntries(raw: [string, string[]][]): IngestEntry[] {
+  return raw.map(([streamId, fields]) => {
+    const i = fields.indexOf('b');
+    return { streamId, receivedMs: idMs(streamId), heartbeats: JSON.parse(fields[i + 1]) as Heartbeat[] };
+  });
+}

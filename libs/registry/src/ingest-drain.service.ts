@@ -1,0 +1,238 @@
+import { hostname } from 'node:os';
+import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { MetricsService, RedisService, TtlCache } from '#core';
+import type { Heartbeat } from './heartbeat.js';
+import { HeartbeatStream, type IngestEntry } from './heartbeat-stream.js';
+import { IngestRepository, type KnownInstance } from './ingest.repository.js';
+import { applyHeartbeat, newRecord, type Transition, timings } from './instance-state.js';
+import { type InstancePlacement, InstanceStore } from './instance-store.js';
+import { type InstanceChange, StateChanges } from './state-changes.service.js';
+
+const READ_COUNT = 100; // stream entries (requests) per round: up to 100,000 heartbeats
+const BLOCK_MS = 1000;
+const CLAIM_EVERY_MS = 15_000;
+const ABANDONED_AFTER_MS = 30_000;
+const LAST_SEEN_FLUSH_MS = 30_000;
+const KNOWN_TTL_MS = 60_000;
+const CAS_ATTEMPTS = 8;
+
+const nameKey = (service: string, instance: string) => `${service}/${instance}`;
+
+/**
+ * Drains the heartbeat stream into live state (Redis) and history (Postgres).
+ * Each worker replica is one consumer of the group, so replicas share the
+ * load; an entry is acknowledged only after Postgres has it, and entries a
+ * dead worker held are claimed by another after {@link ABANDONED_AFTER_MS}.
+ */
+@Injectable()
+export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(IngestDrain.name);
+  private readonly consumer = `${hostname()}:${process.pid}`;
+  private readonly known = new TtlCache<string, KnownInstance>(200_000);
+  private readonly lastFlushed = new Map<string, number>();
+  private conn!: Redis;
+  private subscriber!: Redis;
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private lastClaim = 0;
+
+  constructor(
+    private readonly redis: RedisService,
+    private readonly stream: HeartbeatStream,
+    private readonly repo: IngestRepository,
+    private readonly store: InstanceStore,
+    private readonly changes: StateChanges,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    // XREADGROUP BLOCK holds its connection: it gets one of its own.
+    this.conn = this.redis.connect('ingest-drain', { maxRetriesPerRequest: null });
+    // Registrations and deregistrations through the API change what is cached here.
+    this.subscriber = this.redis.connect('registry-changes');
+    const channel = this.redis.key('registry', 'changed');
+    void this.subscriber.subscribe(channel).catch(() => undefined);
+    this.subscriber.on('message', (_channel: string, name: string) => {
+      const [service, instance] = name.split('/');
+      if (instance === '*') this.known.clear();
+      else this.forget(service, instance);
+    });
+    // Missed messages while disconnected: start afresh.
+    this.subscriber.on('ready', () => this.known.clear());
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.running = false;
+    await this.loop;
+  }
+
+  /** Forgets what is cached of an instance (it was deregistered or changed by the API). */
+  forget(service: string, instance: string): void {
+    this.known.delete(nameKey(service, instance));
+  }
+
+  private async run(): Promise<void> {
+    let groupReady = false;
+    let failures = 0;
+    while (this.running) {
+      try {
+        if (!groupReady) {
+          await this.stream.ensureGroup(this.conn);
+          groupReady = true;
+        }
+        let entries: IngestEntry[] = [];
+        if (Date.now() - this.lastClaim > CLAIM_EVERY_MS) {
+          this.lastClaim = Date.now();
+          entries = await this.stream.claimAbandoned(this.conn, this.consumer, ABANDONED_AFTER_MS, READ_COUNT);
+          if (entries.length > 0) this.logger.warn({ entries: entries.length }, 'took over heartbeat batches a stopped worker had not finished');
+        }
+        if (entries.length === 0) entries = await this.stream.read(this.conn, this.consumer, READ_COUNT, BLOCK_MS);
+        if (entries.length > 0) {
+          await this.process(entries);
+          await this.stream.acknowledge(this.conn, entries.map((e) => e.streamId));
+        }
+        failures = 0;
+      } catch (err) {
+        failures++;
+        if (/NOGROUP/.test((err as Error).message)) groupReady = false;
+        // Unacknowledged entries stay pending and are claimed again; back off while a dependency is down.
+        if (failures === 1 || failures % 20 === 0) this.logger.warn({ err: (err as Error).message, failures }, 'heartbeat drain failed; retrying');
+        this.lastClaim = 0;
+        await new Promise((r) => setTimeout(r, Math.min(200 * failures, 2000)));
+      }
+    }
+  }
+
+  /** Exposed for tests and benchmarks: processes entries without reading the stream. */
+  async process(entries: IngestEntry[]): Promise<void> {
+    const started = performance.now();
+    const instances = await this.resolve(entries);
+    const changes = await this.detect(entries, instances);
+    const written = await this.repo.writeEntries(entries, (h) => instances.get(nameKey(h.service, h.instance)));
+    await this.changes.apply(changes);
+    await this.flushLastSeen(entries, instances);
+    this.metrics.heartbeatsIngested.inc(written);
+    this.metrics.drainSeconds.observe((performance.now() - started) / 1000);
+  }
+
+  /** Ids of every instance named in the entries, registering new ones and recording changed placements. */
+  private async resolve(entries: IngestEntry[]): Promise<Map<string, KnownInstance>> {
+    const out = new Map<string, KnownInstance>();
+    const missing = new Map<string, Heartbeat>();
+    const latest = new Map<string, Heartbeat>();
+    for (const e of entries) {
+      for (const h of e.heartbeats) {
+        const k = nameKey(h.service, h.instance);
+        latest.set(k, h);
+        if (out.has(k) || missing.has(k)) continue;
+        const cached = this.known.get(k);
+        if (cached) out.set(k, cached);
+        else missing.set(k, h);
+      }
+    }
+    if (missing.size > 0) {
+      for (const inst of await this.repo.upsertInstances([...missing.values()])) {
+        const k = nameKey(inst.service, inst.name);
+        out.set(k, inst);
+        this.known.set(k, inst, KNOWN_TTL_MS);
+      }
+    }
+    // A heartbeat that reports another address, zone, region or interval updates the registry.
+    const moved: KnownInstance[] = [];
+    for (const [k, h] of latest) {
+      const cur = out.get(k);
+      if (!cur) continue;
+      const next: KnownInstance = {
+        ...cur,
+        address: h.address ?? cur.address,
+        zone: h.zone ?? cur.zone,
+        region: h.region ?? cur.region,
+        intervalSeconds: h.intervalSeconds ?? cur.intervalSeconds,
+      };
+      if (next.address !== cur.address || next.zone !== cur.zone || next.region !== cur.region || next.intervalSeconds !== cur.intervalSeconds) {
+        moved.push(next);
+        out.set(k, next);
+        this.known.set(k, next, KNOWN_TTL_MS);
+      }
+    }
+    await this.repo.updatePlacement(moved);
+    return out;
+  }
+
+  /** Applies each instance's heartbeats, in order, to its live record in Redis; returns the state changes. */
+  private async detect(entries: IngestEntry[], instances: Map<string, KnownInstance>): Promise<InstanceChange[]> {
+    const byInstance = new Map<string, { known: KnownInstance; beats: { receivedMs: number; h: Heartbeat }[] }>();
+    for (const e of entries) {
+      for (const h of e.heartbeats) {
+        const known = instances.get(nameKey(h.service, h.instance));
+        if (!known) continue;
+        let slot = byInstance.get(known.id);
+        if (!slot) byInstance.set(known.id, (slot = { known, beats: [] }));
+        slot.beats.push({ receivedMs: e.receivedMs, h });
+      }
+    }
+    const changes: InstanceChange[] = [];
+    let pending = [...byInstance.keys()];
+    for (let attempt = 0; attempt < CAS_ATTEMPTS && pending.length > 0; attempt++) {
+      const stored = await this.store.load(pending);
+      const conflicts: string[] = [];
+      await Promise.all(
+        pending.map(async (id) => {
+          const { known, beats } = byInstance.get(id)!;
+          const cur = stored.get(id);
+          const t = timings(known.intervalSeconds, known.ttlSeconds, known.graceSeconds);
+          let record = cur?.record ?? newRecord(beats[0].receivedMs, t);
+          const transitions: Transition[] = [];
+          for (const { receivedMs, h } of beats) {
+            const step = applyHeartbeat(record, { receivedMs, status: h.status, ...timings(h.intervalSeconds ?? known.intervalSeconds, known.ttlSeconds, known.graceSeconds) });
+            record = step.record;
+            if (step.transition) transitions.push(step.transition);
+          }
+          const placement = placementOf(known);
+          const placementChanged = !cur || !samePlacement(cur.placement, placement);
+          const ok = await this.store.compareAndSet(id, cur?.version ?? '', record, placementChanged ? placement : undefined);
+          if (!ok) {
+            conflicts.push(id);
+            return;
+          }
+          if (!cur) await this.redis.client.sadd(this.store.membersKey(known.serviceId), id);
+          for (const tr of transitions) {
+            changes.push({ ...tr, instanceId: id, serviceId: known.serviceId, status: record.status, lastSeenMs: record.lastSeenMs, placement });
+          }
+        }),
+      );
+      pending = conflicts;
+    }
+    if (pending.length > 0) throw new Error(`could not update ${pending.length} instance(s) after ${CAS_ATTEMPTS} attempts (contention)`);
+    return changes;
+  }
+
+  /** Postgres learns last-seen times at most every {@link LAST_SEEN_FLUSH_MS} per instance: the live value is in Redis. */
+  private async flushLastSeen(entries: IngestEntry[], instances: Map<string, KnownInstance>): Promise<void> {
+    const now = Date.now();
+    const due = new Map<string, { id: string; lastSeenMs: number; status: string | null }>();
+    for (const e of entries) {
+      for (const h of e.heartbeats) {
+        const known = instances.get(nameKey(h.service, h.instance));
+        if (!known) continue;
+        if (now - (this.lastFlushed.get(known.id) ?? 0) < LAST_SEEN_FLUSH_MS && !due.has(known.id)) continue;
+        due.set(known.id, { id: known.id, lastSeenMs: e.receivedMs, status: h.status });
+      }
+    }
+    if (due.size === 0) return;
+    await this.repo.flushLastSeen([...due.values()]);
+    for (const id of due.keys()) this.lastFlushed.set(id, now);
+    if (this.lastFlushed.size > 200_000) this.lastFlushed.clear();
+  }
+}
+
+function placementOf(k: KnownInstance): InstancePlacement {
+  return { serviceId: k.serviceId, service: k.service, name: k.name, address: k.address, port: k.port, zone: k.zone, region: k.region };
+}
+
+function samePlacement(a: InstancePlacement, b: InstancePlacement): boolean {
+  return a.serviceId === b.serviceId && a.service === b.service && a.name === b.name && a.address === b.address && a.port === b.port && a.zone === b.zone && a.region === b.region;
+}

@@ -1,0 +1,172 @@
+import { Injectable } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { RedisService } from '#core';
+import type { HeartbeatStatus } from './heartbeat.js';
+import type { InstanceRecord } from './instance-state.js';
+import type { InstanceState } from './quorum.js';
+
+/** Where an instance is and who it belongs to: what discovery answers with. */
+export interface InstancePlacement {
+  serviceId: string;
+  service: string;
+  name: string;
+  address: string | null;
+  port: number | null;
+  zone: string | null;
+  region: string | null;
+}
+
+/** An instance as Redis holds it: detection record, placement and the version for compare-and-set. */
+export interface StoredInstance {
+  id: string;
+  version: string;
+  record: InstanceRecord;
+  placement: InstancePlacement;
+}
+
+// Compare-and-set of one instance hash and its deadline: the rules stay in
+// TypeScript (instance-state.ts), Redis only guarantees that two writers
+// (parallel drains, the sweep) never overwrite each other's decision.
+const CAS_LUA = `
+local v = redis.call('HGET', KEYS[1], 'v')
+if (v or '') ~= ARGV[1] then return 0 end
+if #ARGV > 3 then redis.call('HSET', KEYS[1], unpack(ARGV, 4)) end
+redis.call('HINCRBY', KEYS[1], 'v', 1)
+local d = tonumber(ARGV[3])
+if d > 0 then redis.call('ZADD', KEYS[2], d, ARGV[2]) else redis.call('ZREM', KEYS[2], ARGV[2]) end
+return 1`;
+
+type CasClient = Redis & { nfInstanceCas(hash: string, deadlines: string, expected: string, id: string, deadline: number, ...fields: (string | number)[]): Promise<number> };
+
+/**
+ * Instances' live state in Redis: one hash per instance, a sorted set of
+ * deadlines (what the sweep reads) and a set of instance ids per service
+ * (what discovery reads). Postgres keeps the durable copy and the history.
+ */
+@Injectable()
+export class InstanceStore {
+  private readonly client: CasClient;
+
+  constructor(private readonly redis: RedisService) {
+    const client = redis.client;
+    if (!('nfInstanceCas' in client)) client.defineCommand('nfInstanceCas', { numberOfKeys: 2, lua: CAS_LUA });
+    this.client = client as CasClient;
+  }
+
+  hashKey(id: string): string {
+    return this.redis.key('inst', id);
+  }
+
+  get deadlinesKey(): string {
+    return this.redis.key('det', 'deadlines');
+  }
+
+  membersKey(serviceId: string): string {
+    return this.redis.key('svc', serviceId, 'members');
+  }
+
+  /** The instances' hashes (missing ones are left out), in one round trip. */
+  async load(ids: string[]): Promise<Map<string, StoredInstance>> {
+    const out = new Map<string, StoredInstance>();
+    if (ids.length === 0) return out;
+    const pipeline = this.client.pipeline();
+    for (const id of ids) pipeline.hgetall(this.hashKey(id));
+    const results = (await pipeline.exec()) ?? [];
+    results.forEach(([err, h], i) => {
+      if (err) throw err;
+      const stored = decode(ids[i], h as Record<string, string>);
+      if (stored) out.set(ids[i], stored);
+    });
+    return out;
+  }
+
+  /**
+   * Writes `record` (and placement fields when given) if nobody changed the
+   * instance since `version` was read; false on a conflict, to be retried
+   * from a fresh read.
+   */
+  async compareAndSet(id: string, version: string, record: InstanceRecord, placement?: Partial<InstancePlacement>): Promise<boolean> {
+    const fields: (string | number)[] = [
+      'st', record.state, 'since', record.sinceMs, 'why', record.reason ?? '', 'seen', record.lastSeenMs,
+      'hs', record.status ?? '', 'dl', record.deadlineMs, 'ttl', record.ttlMs, 'gr', record.graceMs,
+    ];
+    if (placement) {
+      for (const [field, value] of Object.entries(placement) as [keyof InstancePlacement, unknown][]) {
+        fields.push(PLACEMENT_FIELD[field], value === null || value === undefined ? '' : String(value));
+      }
+    }
+    const ok = await this.client.nfInstanceCas(this.hashKey(id), this.deadlinesKey, version, id, record.deadlineMs, ...fields);
+    return ok === 1;
+  }
+
+  /** Creates the hash of a new instance (or refreshes its placement) and adds it to its service. */
+  async ensure(id: string, record: InstanceRecord, placement: InstancePlacement): Promise<void> {
+    const current = await this.load([id]);
+    if (current.has(id)) {
+      await this.client.hset(this.hashKey(id), ...placementFields(placement));
+    } else {
+      await this.compareAndSet(id, '', record, placement);
+    }
+    await this.client.sadd(this.membersKey(placement.serviceId), id);
+  }
+
+  /** Forgets an instance (deregistration). */
+  async remove(id: string, serviceId: string): Promise<void> {
+    await this.client.multi().del(this.hashKey(id)).zrem(this.deadlinesKey, id).srem(this.membersKey(serviceId), id).exec();
+  }
+
+  async memberIds(serviceId: string): Promise<string[]> {
+    return this.client.smembers(this.membersKey(serviceId));
+  }
+
+  /** Instance ids whose deadline is at or before `nowMs`, earliest first. */
+  async due(nowMs: number, limit: number): Promise<string[]> {
+    return this.client.zrangebyscore(this.deadlinesKey, '-inf', nowMs, 'LIMIT', 0, limit);
+  }
+
+  async countScheduled(): Promise<number> {
+    return this.client.zcard(this.deadlinesKey);
+  }
+}
+
+const PLACEMENT_FIELD: Record<keyof InstancePlacement, string> = {
+  serviceId: 'sid',
+  service: 'svc',
+  name: 'n',
+  address: 'a',
+  port: 'p',
+  zone: 'z',
+  region: 'r',
+};
+
+function placementFields(p: InstancePlacement): string[] {
+  return (Object.entries(p) as [keyof InstancePlacement, unknown][]).flatMap(([k, v]) => [PLACEMENT_FIELD[k], v === null || v === undefined ? '' : String(v)]);
+}
+
+function decode(id: string, h: Record<string, string>): StoredInstance | null {
+  if (!h || !h.v) return null;
+  const str = (v: string | undefined) => (v ? v : null);
+  return {
+    id,
+    version: h.v,
+    record: {
+      state: (h.st as InstanceState) ?? 'UNKNOWN',
+      sinceMs: Number(h.since) || 0,
+      reason: str(h.why),
+      lastSeenMs: Number(h.seen) || 0,
+      status: (str(h.hs) as HeartbeatStatus | null) ?? null,
+      deadlineMs: Number(h.dl) || 0,
+      ttlMs: Number(h.ttl) || 30_000,
+      graceMs: Number(h.gr) || 10_000,
+    },
+    placement: {
+      serviceId: h.sid ?? '',
+      service: h.svc ?? '',
+      name: h.n ?? '',
+      address: str(h.a),
+      port: h.p ? Number(h.p) : null,
+      zone: str(h.z),
+      region: str(h.r),
+    },
+  };
+}

@@ -1,0 +1,269 @@
+import { Injectable } from '@nestjs/common';
+import { DomainError, ErrorCode, PrismaService, RedisService, TtlCache } from '#core';
+import { newRecord, timings } from './instance-state.js';
+import { InstanceStore, type StoredInstance } from './instance-store.js';
+import { evaluateQuorum, type MemberCounts, type QuorumRule, survives, type Survives } from './quorum.js';
+
+export interface ServiceSpec {
+  description?: string | null;
+  tier?: string | null;
+  dependsOn?: string[][];
+  survivalGoal?: 'node' | 'zone' | 'region' | null;
+  quorum?: QuorumRule;
+  minHealthy?: number;
+  detector?: 'fixed' | 'phi';
+  phiThreshold?: number;
+}
+
+export interface InstanceSpec {
+  id: string;
+  address: string;
+  port?: number | null;
+  zone?: string | null;
+  region?: string | null;
+  meta?: Record<string, string> | null;
+  ttlSeconds?: number | null;
+  intervalSeconds?: number | null;
+  graceSeconds?: number | null;
+}
+
+/** An instance as the API shows it. */
+export interface InstanceView {
+  id: string;
+  service: string;
+  address: string | null;
+  port: number | null;
+  zone: string | null;
+  region: string | null;
+  state: 'UP' | 'SUSPECT' | 'DOWN' | 'UNKNOWN';
+  status: 'up' | 'degraded' | 'down' | null;
+  since: string;
+  reason: string | null;
+  lastSeenAt: string | null;
+  ttlSeconds: number;
+  graceSeconds: number;
+}
+
+export interface ServiceView {
+  name: string;
+  description: string | null;
+  tier: string | null;
+  dependsOn: string[][];
+  survivalGoal: 'node' | 'zone' | 'region' | null;
+  survivalGoalMet: boolean | null;
+  quorum: QuorumRule;
+  minHealthy: number;
+  detector: 'fixed' | 'phi';
+  state: 'UP' | 'DEGRADED' | 'DOWN' | 'UNKNOWN';
+  stateSince: string;
+  stateReason: string | null;
+  canLose: number;
+  survives: Survives;
+  selfRegistered: boolean;
+  instances: InstanceView[];
+  createdAt: string;
+}
+
+/** The registry as the API serves it: services, their instances' live state (Redis), registration and discovery. */
+@Injectable()
+export class RegistryService {
+  private readonly serviceIds = new TtlCache<string, string>(10_000);
+  private readonly roundRobin = new Map<string, number>();
+
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly store: InstanceStore,
+    private readonly redis: RedisService,
+  ) {}
+
+  /** Creates or updates a service (declaring a self-registered one makes it declared). */
+  async upsertService(name: string, spec: ServiceSpec): Promise<{ view: ServiceView; created: boolean }> {
+    const data = {
+      description: spec.description,
+      tier: spec.tier,
+      dependsOn: spec.dependsOn,
+      survivalGoal: spec.survivalGoal,
+      quorum: spec.quorum,
+      minHealthy: spec.minHealthy,
+      detector: spec.detector,
+      phiThreshold: spec.phiThreshold,
+      selfRegistered: false,
+    };
+    const existing = await this.prisma.service.findUnique({ where: { name }, select: { id: true } });
+    if (existing) await this.prisma.service.update({ where: { name }, data });
+    else await this.prisma.service.create({ data: { name, ...data } });
+    return { view: await this.getService(name), created: !existing };
+  }
+
+  async listServices(limit: number, cursor?: string): Promise<{ items: ServiceView[]; nextCursor: string | null }> {
+    if (cursor !== undefined && !/^[a-z0-9][a-z0-9._-]{0,62}$/.test(cursor)) throw new DomainError(ErrorCode.Invalid, ['cursor must be the nextCursor of a previous page']);
+    const rows = await this.prisma.service.findMany({ orderBy: { name: 'asc' }, take: limit + 1, ...(cursor ? { where: { name: { gt: cursor } } } : {}) });
+    const more = rows.length > limit;
+    const page = more ? rows.slice(0, limit) : rows;
+    const items = await Promise.all(page.map((r) => this.view(r)));
+    return { items, nextCursor: more ? page[page.length - 1].name : null };
+  }
+
+  async getService(name: string): Promise<ServiceView> {
+    const row = await this.prisma.service.findUnique({ where: { name } });
+    if (!row) throw new DomainError(ErrorCode.NotFound, `service ${name} not found`);
+    return this.view(row);
+  }
+
+  async deleteService(name: string): Promise<void> {
+    const row = await this.prisma.service.findUnique({ where: { name }, select: { id: true } });
+    if (!row) throw new DomainError(ErrorCode.NotFound, `service ${name} not found`);
+    const ids = await this.store.memberIds(row.id);
+    await this.prisma.service.delete({ where: { name } });
+    for (const id of ids) await this.store.remove(id, row.id);
+    this.serviceIds.delete(name);
+    await this.announce(name, '*');
+  }
+
+  /** Registers (or updates) an instance; the service is created when missing. */
+  async registerInstance(service: string, spec: InstanceSpec): Promise<{ view: InstanceView; created: boolean }> {
+    const svc = await this.prisma.service.upsert({ where: { name: service }, create: { name: service }, update: {}, select: { id: true } });
+    const data = {
+      address: spec.address,
+      port: spec.port ?? null,
+      zone: spec.zone ?? null,
+      region: spec.region ?? null,
+      meta: spec.meta ?? undefined,
+      ttlSeconds: spec.ttlSeconds ?? null,
+      graceSeconds: spec.graceSeconds ?? null,
+      ...(spec.intervalSeconds ? { intervalSeconds: spec.intervalSeconds } : {}),
+      selfRegistered: false,
+    };
+    const existing = await this.prisma.instance.findUnique({ where: { serviceId_name: { serviceId: svc.id, name: spec.id } }, select: { id: true } });
+    const row = existing
+      ? await this.prisma.instance.update({ where: { id: existing.id }, data })
+      : await this.prisma.instance.create({ data: { serviceId: svc.id, name: spec.id, ...data } });
+    const t = timings(row.intervalSeconds, row.ttlSeconds, row.graceSeconds);
+    const placement = { serviceId: svc.id, service, name: spec.id, address: row.address, port: row.port, zone: row.zone, region: row.region };
+    await this.store.ensure(row.id, newRecord(Date.now(), t), placement);
+    // Timings changed: the live record takes them from the next heartbeat on; make it take them now.
+    const cur = (await this.store.load([row.id])).get(row.id);
+    if (cur && (cur.record.ttlMs !== t.ttlMs || cur.record.graceMs !== t.graceMs)) {
+      const deadline = cur.record.state === 'UP' ? cur.record.lastSeenMs + t.ttlMs : cur.record.deadlineMs;
+      await this.store.compareAndSet(row.id, cur.version, { ...cur.record, ...t, deadlineMs: deadline });
+    }
+    await this.announce(service, spec.id);
+    const view = (await this.instancesOf(svc.id, service)).find((i) => i.id === spec.id);
+    if (!view) throw new Error(`instance ${service}/${spec.id} vanished while registering`);
+    return { view, created: !existing };
+  }
+
+  async deregisterInstance(service: string, id: string): Promise<void> {
+    const svc = await this.prisma.service.findUnique({ where: { name: service }, select: { id: true } });
+    if (!svc) throw new DomainError(ErrorCode.NotFound, `service ${service} not found`);
+    const inst = await this.prisma.instance.findUnique({ where: { serviceId_name: { serviceId: svc.id, name: id } }, select: { id: true } });
+    if (!inst) throw new DomainError(ErrorCode.NotFound, `instance ${id} of service ${service} not found`);
+    await this.prisma.instance.delete({ where: { id: inst.id } });
+    await this.store.remove(inst.id, svc.id);
+    await this.announce(service, id);
+  }
+
+  /** Instances of a service from live state: the healthy ones (UP), or every one with `all`. */
+  async discover(service: string, all: boolean): Promise<InstanceView[]> {
+    const serviceId = await this.serviceId(service);
+    const instances = await this.instancesOf(serviceId, service);
+    return all ? instances : instances.filter((i) => i.state === 'UP');
+  }
+
+  /** One healthy instance, round-robin, the caller's zone first; 503 when none is healthy. */
+  async resolve(service: string, zone?: string): Promise<InstanceView> {
+    const healthy = (await this.discover(service, false)).sort((a, b) => a.id.localeCompare(b.id));
+    if (healthy.length === 0) throw new DomainError(ErrorCode.Unavailable, `service ${service} has no healthy instance`, 5);
+    const local = zone ? healthy.filter((i) => i.zone === zone) : [];
+    const pool = local.length > 0 ? local : healthy;
+    const key = `${service}|${local.length > 0 ? zone : ''}`;
+    const n = this.roundRobin.get(key) ?? 0;
+    this.roundRobin.set(key, (n + 1) % 1_000_000_000);
+    if (this.roundRobin.size > 100_000) this.roundRobin.clear();
+    return pool[n % pool.length];
+  }
+
+  private async serviceId(name: string): Promise<string> {
+    const cached = this.serviceIds.get(name);
+    if (cached) return cached;
+    const row = await this.prisma.service.findUnique({ where: { name }, select: { id: true } });
+    if (!row) throw new DomainError(ErrorCode.NotFound, `service ${name} not found`);
+    this.serviceIds.set(name, row.id, 30_000);
+    return row.id;
+  }
+
+  private async instancesOf(serviceId: string, service: string): Promise<InstanceView[]> {
+    const stored = await this.store.load(await this.store.memberIds(serviceId));
+    return [...stored.values()].map((s) => instanceView(s, service)).sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  private async view(row: {
+    id: string;
+    name: string;
+    description: string | null;
+    tier: string | null;
+    dependsOn: unknown;
+    survivalGoal: 'node' | 'zone' | 'region' | null;
+    quorum: QuorumRule;
+    minHealthy: number;
+    detector: 'fixed' | 'phi';
+    state: 'UP' | 'DEGRADED' | 'DOWN' | 'UNKNOWN';
+    stateSince: Date;
+    stateReason: string | null;
+    selfRegistered: boolean;
+    createdAt: Date;
+  }): Promise<ServiceView> {
+    const instances = await this.instancesOf(row.id, row.name);
+    const counts: MemberCounts = { up: 0, suspect: 0, down: 0, unknown: 0 };
+    for (const i of instances) counts[i.state.toLowerCase() as keyof MemberCounts]++;
+    const verdict = evaluateQuorum(row.quorum, counts, row.minHealthy);
+    const s = survives(
+      row.quorum,
+      instances.map((i) => ({ state: i.state, node: i.address, zone: i.zone, region: i.region })),
+      row.minHealthy,
+    );
+    return {
+      name: row.name,
+      description: row.description,
+      tier: row.tier,
+      dependsOn: Array.isArray(row.dependsOn) ? (row.dependsOn as string[][]) : [],
+      survivalGoal: row.survivalGoal,
+      survivalGoalMet: row.survivalGoal ? s[row.survivalGoal] : null,
+      quorum: row.quorum,
+      minHealthy: row.minHealthy,
+      detector: row.detector,
+      state: row.state,
+      stateSince: row.stateSince.toISOString(),
+      stateReason: row.stateReason,
+      canLose: verdict.canLose,
+      survives: s,
+      selfRegistered: row.selfRegistered,
+      instances,
+      createdAt: row.createdAt.toISOString(),
+    };
+  }
+
+  /** Tells the workers to forget what they cached of an instance (`*`: of the whole service). */
+  private async announce(service: string, instance: string): Promise<void> {
+    await this.redis.client.publish(this.redis.key('registry', 'changed'), `${service}/${instance}`);
+  }
+}
+
+function instanceView(s: StoredInstance, service: string): InstanceView {
+  const r = s.record;
+  return {
+    id: s.placement.name,
+    service,
+    address: s.placement.address,
+    port: s.placement.port,
+    zone: s.placement.zone,
+    region: s.placement.region,
+    state: r.state,
+    status: r.status,
+    since: new Date(r.sinceMs).toISOString(),
+    reason: r.reason,
+    lastSeenAt: r.lastSeenMs > 0 ? new Date(r.lastSeenMs).toISOString() : null,
+    ttlSeconds: r.ttlMs / 1000,
+    graceSeconds: r.graceMs / 1000,
+  };
+}

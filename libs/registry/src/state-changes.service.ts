@@ -1,0 +1,105 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { SqlPool } from '#core';
+import { RealtimeEvent, type RealtimeMessage, RealtimePublisher } from '#realtime';
+import { IngestRepository, type InstanceTransitionRow } from './ingest.repository.js';
+import { InstanceStore, type InstancePlacement } from './instance-store.js';
+import { evaluateQuorum, type MemberCounts, type QuorumRule, type ServiceState } from './quorum.js';
+
+export interface InstanceChange extends InstanceTransitionRow {
+  placement: InstancePlacement;
+}
+
+/**
+ * Where every instance state change goes: the history in Postgres, the
+ * `instance.state` event, and the re-evaluation of its service's state
+ * (`service.state` when that changes). Used by the ingest drain and the
+ * detection sweep alike.
+ */
+@Injectable()
+export class StateChanges {
+  private readonly logger = new Logger(StateChanges.name);
+
+  constructor(
+    private readonly repo: IngestRepository,
+    private readonly store: InstanceStore,
+    private readonly sql: SqlPool,
+    private readonly publisher: RealtimePublisher,
+  ) {}
+
+  async apply(changes: InstanceChange[]): Promise<void> {
+    if (changes.length === 0) return;
+    await this.repo.recordTransitions(changes);
+    const messages: RealtimeMessage[] = changes.map((c) => ({
+      event: RealtimeEvent.InstanceState,
+      payload: {
+        service: c.placement.service,
+        id: c.placement.name,
+        from: c.from,
+        state: c.to,
+        since: new Date(c.atMs).toISOString(),
+        reason: c.reason,
+        status: c.status,
+        address: c.placement.address,
+        port: c.placement.port,
+        zone: c.placement.zone,
+        region: c.placement.region,
+        lastSeenAt: c.lastSeenMs > 0 ? new Date(c.lastSeenMs).toISOString() : null,
+        at: new Date(c.atMs).toISOString(),
+      },
+    }));
+    await this.publisher.publishAll(messages);
+    for (const c of changes) this.logger.log({ service: c.placement.service, instance: c.placement.name, from: c.from, to: c.to, reason: c.reason }, 'instance state changed');
+    await this.recomputeServices([...new Set(changes.map((c) => c.serviceId))], Math.max(...changes.map((c) => c.atMs)));
+  }
+
+  /** Re-evaluates services from their members' live state; stores and announces a changed state. */
+  async recomputeServices(serviceIds: string[], atMs: number): Promise<void> {
+    for (const serviceId of serviceIds) {
+      const { rows } = await this.sql.query<{ name: string; quorum: QuorumRule; min_healthy: number; state: ServiceState }>(
+        'SELECT name, quorum, min_healthy, state FROM services WHERE id = $1',
+        [serviceId],
+      );
+      if (rows.length === 0) continue;
+      const service = rows[0];
+      const members = await this.store.load(await this.store.memberIds(serviceId));
+      const counts: MemberCounts = { up: 0, suspect: 0, down: 0, unknown: 0 };
+      let degraded = 0;
+      for (const m of members.values()) {
+        const s = m.record.state;
+        if (s === 'UP') counts.up++;
+        else if (s === 'SUSPECT') counts.suspect++;
+        else if (s === 'DOWN') counts.down++;
+        else counts.unknown++;
+        if (s === 'UP' && m.record.status === 'degraded') degraded++;
+      }
+      const verdict = evaluateQuorum(service.quorum, counts, service.min_healthy);
+      let state = verdict.state;
+      let reason = verdict.reason;
+      if (state === 'UP' && degraded > 0) {
+        state = 'DEGRADED';
+        reason = `${degraded} of ${verdict.members} instances report themselves degraded`;
+      }
+      if (state === service.state) continue;
+      const at = new Date(atMs).toISOString();
+      const changed = await this.sql.transaction(async (tx) => {
+        const cur = await tx.query<{ state: ServiceState }>('SELECT state FROM services WHERE id = $1 FOR UPDATE', [serviceId]);
+        const from = cur.rows[0]?.state;
+        if (!from || from === state) return null;
+        await tx.query('UPDATE services SET state = $2, state_since = $3, state_reason = $4, updated_at = now() WHERE id = $1', [serviceId, state, at, reason]);
+        await tx.query('INSERT INTO service_transitions (service_id, "from", "to", at, reason) VALUES ($1, $2, $3, $4, $5)', [serviceId, from, state, at, reason]);
+        return from;
+      });
+      if (changed === null) continue;
+      this.logger.log({ service: service.name, from: changed, to: state, reason }, 'service state changed');
+      await this.publisher.publish(RealtimeEvent.ServiceState, {
+        name: service.name,
+        from: changed,
+        state,
+        since: at,
+        reason,
+        canLose: verdict.canLose,
+        at,
+      });
+    }
+  }
+}
