@@ -6,6 +6,7 @@ import { RealtimeModule } from '#realtime';
 import { RegistryModule } from '#registry';
 import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
 import { HeartbeatsController } from './heartbeats/heartbeats.controller.js';
+import { ProbeTasksController } from './probes/probe-tasks.controller.js';
 import { EventsGateway } from './realtime/events.gateway.js';
 import { ServicesController } from './services/services.controller.js';
 import { KeysController } from './keys/keys.controller.js';
@@ -15,7 +16,7 @@ import { ReadinessService } from './ops/readiness.service.js';
 
 @Module({
   imports: [LoggerModule.forRoot(loggerParams(config(), 'api')), CoreModule, QueuesModule, AuthModule, RegistryModule, RealtimeModule],
-  controllers: [HomeController, OpsController, KeysController, HeartbeatsController, ServicesController],
+  controllers: [HomeController, OpsController, KeysController, HeartbeatsController, ServicesController, ProbeTasksController],
   providers: [ReadinessService, EventsGateway, { provide: APP_FILTER, useClass: AllExceptionsFilter }],
 })
 export class ApiModule {}

@@ -2,8 +2,9 @@ import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShut
 import type { Redis } from 'ioredis';
 import { InjectConfig, type LeaderElection, LeaderElectionService, MetricsService, type NinefoldConfig, RedisService } from '#core';
 import { HeartbeatStream } from './heartbeat-stream.js';
-import { applyDeadline, type InstanceRecord, postpone, type Step } from './instance-state.js';
-import { InstanceStore } from './instance-store.js';
+import { applyDeadline, type DeadlineContext, type InstanceRecord, postpone, type Step, wantsProbe } from './instance-state.js';
+import { InstanceStore, type StoredInstance } from './instance-store.js';
+import { ProbesService } from './probes.service.js';
 import { type InstanceChange, StateChanges } from './state-changes.service.js';
 
 const BATCH = 500;
@@ -39,6 +40,7 @@ export class DetectorSweep implements OnApplicationBootstrap, OnApplicationShutd
     private readonly store: InstanceStore,
     private readonly stream: HeartbeatStream,
     private readonly changes: StateChanges,
+    private readonly probes: ProbesService,
     private readonly metrics: MetricsService,
     @InjectConfig() private readonly config: NinefoldConfig,
   ) {}
@@ -92,7 +94,7 @@ export class DetectorSweep implements OnApplicationBootstrap, OnApplicationShutd
     for (;;) {
       const ids = await this.store.due(now, BATCH);
       if (ids.length === 0) break;
-      const steps = await this.step(ids, (rec) => applyDeadline(rec, now));
+      const steps = await this.step(ids, (rec, cur) => this.judge(rec, cur, now));
       changes.push(...steps);
       handled += ids.length;
       if (ids.length < BATCH) break;
@@ -106,19 +108,30 @@ export class DetectorSweep implements OnApplicationBootstrap, OnApplicationShutd
     return more;
   }
 
+  /** The deadline step, with what the probers said or may say. */
+  private async judge(rec: InstanceRecord, cur: StoredInstance, now: number): Promise<Step> {
+    const ctx: DeadlineContext = {};
+    if (rec.probe !== null && now >= rec.deadlineMs) ctx.probeResults = await this.probes.results(rec.probe);
+    else if (wantsProbe(rec, now)) {
+      const round = await this.probes.startRound(cur.id, cur.placement);
+      if (round) ctx.startProbe = round;
+    }
+    return applyDeadline(rec, now, ctx);
+  }
+
   private async postponeGap(from: number, to: number, gap: number): Promise<number> {
     let total = 0;
     for (;;) {
       const ids = await this.conn.zrangebyscore(this.store.deadlinesKey, `(${from}`, to, 'LIMIT', 0, BATCH);
       if (ids.length === 0) return total;
-      await this.step(ids, (rec) => postpone(rec, gap));
+      await this.step(ids, async (rec) => postpone(rec, gap));
       total += ids.length;
       if (ids.length < BATCH) return total;
     }
   }
 
   /** Applies `fn` to each instance with compare-and-set, retrying the ones another writer changed meanwhile. */
-  private async step(ids: string[], fn: (rec: InstanceRecord) => Step): Promise<InstanceChange[]> {
+  private async step(ids: string[], fn: (rec: InstanceRecord, cur: StoredInstance) => Promise<Step>): Promise<InstanceChange[]> {
     const out: InstanceChange[] = [];
     let pending = ids;
     for (let attempt = 0; attempt < 5 && pending.length > 0; attempt++) {
@@ -132,10 +145,11 @@ export class DetectorSweep implements OnApplicationBootstrap, OnApplicationShutd
             await this.conn.zrem(this.store.deadlinesKey, id);
             return;
           }
-          const s = fn(cur.record);
+          const s = await fn(cur.record, cur);
           if (!s.changed) {
-            // Not due after all and nothing to write: make sure it does not come back every tick.
+            // Not due after all: put its sorted-set entry back in line with the record so it does not come back every tick.
             if (cur.record.deadlineMs === 0) await this.conn.zrem(this.store.deadlinesKey, id);
+            else await this.conn.zadd(this.store.deadlinesKey, cur.record.deadlineMs, id);
             return;
           }
           if (!(await this.store.compareAndSet(id, cur.version, s.record))) {

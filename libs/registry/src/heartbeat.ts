@@ -37,6 +37,8 @@ export interface Heartbeat {
   atMs?: number;
   intervalSeconds?: number;
   address?: string;
+  /** Extension of the contract: the port probers connect to when confirming a silent instance. */
+  port?: number;
   zone?: string;
   region?: string;
   role?: ClusterRole;
@@ -47,7 +49,7 @@ export interface Heartbeat {
 
 export type ParseResult = { ok: true; heartbeats: Heartbeat[] } | { ok: false; errors: string[] };
 
-const HEARTBEAT_FIELDS = new Set(['service', 'instance', 'status', 'at', 'intervalSeconds', 'address', 'zone', 'region', 'role', 'term', 'metrics', 'via']);
+const HEARTBEAT_FIELDS = new Set(['service', 'instance', 'status', 'at', 'intervalSeconds', 'address', 'port', 'zone', 'region', 'role', 'term', 'metrics', 'via']);
 const METRICS_FIELDS = new Set(['dependencies', 'requests', 'rateLimited']);
 const DEPENDENCY_FIELDS = new Set(['calls', 'failures', 'slowCalls', 'latencyMsP50', 'latencyMsP99']);
 const REQUEST_FIELDS = new Set(['total', 'errors', 'slow']);
@@ -112,6 +114,10 @@ function parseOne(raw: unknown, p: string, nowMs: number, errors: string[]): Hea
   if (raw.address !== undefined) {
     if (typeof raw.address === 'string' && raw.address.length > 0 && raw.address.length <= 255 && !/\s/.test(raw.address)) hb.address = raw.address;
     else errors.push(`${p}address must be a host name or IP address of at most 255 characters`);
+  }
+  if (raw.port !== undefined) {
+    if (isInt(raw.port) && raw.port >= 1 && raw.port <= 65535) hb.port = raw.port;
+    else errors.push(`${p}port must be an integer from 1 to 65535`);
   }
   const zone = name(raw.zone, `${p}zone`, errors, false);
   if (zone) hb.zone = zone;

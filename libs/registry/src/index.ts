@@ -6,6 +6,7 @@ export * from './ingest-drain.service.js';
 export * from './ingest.repository.js';
 export * from './instance-state.js';
 export * from './instance-store.js';
+export * from './probes.service.js';
 export * from './quorum.js';
 export * from './registry.module.js';
 export * from './registry.service.js';

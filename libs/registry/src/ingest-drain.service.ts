@@ -148,11 +148,12 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
       const next: KnownInstance = {
         ...cur,
         address: h.address ?? cur.address,
+        port: h.port ?? cur.port,
         zone: h.zone ?? cur.zone,
         region: h.region ?? cur.region,
         intervalSeconds: h.intervalSeconds ?? cur.intervalSeconds,
       };
-      if (next.address !== cur.address || next.zone !== cur.zone || next.region !== cur.region || next.intervalSeconds !== cur.intervalSeconds) {
+      if (next.address !== cur.address || next.port !== cur.port || next.zone !== cur.zone || next.region !== cur.region || next.intervalSeconds !== cur.intervalSeconds) {
         moved.push(next);
         out.set(k, next);
         this.known.set(k, next, KNOWN_TTL_MS);

@@ -52,9 +52,9 @@ export class IngestRepository {
       [services],
     );
     await this.sql.query(
-      `INSERT INTO instances (id, service_id, name, address, zone, region, interval_seconds, self_registered, updated_at)
-       SELECT gen_random_uuid(), s.id, v.instance, v.address, v.zone, v.region, coalesce(v.interval, 10), true, now()
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[]) AS v(service, instance, address, zone, region, interval)
+      `INSERT INTO instances (id, service_id, name, address, zone, region, interval_seconds, port, self_registered, updated_at)
+       SELECT gen_random_uuid(), s.id, v.instance, v.address, v.zone, v.region, coalesce(v.interval, 10), v.port, true, now()
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[]) AS v(service, instance, address, zone, region, interval, port)
          JOIN services s ON s.name = v.service
        ON CONFLICT (service_id, name) DO NOTHING`,
       [
@@ -64,6 +64,7 @@ export class IngestRepository {
         seen.map((h) => h.zone ?? null),
         seen.map((h) => h.region ?? null),
         seen.map((h) => h.intervalSeconds ?? null),
+        seen.map((h) => h.port ?? null),
       ],
     );
     return this.findByNames(seen.map((h) => [h.service, h.instance]));
@@ -84,10 +85,10 @@ export class IngestRepository {
   async updatePlacement(changes: KnownInstance[]): Promise<void> {
     if (changes.length === 0) return;
     await this.sql.query(
-      `UPDATE instances i SET address = v.address, zone = v.zone, region = v.region, interval_seconds = v.interval, updated_at = now()
-         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[]) AS v(id, address, zone, region, interval)
+      `UPDATE instances i SET address = v.address, port = v.port, zone = v.zone, region = v.region, interval_seconds = v.interval, updated_at = now()
+         FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::text[], $6::int[]) AS v(id, address, port, zone, region, interval)
         WHERE i.id = v.id`,
-      [changes.map((c) => c.id), changes.map((c) => c.address), changes.map((c) => c.zone), changes.map((c) => c.region), changes.map((c) => c.intervalSeconds)],
+      [changes.map((c) => c.id), changes.map((c) => c.address), changes.map((c) => c.port), changes.map((c) => c.zone), changes.map((c) => c.region), changes.map((c) => c.intervalSeconds)],
     );
   }
 

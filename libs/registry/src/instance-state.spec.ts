@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { applyDeadline, applyHeartbeat, type InstanceRecord, newRecord, postpone, timings } from './instance-state.js';
+import { applyDeadline, applyHeartbeat, type InstanceRecord, newRecord, postpone, timings, wantsProbe } from './instance-state.js';
 
 const T = timings(10); // ttl 30 s, grace 10 s
 
@@ -97,6 +97,54 @@ describe('instance state machine', () => {
     const s = applyDeadline(r, 30_000);
     expect(s.transition).toBeNull();
     expect(s.record.deadlineMs).toBe(60_000);
+  });
+
+  describe('quorum confirmation by probers', () => {
+    // UP at 0, SUSPECT at 30 s, grace out at 40 s.
+    const suspectAtGraceEnd = () => applyDeadline(heartbeat(newRecord(0, T), 0).record, 30_000).record;
+
+    it('starts a probe round instead of going DOWN when probers can look', () => {
+      const r = suspectAtGraceEnd();
+      expect(wantsProbe(r, 39_999)).toBe(false);
+      expect(wantsProbe(r, 40_000)).toBe(true);
+      const s = applyDeadline(r, 40_000, { startProbe: { roundId: 'r1', windowMs: 5_000 } });
+      expect(s.transition).toBeNull();
+      expect(s.record).toMatchObject({ state: 'SUSPECT', probe: 'r1', deadlineMs: 45_000 });
+      expect(wantsProbe(s.record, 45_000)).toBe(false);
+    });
+
+    it('goes DOWN when a majority of the probers that answered cannot reach it', () => {
+      const probing = applyDeadline(suspectAtGraceEnd(), 40_000, { startProbe: { roundId: 'r1', windowMs: 5_000 } }).record;
+      const s = applyDeadline(probing, 45_000, { probeResults: [{ reachable: false }, { reachable: false }, { reachable: true }] });
+      expect(s.transition).toMatchObject({ from: 'SUSPECT', to: 'DOWN', reason: 'no heartbeat for 45s; unreachable from 2 of 3 probers' });
+      expect(s.record.probe).toBeNull();
+    });
+
+    it('stays SUSPECT as partitioned when a majority (or half) reach it, and looks again after a ttl', () => {
+      const probing = applyDeadline(suspectAtGraceEnd(), 40_000, { startProbe: { roundId: 'r1', windowMs: 5_000 } }).record;
+      for (const answers of [[{ reachable: true }, { reachable: false }], [{ reachable: true }, { reachable: true }, { reachable: false }]]) {
+        const s = applyDeadline(probing, 45_000, { probeResults: answers });
+        expect(s.record.state).toBe('SUSPECT');
+        expect(s.record.partitioned).toBe(true);
+        expect(s.record.reason).toMatch(/^heartbeat path broken; reachable from probers/);
+        expect(s.transition).toMatchObject({ from: 'SUSPECT', to: 'SUSPECT' });
+        expect(s.record.deadlineMs).toBe(75_000);
+        // Still partitioned at the next round: no second announcement.
+        const again = applyDeadline(applyDeadline(s.record, 75_000, { startProbe: { roundId: 'r2', windowMs: 5_000 } }).record, 80_000, { probeResults: answers });
+        expect(again.transition).toBeNull();
+        expect(again.record.partitioned).toBe(true);
+        // A heartbeat ends it.
+        const back = heartbeat(again.record, 81_000);
+        expect(back.record).toMatchObject({ state: 'UP', partitioned: false, probe: null });
+      }
+    });
+
+    it('goes DOWN when no prober answers in time, or when none is left to re-confirm a partition', () => {
+      const probing = applyDeadline(suspectAtGraceEnd(), 40_000, { startProbe: { roundId: 'r1', windowMs: 5_000 } }).record;
+      expect(applyDeadline(probing, 45_000, { probeResults: [] }).transition).toMatchObject({ to: 'DOWN', reason: 'no heartbeat for 45s; no prober answered in time' });
+      const partitioned = applyDeadline(probing, 45_000, { probeResults: [{ reachable: true }] }).record;
+      expect(applyDeadline(partitioned, 75_000).transition).toMatchObject({ to: 'DOWN', reason: 'no heartbeat for 75s; no prober left to confirm it is reachable' });
+    });
   });
 
   describe('properties', () => {

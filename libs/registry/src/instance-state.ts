@@ -29,6 +29,25 @@ export interface InstanceRecord {
   ttlMs: number;
   /** Further silence after which it is DOWN. */
   graceMs: number;
+  /** The probe round confirming a silent instance, while one runs. */
+  probe: string | null;
+  /** Silent, but reachable from a majority of probers: the heartbeat path is broken, not the instance. */
+  partitioned: boolean;
+}
+
+/** One prober's answer about an instance. */
+export interface ProbeResult {
+  reachable: boolean;
+}
+
+/**
+ * What the sweep knows beyond the record: whether a probe round may start
+ * for this instance now (probers connected, an address to probe), and the
+ * answers of the round that was running.
+ */
+export interface DeadlineContext {
+  startProbe?: { roundId: string; windowMs: number };
+  probeResults?: ProbeResult[];
 }
 
 export interface Transition {
@@ -55,7 +74,7 @@ export function timings(intervalSeconds: number, ttlSeconds?: number | null, gra
 
 /** A registered instance that has never been heard from. */
 export function newRecord(nowMs: number, t: { ttlMs: number; graceMs: number }): InstanceRecord {
-  return { state: 'UNKNOWN', sinceMs: nowMs, reason: 'registered; no heartbeat yet', lastSeenMs: 0, status: null, deadlineMs: 0, ...t };
+  return { state: 'UNKNOWN', sinceMs: nowMs, reason: 'registered; no heartbeat yet', lastSeenMs: 0, status: null, deadlineMs: 0, probe: null, partitioned: false, ...t };
 }
 
 /**
@@ -74,6 +93,8 @@ export function applyHeartbeat(rec: InstanceRecord, hb: { receivedMs: number; st
     status: hb.status,
     ttlMs,
     graceMs,
+    probe: null,
+    partitioned: false,
     // A self-reported DOWN instance has nothing to time out; a live one is due for suspicion at the end of its ttl.
     deadlineMs: to === 'DOWN' ? 0 : hb.receivedMs + ttlMs,
   };
@@ -85,7 +106,7 @@ export function applyHeartbeat(rec: InstanceRecord, hb: { receivedMs: number; st
     record.reason = transition.reason;
   }
   // Only a state, status or timing change must be written through; a plain refresh moves lastSeen and the deadline alone.
-  const changed = transition !== null || rec.status !== hb.status || rec.ttlMs !== ttlMs || rec.graceMs !== graceMs;
+  const changed = transition !== null || rec.status !== hb.status || rec.ttlMs !== ttlMs || rec.graceMs !== graceMs || rec.probe !== null || rec.partitioned;
   return { record, transition, changed };
 }
 
@@ -93,21 +114,53 @@ export function applyHeartbeat(rec: InstanceRecord, hb: { receivedMs: number; st
  * The sweep's look at an instance whose deadline has come. `nowMs` may lag
  * the wall clock on purpose (see the sweep's ingest watermark); a deadline
  * that a later heartbeat moved is not yet due and changes nothing.
+ *
+ * Quorum confirmation: a SUSPECT instance whose grace has run out is not
+ * declared DOWN on its own silence when probers can look at it. A probe round
+ * starts instead (`ctx.startProbe`), and when its window closes the answers
+ * decide: DOWN when a majority of the probers that answered could not reach
+ * it (or none answered); otherwise it stays SUSPECT as partitioned ("heartbeat
+ * path broken"), looked at again after another ttl.
  */
-export function applyDeadline(rec: InstanceRecord, nowMs: number): Step {
+export function applyDeadline(rec: InstanceRecord, nowMs: number, ctx: DeadlineContext = {}): Step {
   if (rec.deadlineMs === 0 || nowMs < rec.deadlineMs) return { record: rec, transition: null, changed: false };
   const silentMs = nowMs - rec.lastSeenMs;
   if (rec.state === 'UP' && silentMs >= rec.ttlMs) {
     const reason = `no heartbeat for ${seconds(silentMs)} (ttl ${seconds(rec.ttlMs)})`;
     return step(rec, 'SUSPECT', nowMs, reason, rec.lastSeenMs + rec.ttlMs + rec.graceMs);
   }
+  if (rec.state === 'SUSPECT' && rec.probe !== null) {
+    const answers = ctx.probeResults ?? [];
+    const unreachable = answers.filter((a) => !a.reachable).length;
+    const reachable = answers.length - unreachable;
+    if (answers.length === 0) {
+      return step({ ...rec, probe: null, partitioned: false }, 'DOWN', nowMs, `no heartbeat for ${seconds(silentMs)}; no prober answered in time`, 0);
+    }
+    if (unreachable * 2 > answers.length) {
+      return step({ ...rec, probe: null, partitioned: false }, 'DOWN', nowMs, `no heartbeat for ${seconds(silentMs)}; unreachable from ${unreachable} of ${answers.length} probers`, 0);
+    }
+    // Reachable from a majority (or a tie): the path of its heartbeats is broken, not the instance.
+    const reason = `heartbeat path broken; reachable from probers (${reachable} of ${answers.length})`;
+    const record: InstanceRecord = { ...rec, probe: null, partitioned: true, reason, deadlineMs: nowMs + rec.ttlMs };
+    return { record, transition: rec.partitioned ? null : { from: 'SUSPECT', to: 'SUSPECT', atMs: nowMs, reason }, changed: true };
+  }
   if (rec.state === 'SUSPECT' && silentMs >= rec.ttlMs + rec.graceMs) {
-    const reason = `no heartbeat for ${seconds(silentMs)} (ttl ${seconds(rec.ttlMs)} + grace ${seconds(rec.graceMs)})`;
-    return step(rec, 'DOWN', nowMs, reason, 0);
+    if (ctx.startProbe) {
+      return { record: { ...rec, probe: ctx.startProbe.roundId, deadlineMs: nowMs + ctx.startProbe.windowMs }, transition: null, changed: true };
+    }
+    const reason = rec.partitioned
+      ? `no heartbeat for ${seconds(silentMs)}; no prober left to confirm it is reachable`
+      : `no heartbeat for ${seconds(silentMs)} (ttl ${seconds(rec.ttlMs)} + grace ${seconds(rec.graceMs)})`;
+    return step({ ...rec, partitioned: false }, 'DOWN', nowMs, reason, 0);
   }
   // Due, but not silent long enough for its state (timings changed since the deadline was set): look again at the right time.
   const next = rec.state === 'UP' ? rec.lastSeenMs + rec.ttlMs : rec.state === 'SUSPECT' ? rec.lastSeenMs + rec.ttlMs + rec.graceMs : 0;
   return { record: { ...rec, deadlineMs: next }, transition: null, changed: next !== rec.deadlineMs };
+}
+
+/** The sweep may start a probe round for this due instance (it would otherwise go DOWN now). */
+export function wantsProbe(rec: InstanceRecord, nowMs: number): boolean {
+  return rec.state === 'SUSPECT' && rec.probe === null && rec.deadlineMs !== 0 && nowMs >= rec.deadlineMs && nowMs - rec.lastSeenMs >= rec.ttlMs + rec.graceMs;
 }
 
 /** Moves a due instance's deadline by `gapMs` without judging it: the control plane itself was not looking (see the self-health guard). */

@@ -89,6 +89,7 @@ export class InstanceStore {
     const fields: (string | number)[] = [
       'st', record.state, 'since', record.sinceMs, 'why', record.reason ?? '', 'seen', record.lastSeenMs,
       'hs', record.status ?? '', 'dl', record.deadlineMs, 'ttl', record.ttlMs, 'gr', record.graceMs,
+      'pr', record.probe ?? '', 'pt', record.partitioned ? 1 : 0,
     ];
     if (placement) {
       for (const [field, value] of Object.entries(placement) as [keyof InstancePlacement, unknown][]) {
@@ -158,6 +159,8 @@ function decode(id: string, h: Record<string, string>): StoredInstance | null {
       deadlineMs: Number(h.dl) || 0,
       ttlMs: Number(h.ttl) || 30_000,
       graceMs: Number(h.gr) || 10_000,
+      probe: str(h.pr),
+      partitioned: h.pt === '1',
     },
     placement: {
       serviceId: h.sid ?? '',

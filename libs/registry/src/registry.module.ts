@@ -5,21 +5,22 @@ import { HeartbeatStream } from './heartbeat-stream.js';
 import { IngestDrain } from './ingest-drain.service.js';
 import { IngestRepository } from './ingest.repository.js';
 import { InstanceStore } from './instance-store.js';
+import { ProbesService } from './probes.service.js';
 import { RegistryService } from './registry.service.js';
 import { StateChanges } from './state-changes.service.js';
 
 /** What the api needs: heartbeat acceptance, registry and discovery. */
 @Module({
   imports: [RealtimeModule],
-  providers: [HeartbeatStream, InstanceStore, RegistryService],
-  exports: [HeartbeatStream, InstanceStore, RegistryService],
+  providers: [HeartbeatStream, InstanceStore, RegistryService, ProbesService],
+  exports: [HeartbeatStream, InstanceStore, RegistryService, ProbesService],
 })
 export class RegistryModule {}
 
 /** What a worker runs: the ingest drain on every replica, the detection sweep on the leader. */
 @Module({
   imports: [RealtimeModule],
-  providers: [HeartbeatStream, InstanceStore, IngestRepository, StateChanges, IngestDrain, DetectorSweep],
+  providers: [HeartbeatStream, InstanceStore, IngestRepository, StateChanges, ProbesService, IngestDrain, DetectorSweep],
   exports: [IngestDrain, DetectorSweep],
 })
 export class RegistryWorkerModule {}

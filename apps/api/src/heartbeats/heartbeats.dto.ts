@@ -33,6 +33,7 @@ export class HeartbeatDto {
   @ApiPropertyOptional({ format: 'date-time', description: "The agent's send time." }) at?: string;
   @ApiPropertyOptional({ minimum: 1, maximum: 3600, default: 10 }) intervalSeconds?: number;
   @ApiPropertyOptional({ example: '10.0.1.7' }) address?: string;
+  @ApiPropertyOptional({ minimum: 1, maximum: 65535, description: 'Extension: the port probers connect to when confirming that a silent instance is down.' }) port?: number;
   @ApiPropertyOptional({ example: 'eu-west-1a' }) zone?: string;
   @ApiPropertyOptional({ example: 'eu-west-1' }) region?: string;
   @ApiPropertyOptional({ enum: ['leader', 'follower', 'primary', 'replica'] }) role?: string;

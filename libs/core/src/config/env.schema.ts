@@ -85,6 +85,10 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(500) @Max(600_000)
   DETECTOR_GAP_TOLERANCE_MS = 2000;
 
+  /** Timeout a prober gets to reach a silent instance during quorum confirmation. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(100) @Max(30_000)
+  PROBE_TIMEOUT_MS = 2000;
+
   /** Self-registered instances DOWN for longer than this are removed (like Consul's deregister_critical_service_after). */
   @IsOptional() @Transform(toInt) @IsInt() @Min(60) @Max(365 * 24 * 3600)
   DEREGISTER_AFTER_SECONDS = 24 * 3600;
