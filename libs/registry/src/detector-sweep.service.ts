@@ -1,6 +1,7 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { InjectConfig, type LeaderElection, LeaderElectionService, MetricsService, type NinefoldConfig, RedisService } from '#core';
+import { flapAfter, isFlapping } from './detection.js';
 import { HeartbeatStream } from './heartbeat-stream.js';
 import { applyDeadline, type DeadlineContext, type InstanceRecord, postpone, type Step, wantsProbe } from './instance-state.js';
 import { InstanceStore, type StoredInstance } from './instance-store.js';
@@ -152,12 +153,21 @@ export class DetectorSweep implements OnApplicationBootstrap, OnApplicationShutd
             else await this.conn.zadd(this.store.deadlinesKey, cur.record.deadlineMs, id);
             return;
           }
-          if (!(await this.store.compareAndSet(id, cur.version, s.record))) {
+          const flap = s.transition ? flapAfter(cur.flap, s.transition, s.transition.atMs) : undefined;
+          if (!(await this.store.compareAndSet(id, cur.version, s.record, undefined, flap ? { flap } : {}))) {
             conflicts.push(id);
             return;
           }
           if (s.transition) {
-            out.push({ ...s.transition, instanceId: id, serviceId: cur.placement.serviceId, status: s.record.status, lastSeenMs: s.record.lastSeenMs, placement: cur.placement });
+            out.push({
+              ...s.transition,
+              instanceId: id,
+              serviceId: cur.placement.serviceId,
+              status: s.record.status,
+              lastSeenMs: s.record.lastSeenMs,
+              placement: cur.placement,
+              flapping: flap ? isFlapping(flap, s.transition.atMs) : false,
+            });
           }
         }),
       );

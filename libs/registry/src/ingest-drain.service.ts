@@ -5,7 +5,9 @@ import { MetricsService, RedisService, TtlCache } from '#core';
 import type { Heartbeat } from './heartbeat.js';
 import { HeartbeatStream, type IngestEntry } from './heartbeat-stream.js';
 import { IngestRepository, type KnownInstance } from './ingest.repository.js';
-import { applyHeartbeat, newRecord, type Transition, timings } from './instance-state.js';
+import { applyBeats, isFlapping } from './detection.js';
+import { emptyFlapState } from './flap-detector.js';
+import { newRecord, timings } from './instance-state.js';
 import { type InstancePlacement, InstanceStore } from './instance-store.js';
 import { type InstanceChange, StateChanges } from './state-changes.service.js';
 
@@ -185,23 +187,27 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
           const { known, beats } = byInstance.get(id)!;
           const cur = stored.get(id);
           const t = timings(known.intervalSeconds, known.ttlSeconds, known.graceSeconds);
-          let record = cur?.record ?? newRecord(beats[0].receivedMs, t);
-          const transitions: Transition[] = [];
-          for (const { receivedMs, h } of beats) {
-            const step = applyHeartbeat(record, { receivedMs, status: h.status, ...timings(h.intervalSeconds ?? known.intervalSeconds, known.ttlSeconds, known.graceSeconds) });
-            record = step.record;
-            if (step.transition) transitions.push(step.transition);
-          }
+          const outcome = applyBeats(
+            cur?.record ?? newRecord(beats[0].receivedMs, t),
+            cur?.phi ?? null,
+            cur?.flap ?? emptyFlapState(),
+            beats.map(({ receivedMs, h }) => ({ receivedMs, status: h.status, intervalSeconds: h.intervalSeconds })),
+            known,
+          );
+          const { record, transitions } = outcome;
           const placement = placementOf(known);
           const placementChanged = !cur || !samePlacement(cur.placement, placement);
-          const ok = await this.store.compareAndSet(id, cur?.version ?? '', record, placementChanged ? placement : undefined);
+          const ok = await this.store.compareAndSet(id, cur?.version ?? '', record, placementChanged ? placement : undefined, {
+            ...(known.detector === 'phi' || cur?.phi ? { phi: outcome.phi } : {}),
+            ...(transitions.length > 0 || !cur ? { flap: outcome.flap } : {}),
+          });
           if (!ok) {
             conflicts.push(id);
             return;
           }
           if (!cur) await this.redis.client.sadd(this.store.membersKey(known.serviceId), id);
           for (const tr of transitions) {
-            changes.push({ ...tr, instanceId: id, serviceId: known.serviceId, status: record.status, lastSeenMs: record.lastSeenMs, placement });
+            changes.push({ ...tr, instanceId: id, serviceId: known.serviceId, status: record.status, lastSeenMs: record.lastSeenMs, placement, flapping: isFlapping(outcome.flap, tr.atMs) });
           }
         }),
       );

@@ -18,6 +18,8 @@ export interface KnownInstance {
   intervalSeconds: number;
   ttlSeconds: number | null;
   graceSeconds: number | null;
+  detector: 'fixed' | 'phi';
+  phiThreshold: number;
 }
 
 export interface InstanceTransitionRow extends Transition {
@@ -25,10 +27,12 @@ export interface InstanceTransitionRow extends Transition {
   serviceId: string;
   status: string | null;
   lastSeenMs: number;
+  flapping?: boolean;
 }
 
 const INSTANCE_COLUMNS = `i.id, i.service_id AS "serviceId", s.name AS service, i.name, i.address, i.port, i.zone, i.region,
-  i.interval_seconds AS "intervalSeconds", i.ttl_seconds AS "ttlSeconds", i.grace_seconds AS "graceSeconds"`;
+  i.interval_seconds AS "intervalSeconds", i.ttl_seconds AS "ttlSeconds", i.grace_seconds AS "graceSeconds",
+  s.detector, s.phi_threshold AS "phiThreshold"`;
 
 /**
  * The drain's Postgres statements: each is one round trip for a whole batch
@@ -172,8 +176,8 @@ export class IngestRepository {
       );
       await tx.query(
         `UPDATE instances i SET state = v.state, state_since = v.since, state_reason = v.reason, status = v.status,
-                last_seen_at = greatest(i.last_seen_at, v.seen), updated_at = now()
-           FROM unnest($1::uuid[], $2::"InstanceState"[], $3::timestamptz[], $4::text[], $5::"ReportedStatus"[], $6::timestamptz[]) AS v(id, state, since, reason, status, seen)
+                last_seen_at = greatest(i.last_seen_at, v.seen), flapping = v.flapping, updated_at = now()
+           FROM unnest($1::uuid[], $2::"InstanceState"[], $3::timestamptz[], $4::text[], $5::"ReportedStatus"[], $6::timestamptz[], $7::boolean[]) AS v(id, state, since, reason, status, seen, flapping)
           WHERE i.id = v.id`,
         [
           current.map((r) => r.instanceId),
@@ -182,6 +186,7 @@ export class IngestRepository {
           current.map((r) => r.reason),
           current.map((r) => r.status),
           current.map((r) => (r.lastSeenMs > 0 ? new Date(r.lastSeenMs).toISOString() : null)),
+          current.map((r) => r.flapping ?? false),
         ],
       );
     });

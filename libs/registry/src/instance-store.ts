@@ -1,8 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { RedisService } from '#core';
+import { emptyFlapState, type FlapState } from './flap-detector.js';
 import type { HeartbeatStatus } from './heartbeat.js';
 import type { InstanceRecord } from './instance-state.js';
+import type { InterArrivalStats } from './phi-accrual.js';
 import type { InstanceState } from './quorum.js';
 
 /** Where an instance is and who it belongs to: what discovery answers with. */
@@ -22,6 +24,16 @@ export interface StoredInstance {
   version: string;
   record: InstanceRecord;
   placement: InstancePlacement;
+  /** Inter-arrival statistics of the phi-accrual detector (services with `detector: phi`). */
+  phi: InterArrivalStats | null;
+  /** Recent state changes, for flap damping. */
+  flap: FlapState;
+}
+
+/** Detector state written together with a record. */
+export interface DetectorExtras {
+  phi?: InterArrivalStats | null;
+  flap?: FlapState;
 }
 
 // Compare-and-set of one instance hash and its deadline: the rules stay in
@@ -85,12 +97,14 @@ export class InstanceStore {
    * instance since `version` was read; false on a conflict, to be retried
    * from a fresh read.
    */
-  async compareAndSet(id: string, version: string, record: InstanceRecord, placement?: Partial<InstancePlacement>): Promise<boolean> {
+  async compareAndSet(id: string, version: string, record: InstanceRecord, placement?: Partial<InstancePlacement>, extras: DetectorExtras = {}): Promise<boolean> {
     const fields: (string | number)[] = [
       'st', record.state, 'since', record.sinceMs, 'why', record.reason ?? '', 'seen', record.lastSeenMs,
       'hs', record.status ?? '', 'dl', record.deadlineMs, 'ttl', record.ttlMs, 'gr', record.graceMs,
       'pr', record.probe ?? '', 'pt', record.partitioned ? 1 : 0,
     ];
+    if (extras.phi !== undefined) fields.push('phi', extras.phi ? JSON.stringify(extras.phi) : '');
+    if (extras.flap !== undefined) fields.push('fl', JSON.stringify(extras.flap));
     if (placement) {
       for (const [field, value] of Object.entries(placement) as [keyof InstancePlacement, unknown][]) {
         fields.push(PLACEMENT_FIELD[field], value === null || value === undefined ? '' : String(value));
@@ -171,5 +185,7 @@ function decode(id: string, h: Record<string, string>): StoredInstance | null {
       zone: str(h.z),
       region: str(h.r),
     },
+    phi: h.phi ? (JSON.parse(h.phi) as InterArrivalStats) : null,
+    flap: h.fl ? (JSON.parse(h.fl) as FlapState) : emptyFlapState(),
   };
 }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DomainError, ErrorCode, PrismaService, RedisService, TtlCache } from '#core';
+import { isFlapping } from './detection.js';
 import { newRecord, timings } from './instance-state.js';
 import { InstanceStore, type StoredInstance } from './instance-store.js';
 import { evaluateQuorum, type MemberCounts, type QuorumRule, survives, type Survives } from './quorum.js';
@@ -42,6 +43,10 @@ export interface InstanceView {
   lastSeenAt: string | null;
   ttlSeconds: number;
   graceSeconds: number;
+  /** Changing state too often lately (flap damping). */
+  flapping: boolean;
+  /** Silent, but reachable from probers: its heartbeats' path is broken. */
+  partitioned: boolean;
 }
 
 export interface ServiceView {
@@ -92,6 +97,8 @@ export class RegistryService {
     const existing = await this.prisma.service.findUnique({ where: { name }, select: { id: true } });
     if (existing) await this.prisma.service.update({ where: { name }, data });
     else await this.prisma.service.create({ data: { name, ...data } });
+    // The workers cache detector settings per instance: make them reload.
+    await this.announce(name, '*');
     return { view: await this.getService(name), created: !existing };
   }
 
@@ -265,5 +272,7 @@ function instanceView(s: StoredInstance, service: string): InstanceView {
     lastSeenAt: r.lastSeenMs > 0 ? new Date(r.lastSeenMs).toISOString() : null,
     ttlSeconds: r.ttlMs / 1000,
     graceSeconds: r.graceMs / 1000,
+    flapping: isFlapping(s.flap, Date.now()),
+    partitioned: r.partitioned,
   };
 }

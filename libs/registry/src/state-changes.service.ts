@@ -7,6 +7,8 @@ import { evaluateQuorum, type MemberCounts, type QuorumRule, type ServiceState }
 
 export interface InstanceChange extends InstanceTransitionRow {
   placement: InstancePlacement;
+  /** Changing state too often (flap damping): shown, and alerts for it are suppressed. */
+  flapping: boolean;
 }
 
 /**
@@ -44,6 +46,7 @@ export class StateChanges {
         zone: c.placement.zone,
         region: c.placement.region,
         lastSeenAt: c.lastSeenMs > 0 ? new Date(c.lastSeenMs).toISOString() : null,
+        flapping: c.flapping,
         at: new Date(c.atMs).toISOString(),
       },
     }));

@@ -97,6 +97,10 @@ export class InstanceDto {
   @ApiProperty({ format: 'date-time', nullable: true, type: String }) lastSeenAt!: string | null;
   @ApiProperty() ttlSeconds!: number;
   @ApiProperty() graceSeconds!: number;
+  /** Changing state more than 5 times in 10 minutes (flap damping). */
+  @ApiProperty() flapping!: boolean;
+  /** Silent, but reachable from probers: the heartbeat path is broken, not the instance. */
+  @ApiProperty() partitioned!: boolean;
 }
 
 export class SurvivesDto {
