@@ -11,8 +11,8 @@ export const RealtimeEvent = {
   BreakerState: 'breaker.state',
   IncidentUpdate: 'incident.update',
   RunUpdate: 'run.update',
-  /** Raised by the control plane about itself (e.g. an ingress problem). */
-  SystemEvent: 'system.event',
+  /** Something noticed beyond a state change: a partition, consensus trouble, an unmet survival goal, an ingress problem. */
+  Signal: 'signal',
 } as const;
 export type RealtimeEvent = (typeof RealtimeEvent)[keyof typeof RealtimeEvent];
 

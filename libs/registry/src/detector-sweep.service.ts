@@ -1,6 +1,7 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { InjectConfig, type LeaderElection, LeaderElectionService, MetricsService, type NinefoldConfig, RedisService } from '#core';
+import { ClusterWatch } from './cluster-watch.service.js';
 import { flapAfter, isFlapping } from './detection.js';
 import { HeartbeatStream } from './heartbeat-stream.js';
 import { applyDeadline, type DeadlineContext, type InstanceRecord, postpone, type Step, wantsProbe } from './instance-state.js';
@@ -42,6 +43,7 @@ export class DetectorSweep implements OnApplicationBootstrap, OnApplicationShutd
     private readonly stream: HeartbeatStream,
     private readonly changes: StateChanges,
     private readonly probes: ProbesService,
+    private readonly clusters: ClusterWatch,
     private readonly metrics: MetricsService,
     @InjectConfig() private readonly config: NinefoldConfig,
   ) {}
@@ -105,6 +107,9 @@ export class DetectorSweep implements OnApplicationBootstrap, OnApplicationShutd
       }
     }
     await this.changes.apply(changes);
+    // A leader that went DOWN leaves its cluster leaderless; the sweep also raises "no leader" once it lasts.
+    await this.clusters.evaluate([...new Set(changes.map((c) => c.serviceId))], wall);
+    await this.clusters.raiseLongLeaderless(wall);
     this.metrics.sweepSeconds.observe((performance.now() - started) / 1000);
     return more;
   }

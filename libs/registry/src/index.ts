@@ -1,4 +1,6 @@
 // Services, instances, discovery and failure detection.
+export * from './cluster.js';
+export * from './cluster-watch.service.js';
 export * from './detection.js';
 export * from './detector-sweep.service.js';
 export * from './flap-detector.js';
@@ -13,4 +15,5 @@ export * from './probes.service.js';
 export * from './quorum.js';
 export * from './registry.module.js';
 export * from './registry.service.js';
+export * from './signals.service.js';
 export * from './state-changes.service.js';

@@ -5,6 +5,7 @@ import { MetricsService, RedisService, TtlCache } from '#core';
 import type { Heartbeat } from './heartbeat.js';
 import { HeartbeatStream, type IngestEntry } from './heartbeat-stream.js';
 import { IngestRepository, type KnownInstance } from './ingest.repository.js';
+import { ClusterWatch } from './cluster-watch.service.js';
 import { applyBeats, isFlapping } from './detection.js';
 import { emptyFlapState } from './flap-detector.js';
 import { newRecord, timings } from './instance-state.js';
@@ -38,6 +39,8 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
   private running = false;
   private loop: Promise<void> | null = null;
   private lastClaim = 0;
+  /** Services whose members' consensus roles changed in the batch being processed. */
+  private rolesChanged = new Set<string>();
 
   constructor(
     private readonly redis: RedisService,
@@ -45,6 +48,7 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
     private readonly repo: IngestRepository,
     private readonly store: InstanceStore,
     private readonly changes: StateChanges,
+    private readonly clusters: ClusterWatch,
     private readonly metrics: MetricsService,
   ) {}
 
@@ -112,9 +116,11 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
   async process(entries: IngestEntry[]): Promise<void> {
     const started = performance.now();
     const instances = await this.resolve(entries);
+    this.rolesChanged = new Set();
     const changes = await this.detect(entries, instances);
     const written = await this.repo.writeEntries(entries, (h) => instances.get(nameKey(h.service, h.instance)));
     await this.changes.apply(changes);
+    await this.clusters.evaluate([...new Set([...this.rolesChanged, ...changes.map((c) => c.serviceId)])], Date.now());
     await this.flushLastSeen(entries, instances);
     this.metrics.heartbeatsIngested.inc(written);
     this.metrics.drainSeconds.observe((performance.now() - started) / 1000);
@@ -195,11 +201,18 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
             known,
           );
           const { record, transitions } = outcome;
+          // Consensus role and term: the newest heartbeat that says.
+          const withRole = [...beats].reverse().find(({ h }) => h.role !== undefined || h.term !== undefined)?.h;
+          const role = withRole?.role ?? cur?.role ?? null;
+          const term = withRole?.term ?? cur?.term ?? null;
+          const roleChanged = withRole !== undefined && (role !== (cur?.role ?? null) || term !== (cur?.term ?? null));
+          if (roleChanged) this.rolesChanged.add(known.serviceId);
           const placement = placementOf(known);
           const placementChanged = !cur || !samePlacement(cur.placement, placement);
           const ok = await this.store.compareAndSet(id, cur?.version ?? '', record, placementChanged ? placement : undefined, {
             ...(known.detector === 'phi' || cur?.phi ? { phi: outcome.phi } : {}),
             ...(transitions.length > 0 || !cur ? { flap: outcome.flap } : {}),
+            ...(roleChanged ? { role, term } : {}),
           });
           if (!ok) {
             conflicts.push(id);

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { RedisService } from '#core';
 import { emptyFlapState, type FlapState } from './flap-detector.js';
-import type { HeartbeatStatus } from './heartbeat.js';
+import type { ClusterRole, HeartbeatStatus } from './heartbeat.js';
 import type { InstanceRecord } from './instance-state.js';
 import type { InterArrivalStats } from './phi-accrual.js';
 import type { InstanceState } from './quorum.js';
@@ -28,12 +28,17 @@ export interface StoredInstance {
   phi: InterArrivalStats | null;
   /** Recent state changes, for flap damping. */
   flap: FlapState;
+  /** Consensus role and term the instance reported last. */
+  role: ClusterRole | null;
+  term: number | null;
 }
 
 /** Detector state written together with a record. */
 export interface DetectorExtras {
   phi?: InterArrivalStats | null;
   flap?: FlapState;
+  role?: ClusterRole | null;
+  term?: number | null;
 }
 
 // Compare-and-set of one instance hash and its deadline: the rules stay in
@@ -105,6 +110,8 @@ export class InstanceStore {
     ];
     if (extras.phi !== undefined) fields.push('phi', extras.phi ? JSON.stringify(extras.phi) : '');
     if (extras.flap !== undefined) fields.push('fl', JSON.stringify(extras.flap));
+    if (extras.role !== undefined) fields.push('ro', extras.role ?? '');
+    if (extras.term !== undefined) fields.push('te', extras.term === null ? '' : String(extras.term));
     if (placement) {
       for (const [field, value] of Object.entries(placement) as [keyof InstancePlacement, unknown][]) {
         fields.push(PLACEMENT_FIELD[field], value === null || value === undefined ? '' : String(value));
@@ -187,5 +194,7 @@ function decode(id: string, h: Record<string, string>): StoredInstance | null {
     },
     phi: h.phi ? (JSON.parse(h.phi) as InterArrivalStats) : null,
     flap: h.fl ? (JSON.parse(h.fl) as FlapState) : emptyFlapState(),
+    role: (str(h.ro) as ClusterRole | null) ?? null,
+    term: h.te ? Number(h.te) : null,
   };
 }

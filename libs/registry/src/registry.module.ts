@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { RealtimeModule } from '#realtime';
+import { ClusterWatch } from './cluster-watch.service.js';
 import { DetectorSweep } from './detector-sweep.service.js';
 import { HeartbeatStream } from './heartbeat-stream.js';
 import { IngestDrain } from './ingest-drain.service.js';
@@ -7,12 +8,13 @@ import { IngestRepository } from './ingest.repository.js';
 import { InstanceStore } from './instance-store.js';
 import { ProbesService } from './probes.service.js';
 import { RegistryService } from './registry.service.js';
+import { SignalsService } from './signals.service.js';
 import { StateChanges } from './state-changes.service.js';
 
 /** What the api needs: heartbeat acceptance, registry and discovery. */
 @Module({
   imports: [RealtimeModule],
-  providers: [HeartbeatStream, InstanceStore, RegistryService, ProbesService],
+  providers: [HeartbeatStream, InstanceStore, RegistryService, ProbesService, SignalsService, ClusterWatch],
   exports: [HeartbeatStream, InstanceStore, RegistryService, ProbesService],
 })
 export class RegistryModule {}
@@ -20,7 +22,7 @@ export class RegistryModule {}
 /** What a worker runs: the ingest drain on every replica, the detection sweep on the leader. */
 @Module({
   imports: [RealtimeModule],
-  providers: [HeartbeatStream, InstanceStore, IngestRepository, StateChanges, ProbesService, IngestDrain, DetectorSweep],
-  exports: [IngestDrain, DetectorSweep],
+  providers: [HeartbeatStream, InstanceStore, IngestRepository, StateChanges, SignalsService, ClusterWatch, ProbesService, IngestDrain, DetectorSweep],
+  exports: [IngestDrain, DetectorSweep, SignalsService],
 })
 export class RegistryWorkerModule {}

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DomainError, ErrorCode, PrismaService, RedisService, TtlCache } from '#core';
+import { type ClusterLeader, ClusterWatch } from './cluster-watch.service.js';
 import { isFlapping } from './detection.js';
 import { newRecord, timings } from './instance-state.js';
 import { InstanceStore, type StoredInstance } from './instance-store.js';
@@ -64,6 +65,8 @@ export interface ServiceView {
   stateReason: string | null;
   canLose: number;
   survives: Survives;
+  /** The current leader, for consensus clusters whose members report role/term. */
+  leader: ClusterLeader | null;
   selfRegistered: boolean;
   instances: InstanceView[];
   createdAt: string;
@@ -79,6 +82,7 @@ export class RegistryService {
     private readonly prisma: PrismaService,
     private readonly store: InstanceStore,
     private readonly redis: RedisService,
+    private readonly clusters: ClusterWatch,
   ) {}
 
   /** Creates or updates a service (declaring a self-registered one makes it declared). */
@@ -244,6 +248,7 @@ export class RegistryService {
       stateReason: row.stateReason,
       canLose: verdict.canLose,
       survives: s,
+      leader: await this.clusters.leaderOf(row.id),
       selfRegistered: row.selfRegistered,
       instances,
       createdAt: row.createdAt.toISOString(),

@@ -3,7 +3,8 @@ import { SqlPool } from '#core';
 import { RealtimeEvent, type RealtimeMessage, RealtimePublisher } from '#realtime';
 import { IngestRepository, type InstanceTransitionRow } from './ingest.repository.js';
 import { InstanceStore, type InstancePlacement } from './instance-store.js';
-import { evaluateQuorum, type MemberCounts, type QuorumRule, type ServiceState } from './quorum.js';
+import { evaluateQuorum, type MemberCounts, type QuorumRule, type ServiceState, survives, type SurvivalGoal } from './quorum.js';
+import { SignalsService } from './signals.service.js';
 
 export interface InstanceChange extends InstanceTransitionRow {
   placement: InstancePlacement;
@@ -26,6 +27,7 @@ export class StateChanges {
     private readonly store: InstanceStore,
     private readonly sql: SqlPool,
     private readonly publisher: RealtimePublisher,
+    private readonly signals: SignalsService,
   ) {}
 
   async apply(changes: InstanceChange[]): Promise<void> {
@@ -52,14 +54,35 @@ export class StateChanges {
     }));
     await this.publisher.publishAll(messages);
     for (const c of changes) this.logger.log({ service: c.placement.service, instance: c.placement.name, from: c.from, to: c.to, reason: c.reason }, 'instance state changed');
+    await this.signalsFor(changes);
     await this.recomputeServices([...new Set(changes.map((c) => c.serviceId))], Math.max(...changes.map((c) => c.atMs)));
+  }
+
+  /** Partitions and flapping, raised and resolved as signals (resolutions in one statement: a mass recovery is one query). */
+  private async signalsFor(changes: InstanceChange[]): Promise<void> {
+    const resolve: string[] = [];
+    for (const c of changes) {
+      const base = { serviceId: c.serviceId, instanceId: c.instanceId, service: c.placement.service, instance: c.placement.name, atMs: c.atMs };
+      if (c.from === 'SUSPECT' && c.to === 'SUSPECT') {
+        // Lower severity than DOWN: the instance answers probers, only its heartbeats do not arrive.
+        await this.signals.raise({ ...base, kind: 'instance.partitioned', severity: 'warning', dedupKey: `partition:${c.instanceId}`, message: `${c.placement.service}/${c.placement.name}: ${c.reason}` });
+      } else if (c.from === 'SUSPECT') {
+        resolve.push(`partition:${c.instanceId}`);
+      }
+      if (c.flapping) {
+        await this.signals.raise({ ...base, kind: 'instance.flapping', severity: 'info', dedupKey: `flapping:${c.instanceId}`, message: `${c.placement.service}/${c.placement.name} is flapping (more than 5 state changes in 10 minutes)` });
+      } else {
+        resolve.push(`flapping:${c.instanceId}`);
+      }
+    }
+    await this.signals.resolveMany(resolve, Math.max(...changes.map((c) => c.atMs)));
   }
 
   /** Re-evaluates services from their members' live state; stores and announces a changed state. */
   async recomputeServices(serviceIds: string[], atMs: number): Promise<void> {
     for (const serviceId of serviceIds) {
-      const { rows } = await this.sql.query<{ name: string; quorum: QuorumRule; min_healthy: number; state: ServiceState }>(
-        'SELECT name, quorum, min_healthy, state FROM services WHERE id = $1',
+      const { rows } = await this.sql.query<{ name: string; quorum: QuorumRule; min_healthy: number; state: ServiceState; survival_goal: SurvivalGoal | null }>(
+        'SELECT name, quorum, min_healthy, state, survival_goal FROM services WHERE id = $1',
         [serviceId],
       );
       if (rows.length === 0) continue;
@@ -76,6 +99,23 @@ export class StateChanges {
         if (s === 'UP' && m.record.status === 'degraded') degraded++;
       }
       const verdict = evaluateQuorum(service.quorum, counts, service.min_healthy);
+      if (service.survival_goal) {
+        const placed = [...members.values()].map((m) => ({ state: m.record.state, node: m.placement.address, zone: m.placement.zone, region: m.placement.region }));
+        const met = survives(service.quorum, placed, service.min_healthy)[service.survival_goal];
+        const key = `survival:${serviceId}`;
+        if (met) await this.signals.resolve(key, `${service.name} can lose a ${service.survival_goal} again`, atMs);
+        else {
+          await this.signals.raise({
+            kind: 'service.survival_goal_unmet',
+            severity: 'warning',
+            dedupKey: key,
+            serviceId,
+            service: service.name,
+            message: `${service.name} cannot lose a ${service.survival_goal} and keep working (survival goal: ${service.survival_goal})`,
+            atMs,
+          });
+        }
+      }
       let state = verdict.state;
       let reason = verdict.reason;
       if (state === 'UP' && degraded > 0) {

@@ -109,6 +109,12 @@ export class SurvivesDto {
   @ApiProperty() region!: boolean;
 }
 
+export class LeaderDto {
+  @ApiProperty() id!: string;
+  @ApiProperty({ nullable: true, type: Number }) term!: number | null;
+  @ApiProperty({ format: 'date-time' }) since!: string;
+}
+
 export class ServiceDto {
   @ApiProperty() name!: string;
   @ApiProperty({ nullable: true, type: String }) description!: string | null;
@@ -125,6 +131,8 @@ export class ServiceDto {
   /** How many more instances may fail before the service stops working under its quorum rule. */
   @ApiProperty() canLose!: number;
   @ApiProperty({ type: SurvivesDto }) survives!: SurvivesDto;
+  /** The current leader, for consensus clusters whose members report role and term. */
+  @ApiProperty({ type: LeaderDto, nullable: true }) leader!: LeaderDto | null;
   @ApiProperty() selfRegistered!: boolean;
   @ApiProperty({ type: [InstanceDto] }) instances!: InstanceDto[];
   @ApiProperty({ format: 'date-time' }) createdAt!: string;

@@ -89,6 +89,17 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(100) @Max(30_000)
   PROBE_TIMEOUT_MS = 2000;
 
+  /** A consensus cluster (members reporting role/term) without a live leader for this long raises "no leader". */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(3600)
+  CLUSTER_NO_LEADER_SECONDS = 15;
+
+  /** More elections than this within CLUSTER_CHURN_WINDOW_SECONDS raise "leader churn". */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1000)
+  CLUSTER_CHURN_MAX = 3;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(10) @Max(86_400)
+  CLUSTER_CHURN_WINDOW_SECONDS = 600;
+
   /** Self-registered instances DOWN for longer than this are removed (like Consul's deregister_critical_service_after). */
   @IsOptional() @Transform(toInt) @IsInt() @Min(60) @Max(365 * 24 * 3600)
   DEREGISTER_AFTER_SECONDS = 24 * 3600;

@@ -1,0 +1,107 @@
+import { randomBytes } from 'node:crypto';
+import { createTestDatabase, type TestDatabase, uniqueRedisPrefix } from '../../../../test/support/database.js';
+import { testEnv } from '../../../../test/support/env.js';
+import { HttpClient } from '../../../../test/support/http.js';
+import { type NinefoldProcess, startApi, startWorker } from '../../../../test/support/processes.js';
+import { until } from '../../../../test/support/until.js';
+
+/** Quorum-aware health of consensus clusters, and the signals the registry raises. */
+describe('consensus clusters and signals (e2e)', () => {
+  let db: TestDatabase;
+  let api: NinefoldProcess;
+  let worker: NinefoldProcess;
+  let admin: HttpClient;
+  const adminKey = `nf_${randomBytes(32).toString('base64url')}`;
+  const unique = () => `cl-${randomBytes(3).toString('hex')}`;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    const env = {
+      DATABASE_URL: db.url,
+      REDIS_URL: testEnv().redisUrl,
+      NINEFOLD_REDIS_PREFIX: uniqueRedisPrefix(),
+      NINEFOLD_ADMIN_KEY: adminKey,
+      DETECTOR_SWEEP_MS: '100',
+      CLUSTER_NO_LEADER_SECONDS: '1',
+      CLUSTER_CHURN_MAX: '2',
+    };
+    [api, worker] = await Promise.all([startApi({ env }), startWorker({ env })]);
+    admin = new HttpClient(api.url, adminKey);
+  });
+
+  afterAll(async () => {
+    await Promise.all([api?.stop(), worker?.stop()]);
+    await db?.drop();
+  });
+
+  const beat = (service: string, instance: string, extra: Record<string, unknown> = {}) => ({ service, instance, intervalSeconds: 60, ...extra });
+  const members = ['m-1', 'm-2', 'm-3', 'm-4', 'm-5'];
+
+  async function signals(service: string) {
+    const { rows } = await db.query<{ kind: string; severity: string; message: string; resolved_at: Date | null }>(
+      'SELECT g.kind, g.severity, g.message, g.resolved_at FROM signals g JOIN services s ON s.id = g.service_id WHERE s.name = $1 ORDER BY g.id',
+      [service],
+    );
+    return rows;
+  }
+
+  it('applies the majority rule to a 5-member Raft cluster: 2 down is DEGRADED with canLose 0, 3 down is DOWN (quorum lost)', async () => {
+    const service = unique();
+    expect((await admin.post('/api/v1/services', { name: service, quorum: 'majority' })).status).toBe(201);
+    await admin.post('/api/v1/heartbeats', { heartbeats: members.map((m, i) => beat(service, m, { role: i === 0 ? 'leader' : 'follower', term: 3 })) });
+    const healthy = await until(() => admin.get(`/api/v1/services/${service}`), (r) => r.body.state === 'UP' && r.body.leader !== null, 10_000);
+    expect(healthy.body).toMatchObject({ canLose: 2, leader: { id: 'm-1', term: 3 } });
+
+    await admin.post('/api/v1/heartbeats', { heartbeats: ['m-4', 'm-5'].map((m) => beat(service, m, { status: 'down' })) });
+    const degraded = await until(() => admin.get(`/api/v1/services/${service}`), (r) => r.body.state === 'DEGRADED', 10_000);
+    expect(degraded.body.canLose).toBe(0);
+
+    await admin.post('/api/v1/heartbeats', beat(service, 'm-3', { status: 'down' }));
+    const down = await until(() => admin.get(`/api/v1/services/${service}`), (r) => r.body.state === 'DOWN', 10_000);
+    expect(down.body.stateReason).toMatch(/^quorum lost/);
+    expect(down.body.canLose).toBe(0);
+  });
+
+  it('raises a split brain when two live members claim leadership in the same term', async () => {
+    const service = unique();
+    await admin.post('/api/v1/heartbeats', { heartbeats: [beat(service, 'a', { role: 'leader', term: 9 }), beat(service, 'b', { role: 'leader', term: 9 }), beat(service, 'c', { role: 'follower', term: 9 })] });
+    const rows = await until(() => signals(service), (r) => r.some((s) => s.kind === 'cluster.split_brain'), 10_000);
+    expect(rows.find((s) => s.kind === 'cluster.split_brain')).toMatchObject({ severity: 'critical', message: `${service}: split brain: a and b both claim leadership in term 9` });
+    expect((await admin.get(`/api/v1/services/${service}`)).body.leader).toBeNull();
+  });
+
+  it('raises "no leader" once a cluster has had none for CLUSTER_NO_LEADER_SECONDS, and resolves it when one is elected', async () => {
+    const service = unique();
+    await admin.post('/api/v1/heartbeats', { heartbeats: ['a', 'b', 'c'].map((m) => beat(service, m, { role: 'follower', term: 4 })) });
+    const raised = await until(() => signals(service), (r) => r.some((s) => s.kind === 'cluster.no_leader'), 10_000);
+    expect(raised.find((s) => s.kind === 'cluster.no_leader')).toMatchObject({ severity: 'critical', resolved_at: null });
+    await admin.post('/api/v1/heartbeats', beat(service, 'b', { role: 'leader', term: 5 }));
+    await until(() => signals(service), (r) => r.find((s) => s.kind === 'cluster.no_leader')?.resolved_at != null, 10_000);
+    expect((await admin.get(`/api/v1/services/${service}`)).body.leader).toMatchObject({ id: 'b', term: 5 });
+  });
+
+  it('raises leader churn after more than CLUSTER_CHURN_MAX elections in the window', async () => {
+    const service = unique();
+    for (const [term, leader] of [[1, 'a'], [2, 'b'], [3, 'a'], [4, 'b']] as const) {
+      await admin.post('/api/v1/heartbeats', { heartbeats: ['a', 'b'].map((m) => beat(service, m, { role: m === leader ? 'leader' : 'follower', term })) });
+      await until(() => admin.get(`/api/v1/services/${service}`), (r) => r.body.leader?.term === term, 10_000);
+    }
+    const rows = await until(() => signals(service), (r) => r.some((s) => s.kind === 'cluster.leader_churn'), 10_000);
+    expect(rows.find((s) => s.kind === 'cluster.leader_churn')?.message).toMatch(/leader churn: 3 elections/);
+  });
+
+  it('raises an unmet survival goal: a zone-redundant service with every instance in one zone', async () => {
+    const service = unique();
+    await admin.post('/api/v1/services', { name: service, survivalGoal: 'zone' });
+    await admin.post('/api/v1/heartbeats', { heartbeats: ['a', 'b'].map((m) => beat(service, m, { zone: 'z1', address: `10.9.0.${m === 'a' ? 1 : 2}` })) });
+    const rows = await until(() => signals(service), (r) => r.some((s) => s.kind === 'service.survival_goal_unmet'), 10_000);
+    expect(rows[0].message).toBe(`${service} cannot lose a zone and keep working (survival goal: zone)`);
+    const view = (await admin.get(`/api/v1/services/${service}`)).body;
+    expect(view).toMatchObject({ survivalGoalMet: false, survives: { node: true, zone: false, region: false } });
+
+    // A third instance in another zone meets it.
+    await admin.post('/api/v1/heartbeats', beat(service, 'c', { zone: 'z2', address: '10.9.0.3' }));
+    await until(() => signals(service), (r) => r.find((s) => s.kind === 'service.survival_goal_unmet')?.resolved_at != null, 10_000);
+    expect((await admin.get(`/api/v1/services/${service}`)).body).toMatchObject({ survivalGoalMet: true, survives: { zone: true } });
+  });
+});
