@@ -13,6 +13,7 @@ export * from './instance-store.js';
 export * from './phi-accrual.js';
 export * from './probes.service.js';
 export * from './quorum.js';
+export * from './registry-housekeeping.service.js';
 export * from './registry.module.js';
 export * from './registry.service.js';
 export * from './signals.service.js';

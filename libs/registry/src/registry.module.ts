@@ -7,6 +7,7 @@ import { IngestDrain } from './ingest-drain.service.js';
 import { IngestRepository } from './ingest.repository.js';
 import { InstanceStore } from './instance-store.js';
 import { ProbesService } from './probes.service.js';
+import { RegistryHousekeeping } from './registry-housekeeping.service.js';
 import { RegistryService } from './registry.service.js';
 import { SignalsService } from './signals.service.js';
 import { StateChanges } from './state-changes.service.js';
@@ -22,7 +23,7 @@ export class RegistryModule {}
 /** What a worker runs: the ingest drain on every replica, the detection sweep on the leader. */
 @Module({
   imports: [RealtimeModule],
-  providers: [HeartbeatStream, InstanceStore, IngestRepository, StateChanges, SignalsService, ClusterWatch, ProbesService, IngestDrain, DetectorSweep],
+  providers: [HeartbeatStream, InstanceStore, IngestRepository, StateChanges, SignalsService, ClusterWatch, ProbesService, IngestDrain, DetectorSweep, RegistryHousekeeping],
   exports: [IngestDrain, DetectorSweep, SignalsService],
 })
 export class RegistryWorkerModule {}

@@ -5,8 +5,8 @@ import { HttpClient } from '../../../../test/support/http.js';
 import { type NinefoldProcess, startApi, startWorker } from '../../../../test/support/processes.js';
 import { until } from '../../../../test/support/until.js';
 
-/** Quorum-aware health of consensus clusters, and the signals the registry raises. */
-describe('consensus clusters and signals (e2e)', () => {
+/** Quorum-aware health of consensus clusters, the signals the registry raises, and its housekeeping. */
+describe('consensus clusters, signals and deregistration (e2e)', () => {
   let db: TestDatabase;
   let api: NinefoldProcess;
   let worker: NinefoldProcess;
@@ -24,6 +24,7 @@ describe('consensus clusters and signals (e2e)', () => {
       DETECTOR_SWEEP_MS: '100',
       CLUSTER_NO_LEADER_SECONDS: '1',
       CLUSTER_CHURN_MAX: '2',
+      DEREGISTER_AFTER_SECONDS: '1',
     };
     [api, worker] = await Promise.all([startApi({ env }), startWorker({ env })]);
     admin = new HttpClient(api.url, adminKey);
@@ -103,5 +104,23 @@ describe('consensus clusters and signals (e2e)', () => {
     await admin.post('/api/v1/heartbeats', beat(service, 'c', { zone: 'z2', address: '10.9.0.3' }));
     await until(() => signals(service), (r) => r.find((s) => s.kind === 'service.survival_goal_unmet')?.resolved_at != null, 10_000);
     expect((await admin.get(`/api/v1/services/${service}`)).body).toMatchObject({ survivalGoalMet: true, survives: { zone: true } });
+  });
+
+  it('removes self-registered instances DOWN for longer than DEREGISTER_AFTER_SECONDS, but keeps declared ones', async () => {
+    const service = unique();
+    await admin.post(`/api/v1/services/${service}/instances`, { id: 'declared', address: '10.8.0.1' });
+    await admin.post('/api/v1/heartbeats', { heartbeats: [beat(service, 'declared', { status: 'down' }), beat(service, 'self', { status: 'down' })] });
+    await until(() => admin.get(`/api/v1/discovery/${service}?all=true`), (r) => r.body.items?.filter((i: { state: string }) => i.state === 'DOWN').length === 2, 10_000);
+    const left = await until(
+      () => admin.get(`/api/v1/discovery/${service}?all=true`),
+      (r) => r.status === 200 && r.body.items.length === 1,
+      15_000,
+    );
+    expect(left.body.items).toMatchObject([{ id: 'declared', state: 'DOWN' }]);
+    const { rows } = await db.query('SELECT i.name FROM instances i JOIN services s ON s.id = i.service_id WHERE s.name = $1', [service]);
+    expect(rows).toEqual([{ name: 'declared' }]);
+    // History is kept.
+    const history = await db.query('SELECT count(*)::int AS n FROM instance_transitions t JOIN services s ON s.id = t.service_id WHERE s.name = $1', [service]);
+    expect(history.rows[0].n).toBeGreaterThanOrEqual(2);
   });
 });

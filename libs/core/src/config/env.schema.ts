@@ -101,7 +101,7 @@ export class EnvironmentVariables {
   CLUSTER_CHURN_WINDOW_SECONDS = 600;
 
   /** Self-registered instances DOWN for longer than this are removed (like Consul's deregister_critical_service_after). */
-  @IsOptional() @Transform(toInt) @IsInt() @Min(60) @Max(365 * 24 * 3600)
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(365 * 24 * 3600)
   DEREGISTER_AFTER_SECONDS = 24 * 3600;
 
   /** Seconds allowed for in-flight work to finish on SIGTERM. */

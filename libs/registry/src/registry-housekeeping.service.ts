@@ -1,0 +1,82 @@
+import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { InjectConfig, type LeaderElection, LeaderElectionService, type NinefoldConfig, RedisService, SqlPool } from '#core';
+import { InstanceStore } from './instance-store.js';
+
+const DELETE_BATCH = 10_000;
+
+/**
+ * Leader-only upkeep of the registry: removes self-registered instances that
+ * have been DOWN longer than DEREGISTER_AFTER_SECONDS (like Consul's
+ * deregister_critical_service_after; declared instances stay until
+ * deregistered), and deletes raw heartbeats older than
+ * HEARTBEAT_RETENTION_HOURS in bounded batches.
+ */
+@Injectable()
+export class RegistryHousekeeping implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(RegistryHousekeeping.name);
+  private election!: LeaderElection;
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private lastRetention = 0;
+
+  constructor(
+    private readonly sql: SqlPool,
+    private readonly store: InstanceStore,
+    private readonly redis: RedisService,
+    private readonly leaders: LeaderElectionService,
+    @InjectConfig() private readonly config: NinefoldConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.election = this.leaders.elect('detector');
+    const everyMs = Math.min(30_000, Math.max(1000, (this.config.DEREGISTER_AFTER_SECONDS * 1000) / 2));
+    this.timer = setInterval(() => {
+      if (this.running || !this.election.isLeader) return;
+      this.running = this.run()
+        .catch((err: Error) => this.logger.warn({ err: err.message }, 'registry housekeeping failed; retrying'))
+        .finally(() => (this.running = null));
+    }, everyMs);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.running;
+  }
+
+  async run(): Promise<void> {
+    await this.deregisterLongDown();
+    if (Date.now() - this.lastRetention > 60_000) {
+      this.lastRetention = Date.now();
+      await this.applyRetention();
+    }
+  }
+
+  private async deregisterLongDown(): Promise<void> {
+    const { rows } = await this.sql.query<{ id: string; service_id: string; service: string; name: string }>(
+      `DELETE FROM instances i USING services s
+        WHERE s.id = i.service_id AND i.id IN (
+          SELECT id FROM instances WHERE self_registered AND state = 'DOWN' AND state_since < now() - make_interval(secs => $1) LIMIT 1000)
+        RETURNING i.id, i.service_id, s.name AS service, i.name`,
+      [this.config.DEREGISTER_AFTER_SECONDS],
+    );
+    for (const r of rows) {
+      await this.store.remove(r.id, r.service_id);
+      await this.redis.client.publish(this.redis.key('registry', 'changed'), `${r.service}/${r.name}`);
+      this.logger.log({ service: r.service, instance: r.name }, `deregistered: self-registered and DOWN for more than ${this.config.DEREGISTER_AFTER_SECONDS}s`);
+    }
+  }
+
+  private async applyRetention(): Promise<void> {
+    let total = 0;
+    for (;;) {
+      const { rowCount } = await this.sql.query(
+        `DELETE FROM heartbeats WHERE id IN (SELECT id FROM heartbeats WHERE received_at < now() - make_interval(hours => $1) LIMIT ${DELETE_BATCH})`,
+        [this.config.HEARTBEAT_RETENTION_HOURS],
+      );
+      total += rowCount ?? 0;
+      if ((rowCount ?? 0) < DELETE_BATCH) break;
+    }
+    await this.sql.query(`DELETE FROM ingested_batches WHERE ingested_at < now() - interval '1 day'`);
+    if (total > 0) this.logger.log({ deleted: total }, `deleted heartbeats older than ${this.config.HEARTBEAT_RETENTION_HOURS} h`);
+  }
+}

@@ -1,0 +1,2 @@
+-- CreateIndex
+CREATE INDEX "heartbeats_received_at_idx" ON "heartbeats" USING BRIN ("received_at");
