@@ -7,6 +7,7 @@ import { HeartbeatStream } from './heartbeat-stream.js';
 import { applyDeadline, type DeadlineContext, type InstanceRecord, postpone, type Step, wantsProbe } from './instance-state.js';
 import { InstanceStore, type StoredInstance } from './instance-store.js';
 import { ProbesService } from './probes.service.js';
+import { SignalsService } from './signals.service.js';
 import { type InstanceChange, StateChanges } from './state-changes.service.js';
 
 const BATCH = 500;
@@ -35,6 +36,9 @@ export class DetectorSweep implements OnApplicationBootstrap, OnApplicationShutd
   private timer: NodeJS.Timeout | null = null;
   private ticking: Promise<void> | null = null;
   private stopped = false;
+  /** UP → SUSPECT changes of the last second, for the mass-silence guard. */
+  private recentSilences: { atMs: number; count: number }[] = [];
+  private wasHolding = false;
 
   constructor(
     private readonly redis: RedisService,
@@ -44,12 +48,18 @@ export class DetectorSweep implements OnApplicationBootstrap, OnApplicationShutd
     private readonly changes: StateChanges,
     private readonly probes: ProbesService,
     private readonly clusters: ClusterWatch,
+    private readonly signals: SignalsService,
     private readonly metrics: MetricsService,
     @InjectConfig() private readonly config: NinefoldConfig,
   ) {}
 
   get tickKey(): string {
     return this.redis.key('det', 'tick');
+  }
+
+  /** Set (with an expiry) while a mass silence holds instances at SUSPECT. */
+  get holdKey(): string {
+    return this.redis.key('det', 'mass-silence');
   }
 
   onApplicationBootstrap(): void {
@@ -91,13 +101,19 @@ export class DetectorSweep implements OnApplicationBootstrap, OnApplicationShutd
       this.logger.warn({ gapMs: gap, extended }, `failure detection was not running for ${(gap / 1000).toFixed(1)}s; extended ${extended} deadline(s) by that gap instead of judging the silence`);
     }
 
+    const holding = (await this.conn.exists(this.holdKey)) === 1;
+    if (this.wasHolding && !holding) {
+      await this.signals.resolve('mass-silence', 'mass-silence hold lifted; ordinary failure detection resumed', wall);
+    }
+    this.wasHolding = holding;
+
     const changes: InstanceChange[] = [];
     let handled = 0;
     let more = false;
     for (;;) {
       const ids = await this.store.due(now, BATCH);
       if (ids.length === 0) break;
-      const steps = await this.step(ids, (rec, cur) => this.judge(rec, cur, now));
+      const steps = await this.step(ids, (rec, cur) => this.judge(rec, cur, now, holding));
       changes.push(...steps);
       handled += ids.length;
       if (ids.length < BATCH) break;
@@ -106,6 +122,7 @@ export class DetectorSweep implements OnApplicationBootstrap, OnApplicationShutd
         break;
       }
     }
+    await this.guardMassSilence(changes, wall);
     await this.changes.apply(changes);
     // A leader that went DOWN leaves its cluster leaderless; the sweep also raises "no leader" once it lasts.
     await this.clusters.evaluate([...new Set(changes.map((c) => c.serviceId))], wall);
@@ -114,8 +131,38 @@ export class DetectorSweep implements OnApplicationBootstrap, OnApplicationShutd
     return more;
   }
 
+  /**
+   * The self-health guard against Ninefold's own ingress failing (a broken
+   * load balancer, a network problem in front of the api): when more than
+   * DETECTOR_MASS_SILENCE_SHARE of all monitored instances go silent within
+   * one second, they are held at SUSPECT for DETECTOR_MASS_SILENCE_HOLD_SECONDS
+   * and one critical signal is raised instead of thousands of DOWNs.
+   */
+  private async guardMassSilence(changes: InstanceChange[], nowMs: number): Promise<void> {
+    const silenced = changes.filter((c) => c.from === 'UP' && c.to === 'SUSPECT').length;
+    this.recentSilences = this.recentSilences.filter((r) => r.atMs > nowMs - 1000);
+    if (silenced > 0) this.recentSilences.push({ atMs: nowMs, count: silenced });
+    const inLastSecond = this.recentSilences.reduce((n, r) => n + r.count, 0);
+    if (inLastSecond === 0) return;
+    const monitored = await this.store.countScheduled();
+    if (monitored < this.config.DETECTOR_MASS_SILENCE_MIN_INSTANCES || inLastSecond <= this.config.DETECTOR_MASS_SILENCE_SHARE * monitored) return;
+    const holdMs = this.config.DETECTOR_MASS_SILENCE_HOLD_SECONDS * 1000;
+    await this.conn.set(this.holdKey, String(nowMs), 'PX', holdMs);
+    this.wasHolding = true;
+    await this.signals.raise({
+      kind: 'control_plane.ingress_problem',
+      severity: 'critical',
+      dedupKey: 'mass-silence',
+      message: `control-plane ingress problem: ${inLastSecond} of ${monitored} instances went silent within one second; holding them at SUSPECT for ${holdMs / 1000}s instead of declaring them DOWN. Check the network and load balancer in front of Ninefold.`,
+      details: { silent: inLastSecond, monitored },
+      atMs: nowMs,
+    });
+  }
+
   /** The deadline step, with what the probers said or may say. */
-  private async judge(rec: InstanceRecord, cur: StoredInstance, now: number): Promise<Step> {
+  private async judge(rec: InstanceRecord, cur: StoredInstance, now: number, holding: boolean): Promise<Step> {
+    // Held at SUSPECT during a mass silence: look again in a second.
+    if (holding && wantsProbe(rec, now)) return { record: { ...rec, deadlineMs: now + 1000 }, transition: null, changed: true };
     const ctx: DeadlineContext = {};
     if (rec.probe !== null && now >= rec.deadlineMs) ctx.probeResults = await this.probes.results(rec.probe);
     else if (wantsProbe(rec, now)) {

@@ -1,10 +1,11 @@
 import { plainToInstance, Transform } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength, validateSync } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength, validateSync } from 'class-validator';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 const toInt = ({ value }: { value: unknown }) => (typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value);
+const toFloat = ({ value }: { value: unknown }) => (typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : value);
 const toBool = ({ value }: { value: unknown }) => {
   if (typeof value !== 'string') return value;
   const v = value.trim().toLowerCase();
@@ -84,6 +85,18 @@ export class EnvironmentVariables {
   /** A sweep later than this after the previous one means the control plane was not looking: overdue deadlines are extended by the gap. */
   @IsOptional() @Transform(toInt) @IsInt() @Min(500) @Max(600_000)
   DETECTOR_GAP_TOLERANCE_MS = 2000;
+
+  /** When more than this share of all instances go silent within one second, Ninefold suspects its own ingress and holds them at SUSPECT. */
+  @IsOptional() @Transform(toFloat) @IsNumber() @Min(0.05) @Max(1)
+  DETECTOR_MASS_SILENCE_SHARE = 0.5;
+
+  /** The mass-silence guard applies from this many monitored instances up (small fleets can really all fail at once). */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(2) @Max(1_000_000)
+  DETECTOR_MASS_SILENCE_MIN_INSTANCES = 10;
+
+  /** How long instances are held at SUSPECT after a mass silence before ordinary detection resumes. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(3600)
+  DETECTOR_MASS_SILENCE_HOLD_SECONDS = 60;
 
   /** Timeout a prober gets to reach a silent instance during quorum confirmation. */
   @IsOptional() @Transform(toInt) @IsInt() @Min(100) @Max(30_000)
