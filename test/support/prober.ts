@@ -24,9 +24,9 @@ export function startTestProber(baseUrl: string, key: string, opts: { name: stri
         await new Promise((r) => setTimeout(r, 200));
         continue;
       }
-      for (const task of res.body.items as { id: string; target: string; timeoutMs: number }[]) {
+      for (const task of res.body.items as { id: string; type: 'tcp' | 'http'; target: string; timeoutMs: number }[]) {
         const started = Date.now();
-        const reachable = opts.broken ? false : await tcpReachable(task.target, task.timeoutMs);
+        const reachable = opts.broken ? false : task.type === 'http' ? await httpReachable(task.target, task.timeoutMs) : await tcpReachable(task.target, task.timeoutMs);
         answered.push({ target: task.target, reachable });
         await http.post(`/api/v1/probe-tasks/${task.id}/result`, { reachable, latencyMs: Date.now() - started, ...(reachable ? {} : { error: opts.broken ? 'network unreachable' : 'connection refused' }) });
       }
@@ -39,6 +39,16 @@ export function startTestProber(baseUrl: string, key: string, opts: { name: stri
       await loop;
     },
   };
+}
+
+async function httpReachable(url: string, timeoutMs: number): Promise<boolean> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    await res.arrayBuffer();
+    return res.status < 400;
+  } catch {
+    return false;
+  }
 }
 
 function tcpReachable(target: string, timeoutMs: number): Promise<boolean> {

@@ -4,6 +4,7 @@ import { LoggerModule } from 'nestjs-pino';
 import { AuthModule, config, CoreModule, loggerParams, QueuesModule } from '#core';
 import { RealtimeModule } from '#realtime';
 import { RegistryModule } from '#registry';
+import { ChecksController } from './checks/checks.controller.js';
 import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
 import { HeartbeatsController } from './heartbeats/heartbeats.controller.js';
 import { ProbeTasksController } from './probes/probe-tasks.controller.js';
@@ -16,7 +17,7 @@ import { ReadinessService } from './ops/readiness.service.js';
 
 @Module({
   imports: [LoggerModule.forRoot(loggerParams(config(), 'api')), CoreModule, QueuesModule, AuthModule, RegistryModule, RealtimeModule],
-  controllers: [HomeController, OpsController, KeysController, HeartbeatsController, ServicesController, ProbeTasksController],
+  controllers: [HomeController, OpsController, KeysController, HeartbeatsController, ServicesController, ProbeTasksController, ChecksController],
   providers: [ReadinessService, EventsGateway, { provide: APP_FILTER, useClass: AllExceptionsFilter }],
 })
 export class ApiModule {}

@@ -3,11 +3,12 @@ import { ScheduleModule } from '@nestjs/schedule';
 import { LoggerModule } from 'nestjs-pino';
 import { config, CoreModule, loggerParams, QueuesModule } from '#core';
 import { RegistryWorkerModule } from '#registry';
+import { ChecksProcessor } from './processors/checks.processor.js';
 import { MaintenanceProcessor } from './processors/maintenance.processor.js';
 import { MaintenanceSchedule } from './schedules/maintenance.schedule.js';
 
 @Module({
   imports: [LoggerModule.forRoot(loggerParams(config(), 'worker')), ScheduleModule.forRoot(), CoreModule, QueuesModule, RegistryWorkerModule],
-  providers: [MaintenanceProcessor, MaintenanceSchedule],
+  providers: [MaintenanceProcessor, MaintenanceSchedule, ChecksProcessor],
 })
 export class WorkerModule {}

@@ -1,4 +1,7 @@
 // Services, instances, discovery and failure detection.
+export * from './checks/check-results.service.js';
+export * from './checks/check-runner.js';
+export * from './checks/checks.service.js';
 export * from './cluster.js';
 export * from './cluster-watch.service.js';
 export * from './detection.js';

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { forwardRef, Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { DomainError, ErrorCode, InjectConfig, type NinefoldConfig, type Principal, RedisService } from '#core';
+import { CheckResults } from './checks/check-results.service.js';
+import { ChecksService } from './checks/checks.service.js';
 import type { ProbeResult } from './instance-state.js';
 import { type InstancePlacement, InstanceStore } from './instance-store.js';
 
@@ -47,6 +49,8 @@ export class ProbesService implements OnApplicationShutdown {
     private readonly redis: RedisService,
     private readonly store: InstanceStore,
     @InjectConfig() private readonly config: NinefoldConfig,
+    @Inject(forwardRef(() => ChecksService)) private readonly checks: ChecksService,
+    private readonly checkResults: CheckResults,
   ) {}
 
   private key(...parts: string[]): string {
@@ -94,7 +98,16 @@ export class ProbesService implements OnApplicationShutdown {
   async submit(principal: Principal, taskId: string, result: { reachable: boolean; latencyMs?: number; error?: string }): Promise<void> {
     const task = await this.redis.client.hgetall(this.key('task', taskId));
     const proberId = task.prober ?? '';
-    if (!task.round || !proberId.startsWith(`${principal.keyId}:`)) throw new DomainError(ErrorCode.NotFound, `probe task ${taskId} not found (unknown, expired, or given to another prober)`);
+    if ((!task.round && !task.check) || !proberId.startsWith(`${principal.keyId}:`)) {
+      throw new DomainError(ErrorCode.NotFound, `probe task ${taskId} not found (unknown, expired, or given to another prober)`);
+    }
+    await this.redis.client.del(this.key('task', taskId));
+    if (task.check) {
+      // A pull check run by a prober: its result is a heartbeat of the check's instance.
+      const run = await this.checks.forRun(task.check);
+      if (run) await this.checkResults.record(run.identity, { ok: result.reachable, latencyMs: result.latencyMs ?? 0, ...(result.error ? { error: result.error } : {}) }, `prober:${proberId}`);
+      return;
+    }
     const roundKey = this.key('round', task.round);
     const [, answered, expected] = (await this.redis.client
       .multi()
@@ -115,7 +128,7 @@ export class ProbesService implements OnApplicationShutdown {
     const tasks: ProbeTask[] = [];
     rows.forEach(([, h], i) => {
       const t = h as Record<string, string>;
-      if (t.round) tasks.push({ id: ids[i], type: t.type as 'tcp' | 'http', target: t.target, timeoutMs: Number(t.timeoutMs) });
+      if (t.round || t.check) tasks.push({ id: ids[i], type: t.type as 'tcp' | 'http', target: t.target, timeoutMs: Number(t.timeoutMs) });
     });
     return tasks;
   }
@@ -177,6 +190,23 @@ export class ProbesService implements OnApplicationShutdown {
     }
     await m.exec();
     return { roundId, windowMs: timeoutMs + ANSWER_SLACK_MS };
+  }
+
+  /** Gives one run of a prober-run check to a connected prober (at random); false when none is connected. */
+  async startCheckTask(checkId: string, spec: { type: 'http' | 'tcp'; target: string; timeoutMs: number }): Promise<boolean> {
+    const ids = await this.redis.client.zrangebyscore(this.probersKey, Date.now() - CONNECTED_WINDOW_MS, '+inf');
+    if (ids.length === 0) return false;
+    const prober = ids[Math.floor(Math.random() * ids.length)];
+    const taskId = randomUUID();
+    await this.redis.client
+      .multi()
+      .hset(this.key('task', taskId), 'check', checkId, 'prober', prober, 'type', spec.type, 'target', spec.target, 'timeoutMs', spec.timeoutMs)
+      .expire(this.key('task', taskId), TASK_TTL_S)
+      .rpush(this.key('q', prober), taskId)
+      .expire(this.key('q', prober), TASK_TTL_S)
+      .publish(this.key('notify'), prober)
+      .exec();
+    return true;
   }
 
   /** The answers of a round so far. */

@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
 import { RealtimeModule } from '#realtime';
+import { CheckResults } from './checks/check-results.service.js';
+import { ChecksService } from './checks/checks.service.js';
 import { ClusterWatch } from './cluster-watch.service.js';
 import { DetectorSweep } from './detector-sweep.service.js';
 import { HeartbeatStream } from './heartbeat-stream.js';
@@ -15,15 +17,15 @@ import { StateChanges } from './state-changes.service.js';
 /** What the api needs: heartbeat acceptance, registry and discovery. */
 @Module({
   imports: [RealtimeModule],
-  providers: [HeartbeatStream, InstanceStore, RegistryService, ProbesService, SignalsService, ClusterWatch],
-  exports: [HeartbeatStream, InstanceStore, RegistryService, ProbesService],
+  providers: [HeartbeatStream, InstanceStore, RegistryService, ProbesService, SignalsService, ClusterWatch, ChecksService, CheckResults],
+  exports: [HeartbeatStream, InstanceStore, RegistryService, ProbesService, ChecksService],
 })
 export class RegistryModule {}
 
 /** What a worker runs: the ingest drain on every replica, the detection sweep on the leader. */
 @Module({
   imports: [RealtimeModule],
-  providers: [HeartbeatStream, InstanceStore, IngestRepository, StateChanges, SignalsService, ClusterWatch, ProbesService, IngestDrain, DetectorSweep, RegistryHousekeeping],
-  exports: [IngestDrain, DetectorSweep, SignalsService],
+  providers: [HeartbeatStream, InstanceStore, IngestRepository, StateChanges, SignalsService, ClusterWatch, ProbesService, IngestDrain, DetectorSweep, RegistryHousekeeping, RegistryService, ChecksService, CheckResults],
+  exports: [IngestDrain, DetectorSweep, SignalsService, ChecksService, CheckResults, ProbesService],
 })
 export class RegistryWorkerModule {}

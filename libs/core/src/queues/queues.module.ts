@@ -17,10 +17,11 @@ export class QueueMetrics implements OnModuleInit {
   constructor(
     private readonly metrics: MetricsService,
     @Inject(getQueueToken(QueueName.Maintenance)) private readonly maintenance: Queue,
+    @Inject(getQueueToken(QueueName.Checks)) private readonly checks: Queue,
   ) {}
 
   onModuleInit(): void {
-    const queues = [this.maintenance];
+    const queues = [this.maintenance, this.checks];
     for (const q of queues) {
       // Without a listener, connection errors would be printed raw on every retry;
       // say it once per outage instead (/readyz reports it too).

@@ -5,6 +5,8 @@
 export const QueueName = {
   /** Housekeeping run by the elected leader (retention, pruning). */
   Maintenance: 'maintenance',
+  /** Pull checks: one job per run, spread over the workers (each run by exactly one). */
+  Checks: 'checks',
 } as const;
 export type QueueName = (typeof QueueName)[keyof typeof QueueName];
 
@@ -17,6 +19,17 @@ export interface PruneAuditLogPayload {
   /** Entries older than this many days are deleted. */
   olderThanDays: number;
 }
+
+export const CheckJob = {
+  Run: 'run-check',
+} as const;
+
+export interface RunCheckPayload {
+  checkId: string;
+}
+
+/** A check run is not retried (the next interval runs it again) nor kept. */
+export const CHECK_JOB_OPTIONS = { attempts: 1, removeOnComplete: true, removeOnFail: { count: 100 } } as const;
 
 /** Retries, backoff and retention of every job, set in one place. */
 export const DEFAULT_JOB_OPTIONS = {

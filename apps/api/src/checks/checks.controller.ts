@@ -1,0 +1,55 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import { ApiCreatedResponse, ApiNoContentResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { DomainError, ErrorCode, RequireRole } from '#core';
+import { ChecksService } from '#registry';
+import { ApiErrorDto } from '../common/api-error.dto.js';
+import { ApiAuthErrors } from '../common/api-errors.decorator.js';
+import { CheckDto, CheckListQueryDto, CheckPageDto, CreateCheckDto } from './checks.dto.js';
+
+const uuid = () => new ParseUUIDPipe({ exceptionFactory: () => new DomainError(ErrorCode.Invalid, ['id must be a UUID']) });
+
+@ApiTags('checks')
+@ApiAuthErrors()
+@Controller('api/v1/checks')
+export class ChecksController {
+  constructor(private readonly checks: ChecksService) {}
+
+  @Post()
+  @RequireRole('admin')
+  @ApiOperation({
+    summary: 'Create (or update) a pull check',
+    description:
+      'HTTP (status, optional body substring, TLS certificate expiry reported) or TCP, run every intervalSeconds by one of the workers, or by a connected prober agent with runOn=probers. Each result counts as a heartbeat of its instance: up, degraded after a failure, down after more than `retries` failures in a row. The same service, instance, type and target updates the existing check.',
+  })
+  @ApiCreatedResponse({ type: CheckDto })
+  create(@Body() body: CreateCheckDto): Promise<CheckDto> {
+    return this.checks.create(body);
+  }
+
+  @Get()
+  @RequireRole('viewer')
+  @ApiOperation({ summary: 'Checks, newest first, with their last result' })
+  @ApiOkResponse({ type: CheckPageDto })
+  list(@Query() q: CheckListQueryDto): Promise<CheckPageDto> {
+    return this.checks.list(q.limit, q.cursor, q.service);
+  }
+
+  @Get(':id')
+  @RequireRole('viewer')
+  @ApiOperation({ summary: 'One check with its last result' })
+  @ApiOkResponse({ type: CheckDto })
+  @ApiNotFoundResponse({ type: ApiErrorDto })
+  get(@Param('id', uuid()) id: string): Promise<CheckDto> {
+    return this.checks.get(id);
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @RequireRole('admin')
+  @ApiOperation({ summary: 'Delete a check (its instance stays registered)' })
+  @ApiNoContentResponse()
+  @ApiNotFoundResponse({ type: ApiErrorDto })
+  async remove(@Param('id', uuid()) id: string): Promise<void> {
+    await this.checks.remove(id);
+  }
+}
