@@ -24,8 +24,9 @@ const isBecameLeader = (line: string) => {
   }
 };
 
+/** "became leader" lines of the scheduler lease (other singletons, like the detector, hold leases of their own). */
 function becameLeaderLines(proc: NinefoldProcess): LeaderLine[] {
-  return proc.logs().filter((l) => l.msg === 'became leader') as unknown as LeaderLine[];
+  return proc.logs().filter((l) => l.msg === 'became leader' && l.lease === 'scheduler') as unknown as LeaderLine[];
 }
 
 /** The owner id a worker prints in its "Ninefold worker started" line. */
