@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DomainError, ErrorCode, PrismaService, RedisService, TtlCache } from '#core';
 import { type ClusterLeader, ClusterWatch } from './cluster-watch.service.js';
+import { availabilityOver, composeAvailability, spansFrom, type StateSpan } from './availability.js';
 import { isFlapping } from './detection.js';
 import { newRecord, timings } from './instance-state.js';
 import { InstanceStore, type StoredInstance } from './instance-store.js';
@@ -67,6 +68,12 @@ export interface ServiceView {
   survives: Survives;
   /** The current leader, for consensus clusters whose members report role/term. */
   leader: ClusterLeader | null;
+  /** Share of the known time the service was not DOWN, per window (null: no data in the window). */
+  availability: Record<'1h' | '24h' | '7d' | '30d', number | null>;
+  /** 30-day availability together with its dependencies (dependsOn: groups in sequence, members in parallel). */
+  composite30d: number | null;
+  /** SLOs of the service (defined with POST /api/v1/slos). */
+  slos: unknown[];
   selfRegistered: boolean;
   instances: InstanceView[];
   createdAt: string;
@@ -249,10 +256,51 @@ export class RegistryService {
       canLose: verdict.canLose,
       survives: s,
       leader: await this.clusters.leaderOf(row.id),
+      ...(await this.availabilityOf(row.id, Array.isArray(row.dependsOn) ? (row.dependsOn as string[][]) : [])),
+      slos: [],
       selfRegistered: row.selfRegistered,
       instances,
       createdAt: row.createdAt.toISOString(),
     };
+  }
+
+  /** Availability per window from the service's state history, and composed with its dependencies over 30 days. */
+  private async availabilityOf(serviceId: string, dependsOn: string[][]): Promise<Pick<ServiceView, 'availability' | 'composite30d'>> {
+    const now = Date.now();
+    const a30 = await this.spans([serviceId], now);
+    const spans = a30.get(serviceId) ?? [];
+    const over = (ms: number) => availabilityOver(spans, now - ms, now).availability;
+    const availability = { '1h': over(3_600_000), '24h': over(86_400_000), '7d': over(7 * 86_400_000), '30d': over(30 * 86_400_000) };
+    let composite30d: number | null = availability['30d'];
+    if (composite30d !== null && dependsOn.length > 0) {
+      const names = [...new Set(dependsOn.flat())];
+      const deps = await this.prisma.service.findMany({ where: { name: { in: names } }, select: { id: true, name: true } });
+      const depSpans = await this.spans(deps.map((d) => d.id), now);
+      const byName = new Map(deps.map((d) => [d.name, availabilityOver(depSpans.get(d.id) ?? [], now - 30 * 86_400_000, now).availability]));
+      // A dependency without data makes the composite unknown rather than optimistic.
+      const groups = dependsOn.map((g) => g.map((n) => byName.get(n) ?? null));
+      composite30d = groups.some((g) => g.some((v) => v === null)) ? null : composeAvailability(composite30d, groups as number[][]);
+    }
+    return { availability, composite30d };
+  }
+
+  /** State spans of the last 30 days per service, from service_transitions. */
+  private async spans(serviceIds: string[], now: number): Promise<Map<string, StateSpan[]>> {
+    const out = new Map<string, StateSpan[]>();
+    if (serviceIds.length === 0) return out;
+    const start = new Date(now - 30 * 86_400_000);
+    const [before, within] = await Promise.all([
+      this.prisma.$queryRaw<{ service_id: string; to: StateSpan['state'] }[]>`
+        SELECT DISTINCT ON (service_id) service_id, "to" FROM service_transitions
+         WHERE service_id = ANY(${serviceIds}::uuid[]) AND at <= ${start} ORDER BY service_id, at DESC, id DESC`,
+      this.prisma.serviceTransition.findMany({ where: { serviceId: { in: serviceIds }, at: { gt: start } }, orderBy: [{ at: 'asc' }, { id: 'asc' }], select: { serviceId: true, at: true, to: true } }),
+    ]);
+    const initial = new Map(before.map((r) => [r.service_id, r.to]));
+    for (const id of serviceIds) {
+      const ts = within.filter((t) => t.serviceId === id).map((t) => ({ atMs: t.at.getTime(), to: t.to }));
+      out.set(id, spansFrom(initial.get(id) ?? 'UNKNOWN', start.getTime(), ts, now));
+    }
+    return out;
   }
 
   /** Tells the workers to forget what they cached of an instance (`*`: of the whole service). */

@@ -180,7 +180,14 @@ describe('heartbeats, failure detection and discovery (e2e)', () => {
     expect((await agent.post('/api/v1/heartbeats', { service, instance: 'c-1' })).status).toBe(202);
     const back = await until(() => stateOf(service, 'c-1'), (i) => i?.state === 'UP', 10_000);
     expect(back?.reason).toMatch(/^heartbeat received; down since /);
-    await until(() => admin.get(`/api/v1/services/${service}`), (r) => r.body.state === 'UP', 10_000);
+    const recovered = await until(() => admin.get(`/api/v1/services/${service}`), (r) => r.body.state === 'UP', 10_000);
+    // Its outage shows in its availability: some of the known time was DOWN; the 30-day figure has the same data.
+    const a = recovered.body.availability;
+    expect(a['1h']).toBeGreaterThan(0);
+    expect(a['1h']).toBeLessThan(1);
+    expect(a['30d']).toBeCloseTo(a['1h'], 2);
+    expect(recovered.body.composite30d).toBeCloseTo(a['30d'], 6);
+    expect(recovered.body.slos).toEqual([]);
   });
 
   it('marks an instance DOWN at once when it reports down, and keeps a degraded one UP with its status', async () => {

@@ -133,6 +133,13 @@ export class ServiceDto {
   @ApiProperty({ type: SurvivesDto }) survives!: SurvivesDto;
   /** The current leader, for consensus clusters whose members report role and term. */
   @ApiProperty({ type: LeaderDto, nullable: true }) leader!: LeaderDto | null;
+  /** Share of the known time the service was not DOWN (DEGRADED counts as up; time without data is left out), per window. */
+  @ApiProperty({ type: 'object', properties: { '1h': { type: 'number', nullable: true }, '24h': { type: 'number', nullable: true }, '7d': { type: 'number', nullable: true }, '30d': { type: 'number', nullable: true } } })
+  availability!: Record<'1h' | '24h' | '7d' | '30d', number | null>;
+  /** 30-day availability composed with the services it depends on; null while any of them has no data. */
+  @ApiProperty({ nullable: true, type: Number }) composite30d!: number | null;
+  /** SLOs defined for the service. */
+  @ApiProperty({ type: 'array', items: { type: 'object' } }) slos!: unknown[];
   @ApiProperty() selfRegistered!: boolean;
   @ApiProperty({ type: [InstanceDto] }) instances!: InstanceDto[];
   @ApiProperty({ format: 'date-time' }) createdAt!: string;

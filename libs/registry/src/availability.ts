@@ -1,0 +1,61 @@
+/** A span of time a service spent in one state. */
+export interface StateSpan {
+  state: 'UP' | 'DEGRADED' | 'DOWN' | 'UNKNOWN';
+  fromMs: number;
+  toMs: number;
+}
+
+export interface Availability {
+  /** Fraction of the known time the service was not DOWN, or null when nothing is known of the window. */
+  availability: number | null;
+  downSeconds: number;
+  knownSeconds: number;
+}
+
+/**
+ * Availability over [fromMs, toMs) from state history: time DOWN over time
+ * known. DEGRADED counts as available (it serves, with less redundancy);
+ * UNKNOWN (before the first heartbeat, or no data) is left out of both sides
+ * rather than counted as up or down.
+ */
+export function availabilityOver(spans: StateSpan[], fromMs: number, toMs: number): Availability {
+  let down = 0;
+  let known = 0;
+  for (const s of spans) {
+    const overlap = Math.max(0, Math.min(s.toMs, toMs) - Math.max(s.fromMs, fromMs));
+    if (overlap === 0 || s.state === 'UNKNOWN') continue;
+    known += overlap;
+    if (s.state === 'DOWN') down += overlap;
+  }
+  return { availability: known > 0 ? 1 - down / known : null, downSeconds: down / 1000, knownSeconds: known / 1000 };
+}
+
+/** Spans from an ordered list of transitions, starting in `initial` at `startMs` and ending at `endMs`. */
+export function spansFrom(initial: StateSpan['state'], startMs: number, transitions: { atMs: number; to: StateSpan['state'] }[], endMs: number): StateSpan[] {
+  const spans: StateSpan[] = [];
+  let state = initial;
+  let from = startMs;
+  for (const t of transitions) {
+    const at = Math.min(Math.max(t.atMs, startMs), endMs);
+    if (at > from) spans.push({ state, fromMs: from, toMs: at });
+    state = t.to;
+    from = Math.max(from, at);
+  }
+  if (endMs > from) spans.push({ state, fromMs: from, toMs: endMs });
+  return spans;
+}
+
+/**
+ * Availability of a service together with what it depends on: `groups` are
+ * in sequence (all needed), the members of a group in parallel (any one will
+ * do), so a group is available unless all its members are down at once
+ * (assumed independent).
+ */
+export function composeAvailability(own: number, groups: number[][]): number {
+  let a = own;
+  for (const g of groups) {
+    if (g.length === 0) continue;
+    a *= 1 - g.reduce((p, m) => p * (1 - m), 1);
+  }
+  return a;
+}
