@@ -98,7 +98,8 @@ export interface StartOptions {
 function spawnApp(app: 'api' | 'worker', env: Record<string, string>): ChildProcess {
   return spawn(process.execPath, ['--enable-source-maps', path.join(root, 'dist', 'apps', app, 'main.js')], {
     cwd: root,
-    env: { PATH: process.env.PATH ?? '', TZ: 'UTC', LOG_LEVEL: 'info', LOG_REQUESTS: 'false', ...env },
+    // DNS off unless a test asks for it: parallel test files would fight over port 8600.
+    env: { PATH: process.env.PATH ?? '', TZ: 'UTC', LOG_LEVEL: 'info', LOG_REQUESTS: 'false', DNS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }

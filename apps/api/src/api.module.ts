@@ -6,6 +6,7 @@ import { RealtimeModule } from '#realtime';
 import { RegistryModule } from '#registry';
 import { ChecksController } from './checks/checks.controller.js';
 import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
+import { DnsServer } from './dns/dns.server.js';
 import { HeartbeatsController } from './heartbeats/heartbeats.controller.js';
 import { ProbeTasksController } from './probes/probe-tasks.controller.js';
 import { EventsGateway } from './realtime/events.gateway.js';
@@ -18,6 +19,6 @@ import { ReadinessService } from './ops/readiness.service.js';
 @Module({
   imports: [LoggerModule.forRoot(loggerParams(config(), 'api')), CoreModule, QueuesModule, AuthModule, RegistryModule, RealtimeModule],
   controllers: [HomeController, OpsController, KeysController, HeartbeatsController, ServicesController, ProbeTasksController, ChecksController],
-  providers: [ReadinessService, EventsGateway, { provide: APP_FILTER, useClass: AllExceptionsFilter }],
+  providers: [ReadinessService, EventsGateway, DnsServer, { provide: APP_FILTER, useClass: AllExceptionsFilter }],
 })
 export class ApiModule {}

@@ -117,6 +117,22 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(365 * 24 * 3600)
   DEREGISTER_AFTER_SECONDS = 24 * 3600;
 
+  /** Port of the DNS interface (UDP and TCP) on the api; 0 turns it off. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(65535)
+  DNS_PORT = 8600;
+
+  /** Interface the DNS server listens on (default: HOST). */
+  @IsOptional() @IsString()
+  DNS_HOST?: string;
+
+  /** Domain the DNS interface answers for: <service>.service.<domain>. */
+  @IsOptional() @IsString() @Matches(/^[a-z0-9][a-z0-9.-]{0,62}$/, { message: 'DNS_DOMAIN must be a lowercase domain name such as ninefold' })
+  DNS_DOMAIN = 'ninefold';
+
+  /** TTL of DNS answers; 0 (like Consul) makes failover visible to clients at once. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(86_400)
+  DNS_TTL_SECONDS = 0;
+
   /** Seconds allowed for in-flight work to finish on SIGTERM. */
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(600)
   SHUTDOWN_GRACE_SECONDS = 10;
