@@ -65,11 +65,27 @@ try {
   const forward = (sig) => jest.kill(sig);
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);
+  // Jest writes its results file when the run is over. If it then does not exit (a test left a handle
+  // open), the results are complete: say so and stop it, rather than hang CI.
+  let stuck = false;
+  const watchdog = setInterval(() => {
+    if (!fs.existsSync(resultsFile)) return;
+    clearInterval(watchdog);
+    setTimeout(() => {
+      if (jest.exitCode !== null || jest.signalCode !== null) return;
+      stuck = true;
+      log('Jest did not exit 15 s after the run ended (an open handle, see above); stopping it');
+      jest.kill('SIGKILL');
+    }, 15_000).unref();
+  }, 1000);
   code = await new Promise((resolve) => jest.on('exit', (c, s) => resolve(c ?? (s ? 1 : 0))));
+  clearInterval(watchdog);
   // One plain closing line for CI: "N passed, N failed". An empty run fails.
   try {
     const r = JSON.parse(fs.readFileSync(resultsFile, 'utf8'));
     const failed = r.numFailedTests + r.numRuntimeErrorTestSuites;
+    // A run stopped by the watchdog counts by its results; the leak is reported above.
+    if (stuck) code = failed > 0 || !r.success ? 1 : 0;
     process.stdout.write(`\n${r.numPassedTests} passed, ${failed} failed\n`);
     if (r.numTotalTests === 0) {
       log('no test ran');

@@ -54,8 +54,9 @@ export class TcpProxy {
     this.server = undefined;
   }
 
-  /** Listens again on the same port. */
+  /** Listens again on the same port (nothing to do when it still listens). */
   async restore(): Promise<void> {
+    if (this.server) return;
     await this.start(this.port);
   }
 

@@ -19,6 +19,7 @@ export * from './logging/logging.js';
 export * from './metrics/metrics.service.js';
 export * from './queues/queues.js';
 export * from './redis/redis.service.js';
+export * from './redis/stream-group.js';
 export * from './errors/dependency-errors.js';
 export * from './queues/queues.module.js';
 export * from './lifecycle/shutdown.js';

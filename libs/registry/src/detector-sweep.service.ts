@@ -8,7 +8,7 @@ import { applyDeadline, type DeadlineContext, type InstanceRecord, postpone, typ
 import { InstanceStore, type StoredInstance } from './instance-store.js';
 import { ProbesService } from './probes.service.js';
 import { SignalsService } from './signals.service.js';
-import { type InstanceChange, StateChanges } from './state-changes.service.js';
+import type { InstanceChange } from './state-changes.service.js';
 
 const BATCH = 500;
 /** One tick handles at most this many due instances; the rest wait for the next tick (which comes at once). */
@@ -45,7 +45,6 @@ export class DetectorSweep implements OnApplicationBootstrap, OnApplicationShutd
     private readonly leaders: LeaderElectionService,
     private readonly store: InstanceStore,
     private readonly stream: HeartbeatStream,
-    private readonly changes: StateChanges,
     private readonly probes: ProbesService,
     private readonly clusters: ClusterWatch,
     private readonly signals: SignalsService,
@@ -122,10 +121,8 @@ export class DetectorSweep implements OnApplicationBootstrap, OnApplicationShutd
         break;
       }
     }
+    // The changes themselves went to the transitions outbox with each write.
     await this.guardMassSilence(changes, wall);
-    await this.changes.apply(changes);
-    // A leader that went DOWN leaves its cluster leaderless; the sweep also raises "no leader" once it lasts.
-    await this.clusters.evaluate([...new Set(changes.map((c) => c.serviceId))], wall);
     await this.clusters.raiseLongLeaderless(wall);
     this.metrics.sweepSeconds.observe((performance.now() - started) / 1000);
     return more;
@@ -206,21 +203,24 @@ export class DetectorSweep implements OnApplicationBootstrap, OnApplicationShutd
             return;
           }
           const flap = s.transition ? flapAfter(cur.flap, s.transition, s.transition.atMs) : undefined;
-          if (!(await this.store.compareAndSet(id, cur.version, s.record, undefined, flap ? { flap } : {}))) {
+          const made: InstanceChange[] = s.transition
+            ? [
+                {
+                  ...s.transition,
+                  instanceId: id,
+                  serviceId: cur.placement.serviceId,
+                  status: s.record.status,
+                  lastSeenMs: s.record.lastSeenMs,
+                  placement: cur.placement,
+                  flapping: flap ? isFlapping(flap, s.transition.atMs) : false,
+                },
+              ]
+            : [];
+          if (!(await this.store.compareAndSet(id, cur.version, s.record, undefined, flap ? { flap } : {}, made))) {
             conflicts.push(id);
             return;
           }
-          if (s.transition) {
-            out.push({
-              ...s.transition,
-              instanceId: id,
-              serviceId: cur.placement.serviceId,
-              status: s.record.status,
-              lastSeenMs: s.record.lastSeenMs,
-              placement: cur.placement,
-              flapping: flap ? isFlapping(flap, s.transition.atMs) : false,
-            });
-          }
+          out.push(...made);
         }),
       );
       pending = conflicts;

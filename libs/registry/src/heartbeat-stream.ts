@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { DomainError, ErrorCode, InjectConfig, type NinefoldConfig, RedisService } from '#core';
+import { DomainError, ErrorCode, InjectConfig, type NinefoldConfig, RedisService, type StreamEntry, StreamGroup, streamIdMs } from '#core';
 import type { Heartbeat } from './heartbeat.js';
 
 /** One accepted request: its heartbeats, received at the stream entry's time. */
@@ -24,6 +24,7 @@ export const DRAIN_GROUP = 'drain';
 export class HeartbeatStream {
   private readonly logger = new Logger(HeartbeatStream.name);
   readonly key: string;
+  readonly group: StreamGroup;
   private backlog = { length: 0, checkedAt: 0 };
 
   constructor(
@@ -31,6 +32,7 @@ export class HeartbeatStream {
     @InjectConfig() private readonly config: NinefoldConfig,
   ) {
     this.key = redis.key('hb', 'stream');
+    this.group = new StreamGroup(this.key, DRAIN_GROUP);
   }
 
   /** Appends one accepted request; resolves once Redis has it. */
@@ -58,30 +60,24 @@ export class HeartbeatStream {
     }
   }
 
-  /** Creates the consumer group (idempotent). */
   async ensureGroup(conn: Redis): Promise<void> {
-    try {
-      await conn.xgroup('CREATE', this.key, DRAIN_GROUP, '0', 'MKSTREAM');
-    } catch (err) {
-      if (!/BUSYGROUP/.test((err as Error).message)) throw err;
-    }
+    await this.group.ensure(conn);
   }
 
-  /** New entries for `consumer`, waiting up to `blockMs` for some. */
   async read(conn: Redis, consumer: string, count: number, blockMs: number): Promise<IngestEntry[]> {
-    const res = (await conn.xreadgroup('GROUP', DRAIN_GROUP, consumer, 'COUNT', count, 'BLOCK', blockMs, 'STREAMS', this.key, '>')) as [string, [string, string[]][]][] | null;
-    return res ? decodeEntries(res[0][1]) : [];
+    return (await this.group.read(conn, consumer, count, blockMs)).map(toIngestEntry);
   }
 
-  /** Entries another consumer took and did not acknowledge within `minIdleMs` (it died): taken over by `consumer`. */
+  async readOwnPending(conn: Redis, consumer: string, count: number): Promise<IngestEntry[]> {
+    return (await this.group.readOwnPending(conn, consumer, count)).map(toIngestEntry);
+  }
+
   async claimAbandoned(conn: Redis, consumer: string, minIdleMs: number, count: number): Promise<IngestEntry[]> {
-    const res = (await conn.xautoclaim(this.key, DRAIN_GROUP, consumer, minIdleMs, '0-0', 'COUNT', count)) as [string, [string, string[] | null][]];
-    return decodeEntries(res[1].filter((e): e is [string, string[]] => e[1] !== null));
+    return (await this.group.claimAbandoned(conn, consumer, minIdleMs, count)).map(toIngestEntry);
   }
 
   async acknowledge(conn: Redis, ids: string[]): Promise<void> {
-    if (ids.length === 0) return;
-    await conn.multi().xack(this.key, DRAIN_GROUP, ...ids).xdel(this.key, ...ids).exec();
+    await this.group.acknowledge(conn, ids);
   }
 
   /**
@@ -95,20 +91,13 @@ export class HeartbeatStream {
       conn.xrange(this.key, '-', '+', 'COUNT', 1),
     ]);
     const candidates: number[] = [];
-    if (pending[0] > 0 && pending[1]) candidates.push(idMs(pending[1]));
+    if (pending[0] > 0 && pending[1]) candidates.push(streamIdMs(pending[1]));
     // XDEL removes drained entries, so the first entry left is pending or undelivered.
-    if (first.length > 0) candidates.push(idMs(first[0][0]));
+    if (first.length > 0) candidates.push(streamIdMs(first[0][0]));
     return candidates.length > 0 ? Math.min(...candidates) : null;
   }
 }
 
-function idMs(id: string): number {
-  return Number(id.slice(0, id.indexOf('-')));
-}
-
-function decodeEntries(raw: [string, string[]][]): IngestEntry[] {
-  return raw.map(([streamId, fields]) => {
-    const i = fields.indexOf('b');
-    return { streamId, receivedMs: idMs(streamId), heartbeats: JSON.parse(fields[i + 1]) as Heartbeat[] };
-  });
+function toIngestEntry(e: StreamEntry): IngestEntry {
+  return { streamId: e.id, receivedMs: streamIdMs(e.id), heartbeats: JSON.parse(e.fields.b) as Heartbeat[] };
 }

@@ -22,3 +22,4 @@ export * from './registry.module.js';
 export * from './registry.service.js';
 export * from './signals.service.js';
 export * from './state-changes.service.js';
+export * from './transitions-consumer.service.js';

@@ -10,7 +10,7 @@ import { applyBeats, isFlapping } from './detection.js';
 import { emptyFlapState } from './flap-detector.js';
 import { newRecord, timings } from './instance-state.js';
 import { type InstancePlacement, InstanceStore } from './instance-store.js';
-import { type InstanceChange, StateChanges } from './state-changes.service.js';
+import type { InstanceChange } from './state-changes.service.js';
 
 const READ_COUNT = 100; // stream entries (requests) per round: up to 100,000 heartbeats
 const BLOCK_MS = 1000;
@@ -47,7 +47,6 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
     private readonly stream: HeartbeatStream,
     private readonly repo: IngestRepository,
     private readonly store: InstanceStore,
-    private readonly changes: StateChanges,
     private readonly clusters: ClusterWatch,
     private readonly metrics: MetricsService,
   ) {}
@@ -82,7 +81,10 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
 
   private async run(): Promise<void> {
     let groupReady = false;
+    // Entries this consumer took and did not finish (a failure, or a restart under the same name) come first.
+    let retryOwn = true;
     let failures = 0;
+    let lastWarn = 0;
     while (this.running) {
       try {
         if (!groupReady) {
@@ -90,7 +92,11 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
           groupReady = true;
         }
         let entries: IngestEntry[] = [];
-        if (Date.now() - this.lastClaim > CLAIM_EVERY_MS) {
+        if (retryOwn) {
+          entries = await this.stream.readOwnPending(this.conn, this.consumer, READ_COUNT);
+          if (entries.length === 0) retryOwn = false;
+        }
+        if (entries.length === 0 && Date.now() - this.lastClaim > CLAIM_EVERY_MS) {
           this.lastClaim = Date.now();
           entries = await this.stream.claimAbandoned(this.conn, this.consumer, ABANDONED_AFTER_MS, READ_COUNT);
           if (entries.length > 0) this.logger.warn({ entries: entries.length }, 'took over heartbeat batches a stopped worker had not finished');
@@ -105,8 +111,11 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
         failures++;
         if (/NOGROUP/.test((err as Error).message)) groupReady = false;
         // Unacknowledged entries stay pending and are claimed again; back off while a dependency is down.
-        if (failures === 1 || failures % 20 === 0) this.logger.warn({ err: (err as Error).message, failures }, 'heartbeat drain failed; retrying');
-        this.lastClaim = 0;
+        if (failures === 1 || Date.now() - lastWarn > 10_000) {
+          lastWarn = Date.now();
+          this.logger.warn({ err: (err as Error).message, failures }, 'heartbeat drain failed; retrying');
+        }
+        retryOwn = true;
         await new Promise((r) => setTimeout(r, Math.min(200 * failures, 2000)));
       }
     }
@@ -117,10 +126,10 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
     const started = performance.now();
     const instances = await this.resolve(entries);
     this.rolesChanged = new Set();
-    const changes = await this.detect(entries, instances);
+    // State changes go to the transitions outbox with each write; the transitions consumer records and announces them.
+    await this.detect(entries, instances);
     const written = await this.repo.writeEntries(entries, (h) => instances.get(nameKey(h.service, h.instance)));
-    await this.changes.apply(changes);
-    await this.clusters.evaluate([...new Set([...this.rolesChanged, ...changes.map((c) => c.serviceId)])], Date.now());
+    if (this.rolesChanged.size > 0) await this.clusters.evaluate([...this.rolesChanged], Date.now());
     await this.flushLastSeen(entries, instances);
     this.metrics.heartbeatsIngested.inc(written);
     this.metrics.drainSeconds.observe((performance.now() - started) / 1000);
@@ -209,19 +218,33 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
           if (roleChanged) this.rolesChanged.add(known.serviceId);
           const placement = placementOf(known);
           const placementChanged = !cur || !samePlacement(cur.placement, placement);
-          const ok = await this.store.compareAndSet(id, cur?.version ?? '', record, placementChanged ? placement : undefined, {
-            ...(known.detector === 'phi' || cur?.phi ? { phi: outcome.phi } : {}),
-            ...(transitions.length > 0 || !cur ? { flap: outcome.flap } : {}),
-            ...(roleChanged ? { role, term } : {}),
-          });
+          const made: InstanceChange[] = transitions.map((tr) => ({
+            ...tr,
+            instanceId: id,
+            serviceId: known.serviceId,
+            status: record.status,
+            lastSeenMs: record.lastSeenMs,
+            placement,
+            flapping: isFlapping(outcome.flap, tr.atMs),
+          }));
+          const ok = await this.store.compareAndSet(
+            id,
+            cur?.version ?? '',
+            record,
+            placementChanged ? placement : undefined,
+            {
+              ...(known.detector === 'phi' || cur?.phi ? { phi: outcome.phi } : {}),
+              ...(transitions.length > 0 || !cur ? { flap: outcome.flap } : {}),
+              ...(roleChanged ? { role, term } : {}),
+            },
+            made,
+          );
           if (!ok) {
             conflicts.push(id);
             return;
           }
           if (!cur) await this.redis.client.sadd(this.store.membersKey(known.serviceId), id);
-          for (const tr of transitions) {
-            changes.push({ ...tr, instanceId: id, serviceId: known.serviceId, status: record.status, lastSeenMs: record.lastSeenMs, placement, flapping: isFlapping(outcome.flap, tr.atMs) });
-          }
+          changes.push(...made);
         }),
       );
       pending = conflicts;

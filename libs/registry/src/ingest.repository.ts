@@ -178,7 +178,7 @@ export class IngestRepository {
         `UPDATE instances i SET state = v.state, state_since = v.since, state_reason = v.reason, status = v.status,
                 last_seen_at = greatest(i.last_seen_at, v.seen), flapping = v.flapping, updated_at = now()
            FROM unnest($1::uuid[], $2::"InstanceState"[], $3::timestamptz[], $4::text[], $5::"ReportedStatus"[], $6::timestamptz[], $7::boolean[]) AS v(id, state, since, reason, status, seen, flapping)
-          WHERE i.id = v.id`,
+          WHERE i.id = v.id AND (i.state = 'UNKNOWN' OR i.state_since <= v.since)`,
         [
           current.map((r) => r.instanceId),
           current.map((r) => r.to),

@@ -43,17 +43,23 @@ export interface DetectorExtras {
 
 // Compare-and-set of one instance hash and its deadline: the rules stay in
 // TypeScript (instance-state.ts), Redis only guarantees that two writers
-// (parallel drains, the sweep) never overwrite each other's decision.
+// (parallel drains, the sweep) never overwrite each other's decision. The
+// state changes the write makes go into the transitions stream in the same
+// step (an outbox), so none is lost if the writer dies or Postgres is down
+// right after.
 const CAS_LUA = `
 local v = redis.call('HGET', KEYS[1], 'v')
 if (v or '') ~= ARGV[1] then return 0 end
-if #ARGV > 3 then redis.call('HSET', KEYS[1], unpack(ARGV, 4)) end
+if #ARGV > 4 then redis.call('HSET', KEYS[1], unpack(ARGV, 5)) end
 redis.call('HINCRBY', KEYS[1], 'v', 1)
 local d = tonumber(ARGV[3])
 if d > 0 then redis.call('ZADD', KEYS[2], d, ARGV[2]) else redis.call('ZREM', KEYS[2], ARGV[2]) end
+if ARGV[4] ~= '' then redis.call('XADD', KEYS[3], '*', 'c', ARGV[4]) end
 return 1`;
 
-type CasClient = Redis & { nfInstanceCas(hash: string, deadlines: string, expected: string, id: string, deadline: number, ...fields: (string | number)[]): Promise<number> };
+type CasClient = Redis & {
+  nfInstanceCas(hash: string, deadlines: string, transitions: string, expected: string, id: string, deadline: number, changes: string, ...fields: (string | number)[]): Promise<number>;
+};
 
 /**
  * Instances' live state in Redis: one hash per instance, a sorted set of
@@ -66,7 +72,7 @@ export class InstanceStore {
 
   constructor(private readonly redis: RedisService) {
     const client = redis.client;
-    if (!('nfInstanceCas' in client)) client.defineCommand('nfInstanceCas', { numberOfKeys: 2, lua: CAS_LUA });
+    if (!('nfInstanceCas' in client)) client.defineCommand('nfInstanceCas', { numberOfKeys: 3, lua: CAS_LUA });
     this.client = client as CasClient;
   }
 
@@ -76,6 +82,11 @@ export class InstanceStore {
 
   get deadlinesKey(): string {
     return this.redis.key('det', 'deadlines');
+  }
+
+  /** The outbox of state changes, drained into Postgres and events by {@link TransitionsConsumer}. */
+  get transitionsKey(): string {
+    return this.redis.key('det', 'transitions');
   }
 
   membersKey(serviceId: string): string {
@@ -100,9 +111,17 @@ export class InstanceStore {
   /**
    * Writes `record` (and placement fields when given) if nobody changed the
    * instance since `version` was read; false on a conflict, to be retried
-   * from a fresh read.
+   * from a fresh read. `changes` (the state changes this write makes) are
+   * appended to the transitions stream atomically with it.
    */
-  async compareAndSet(id: string, version: string, record: InstanceRecord, placement?: Partial<InstancePlacement>, extras: DetectorExtras = {}): Promise<boolean> {
+  async compareAndSet(
+    id: string,
+    version: string,
+    record: InstanceRecord,
+    placement?: Partial<InstancePlacement>,
+    extras: DetectorExtras = {},
+    changes: unknown[] = [],
+  ): Promise<boolean> {
     const fields: (string | number)[] = [
       'st', record.state, 'since', record.sinceMs, 'why', record.reason ?? '', 'seen', record.lastSeenMs,
       'hs', record.status ?? '', 'dl', record.deadlineMs, 'ttl', record.ttlMs, 'gr', record.graceMs,
@@ -117,7 +136,7 @@ export class InstanceStore {
         fields.push(PLACEMENT_FIELD[field], value === null || value === undefined ? '' : String(value));
       }
     }
-    const ok = await this.client.nfInstanceCas(this.hashKey(id), this.deadlinesKey, version, id, record.deadlineMs, ...fields);
+    const ok = await this.client.nfInstanceCas(this.hashKey(id), this.deadlinesKey, this.transitionsKey, version, id, record.deadlineMs, changes.length > 0 ? JSON.stringify(changes) : '', ...fields);
     return ok === 1;
   }
 

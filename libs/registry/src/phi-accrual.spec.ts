@@ -240,7 +240,7 @@ describe('phi-accrual failure detector', () => {
       fc.double({ noNaN: true, noDefaultInfinity: true }),
       fc.integer({ min: -1e15, max: 1e15 }),
       fc.constantFrom(0, 1, -1, Number.MAX_VALUE, -Number.MAX_VALUE, Number.MAX_SAFE_INTEGER),
-    );
+    ).map((t) => t + 0); // -0 is no time anyone sends, and JSON cannot keep it (the round trip below would differ)
     // Runs of equal timestamps, then arbitrary jumps.
     const times = fc.array(fc.tuple(anyTime, fc.integer({ min: 1, max: 3 })), { maxLength: 30 }).map((xs) => xs.flatMap(([t, n]) => Array<number>(n).fill(t)));
     fc.assert(

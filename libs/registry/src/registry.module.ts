@@ -13,6 +13,7 @@ import { RegistryHousekeeping } from './registry-housekeeping.service.js';
 import { RegistryService } from './registry.service.js';
 import { SignalsService } from './signals.service.js';
 import { StateChanges } from './state-changes.service.js';
+import { TransitionsConsumer } from './transitions-consumer.service.js';
 
 /** What the api needs: heartbeat acceptance, registry and discovery. */
 @Module({
@@ -25,7 +26,7 @@ export class RegistryModule {}
 /** What a worker runs: the ingest drain on every replica, the detection sweep on the leader. */
 @Module({
   imports: [RealtimeModule],
-  providers: [HeartbeatStream, InstanceStore, IngestRepository, StateChanges, SignalsService, ClusterWatch, ProbesService, IngestDrain, DetectorSweep, RegistryHousekeeping, RegistryService, ChecksService, CheckResults],
+  providers: [HeartbeatStream, InstanceStore, IngestRepository, StateChanges, SignalsService, ClusterWatch, ProbesService, IngestDrain, DetectorSweep, TransitionsConsumer, RegistryHousekeeping, RegistryService, ChecksService, CheckResults],
   exports: [IngestDrain, DetectorSweep, SignalsService, ChecksService, CheckResults, ProbesService],
 })
 export class RegistryWorkerModule {}

@@ -1,0 +1,69 @@
+import { randomBytes } from 'node:crypto';
+import { createTestDatabase, type TestDatabase, uniqueRedisPrefix } from '../../../../test/support/database.js';
+import { testEnv } from '../../../../test/support/env.js';
+import { HttpClient } from '../../../../test/support/http.js';
+import { type NinefoldProcess, startApi, startWorker } from '../../../../test/support/processes.js';
+import { TcpProxy } from '../../../../test/support/tcp-proxy.js';
+import { until } from '../../../../test/support/until.js';
+
+/**
+ * Failure detection keeps working while Postgres is down (live state is in
+ * Redis), and nothing accepted meanwhile is lost: heartbeats and state
+ * changes reach Postgres once it is back, with no restart.
+ */
+describe('heartbeats through a Postgres outage (e2e)', () => {
+  let db: TestDatabase;
+  let pg: TcpProxy;
+  let api: NinefoldProcess;
+  let worker: NinefoldProcess;
+  let admin: HttpClient;
+  const adminKey = `nf_${randomBytes(32).toString('base64url')}`;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    const proxied = await TcpProxy.for(db.url);
+    pg = proxied.proxy;
+    const env = { DATABASE_URL: proxied.url, REDIS_URL: testEnv().redisUrl, NINEFOLD_REDIS_PREFIX: uniqueRedisPrefix(), NINEFOLD_ADMIN_KEY: adminKey, DETECTOR_SWEEP_MS: '100' };
+    [api, worker] = await Promise.all([startApi({ env }), startWorker({ env })]);
+    admin = new HttpClient(api.url, adminKey);
+  });
+
+  afterAll(async () => {
+    await pg?.restore();
+    await Promise.all([api?.stop(), worker?.stop()]);
+    await pg?.close();
+    await db?.drop();
+  });
+
+  it('detects and serves state changes during the outage, and records them all afterwards', async () => {
+    await admin.post('/api/v1/heartbeats', { service: 'pay', instance: 'p-1', address: '10.0.0.1' });
+    await until(() => admin.get('/api/v1/discovery/pay'), (r) => r.body.items?.length === 1, 10_000);
+
+    await pg.cut();
+    try {
+      // Accepted (the key is cached, the stream is in Redis) and detected from Redis.
+      const res = await admin.post('/api/v1/heartbeats', { service: 'pay', instance: 'p-1', status: 'down' });
+      expect(res.status).toBe(202);
+      const during = await until(() => admin.get('/api/v1/discovery/pay?all=true'), (r) => r.body.items?.[0]?.state === 'DOWN', 10_000);
+      expect(during.body.items[0].reason).toBe('the instance reported itself down');
+      // A brief pause so the worker meets the outage, not just the next query.
+      await new Promise((r) => setTimeout(r, 1000));
+    } finally {
+      await pg.restore();
+    }
+
+    const { rows } = await until(
+      () => db.query<{ to: string; reason: string }>('SELECT t."to", t.reason FROM instance_transitions t ORDER BY t.id'),
+      (r) => r.rows.length === 2,
+      20_000,
+    );
+    expect(rows).toEqual([
+      { to: 'UP', reason: 'first heartbeat' },
+      { to: 'DOWN', reason: 'the instance reported itself down' },
+    ]);
+    const beats = await until(() => db.query<{ status: string }>('SELECT status FROM heartbeats ORDER BY id'), (r) => r.rows.length === 2, 20_000);
+    expect(beats.rows.map((r) => r.status)).toEqual(['up', 'down']);
+    const inst = await db.query<{ state: string }>("SELECT state FROM instances WHERE name = 'p-1'");
+    expect(inst.rows[0].state).toBe('DOWN');
+  });
+});
