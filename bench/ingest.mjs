@@ -732,6 +732,12 @@ async function detectionScenario({ apiUrl, adminKey, agentAuth, redis, io, worke
   }
   const before = backlog.filter((b) => b.t < (silencedAt ?? Infinity));
   const after = backlog.filter((b) => b.t >= (silencedAt ?? Infinity));
+  // When the sweep's SUSPECT/DOWN changes reached the outbox (wall clock), and how fast the outbox then delivered them.
+  const lastBeat = Math.max(...lastSent.values());
+  const outboxFirst = after.find((b) => b.tr > 0)?.t;
+  const silencedEvents = [...silenced].flatMap((k) => (events.get(k) ?? []).filter((e) => e.recv > lastBeat && (e.state === 'SUSPECT' || e.state === 'DOWN')));
+  const lastEventRecv = silencedEvents.reduce((m, e) => Math.max(m, e.recv), 0);
+  const hbAfter = after.map((b) => b.hb).filter(Number.isFinite).sort((x, y) => x - y);
   const maxOf = (list, f) => list.reduce((m, b) => (Number.isFinite(b[f]) ? Math.max(m, b[f]) : m), 0);
   const d = {
     instances: total,
@@ -749,6 +755,10 @@ async function detectionScenario({ apiUrl, adminKey, agentAuth, redis, io, worke
     deliveryLagP99: percentile(deliveryLag, 99),
     falseAlarms,
     falseExamples,
+    outboxFirstAfterMs: outboxFirst ? outboxFirst - lastBeat : NaN,
+    outboxEvents: silencedEvents.length,
+    outboxPerS: outboxFirst && lastEventRecv > outboxFirst ? (silencedEvents.length / (lastEventRecv - outboxFirst)) * 1000 : NaN,
+    hbBacklogMedian: percentile(hbAfter, 50),
     maxHbBacklog: { before: maxOf(before, 'hb'), after: maxOf(after, 'hb') },
     maxTrBacklog: { before: maxOf(before, 'tr'), after: maxOf(after, 'tr') },
     requests,
@@ -766,7 +776,7 @@ async function detectionScenario({ apiUrl, adminKey, agentAuth, redis, io, worke
   );
   log(
     `d. detection: DOWN for ${d.received}/${d.silenced} silenced instances; p50 ${fmtS(d.p50)}, p99 ${fmtS(d.p99)}, max ${fmtS(d.max)} ` +
-      `(bound ${fmtS(DET_BOUND_MS)}; transition time p50 ${fmtS(d.detectP50)}, delivery lag p50 ${fmtMs(d.deliveryLagP50)}); ` +
+      `(bound ${fmtS(DET_BOUND_MS)}; judged at p50 ${fmtS(d.detectP50)}, outbox first seen ${fmtS(d.outboxFirstAfterMs)}, outbox delivery ${fmtInt(d.outboxPerS)}/s); ` +
       `false alarms ${d.falseAlarms}; heartbeat requests ${d.requests} (${d.failures} failed); ` +
       `max backlog before/after the silence: heartbeat stream ${d.maxHbBacklog.before}/${d.maxHbBacklog.after} entries, transitions ${d.maxTrBacklog.before}/${d.maxTrBacklog.after}`,
   );
@@ -849,12 +859,16 @@ function report(r) {
         ],
         ['d. DOWN events received for the 1,000 silenced instances', `${d.received} / ${d.silenced}`],
         ['d. detection latency (DOWN event received − last heartbeat sent) p50 / p99 / max', `${fmtS(d.p50)} / **${fmtS(d.p99)}** / ${fmtS(d.max)} (bound ttl 3 s + grace 1 s + 1 s = ${fmtS(DET_BOUND_MS)})`],
-        ['d. … of which transition time (event `at` − last sent) p50 / p99', `${fmtS(d.detectP50)} / ${fmtS(d.detectP99)}`],
-        ['d. … of which event delivery (received − event `at`) p50 / p99', `${fmtMs(d.deliveryLagP50)} / ${fmtMs(d.deliveryLagP99)}`],
         ['d. SUSPECT event received − last heartbeat sent, p50', fmtS(d.suspectP50)],
+        ['d. DOWN time the sweep judged (event `at` − last heartbeat sent; judged up to the ingest watermark) p50 / p99', `${fmtS(d.detectP50)} / ${fmtS(d.detectP99)}`],
+        ['d. DOWN event received − its `at`, p50 / p99', `${fmtS(d.deliveryLagP50)} / ${fmtS(d.deliveryLagP99)}`],
         [
-          'd. largest backlog before / after the silence: heartbeat stream, transitions outbox (entries)',
-          `${fmtInt(d.maxHbBacklog.before)} / ${fmtInt(d.maxHbBacklog.after)}; ${fmtInt(d.maxTrBacklog.before)} / ${fmtInt(d.maxTrBacklog.after)}`,
+          'd. transitions outbox: first SUSPECT/DOWN entries seen (after the last heartbeat); then delivered',
+          `${fmtS(d.outboxFirstAfterMs)}; ${fmtInt(d.outboxEvents)} SUSPECT + DOWN events at ${fmtInt(d.outboxPerS)}/s`,
+        ],
+        [
+          'd. heartbeat stream backlog after the silence (10 entries/s arrive): median; largest before / after the silence',
+          `${fmtInt(d.hbBacklogMedian)} entries; ${fmtInt(d.maxHbBacklog.before)} / ${fmtInt(d.maxHbBacklog.after)} (outbox: ${fmtInt(d.maxTrBacklog.before)} / ${fmtInt(d.maxTrBacklog.after)})`,
         ],
         ['d. false alarms (SUSPECT/DOWN of instances still heartbeating)', d.falseAlarms ? `**${d.falseAlarms}** (${d.falseExamples.join('; ')})` : '0'],
         ['d. heartbeat requests (1,000 heartbeats each) failed', `${d.failures} of ${d.requests}${d.lateRounds ? `; ${d.lateRounds} round(s) sent > 0.5 s late` : ''}`],
@@ -958,10 +972,16 @@ same \`202 {"accepted": n}\` with no auth, no validation and no Redis.
   CPU; the accepted heartbeats wait in the Redis stream meanwhile (as when workers are down). Rows/s is
   the rows written between the first and the last change of \`count(heartbeats)\` divided by that time
   (sampled every 200 ms), until the stream is empty or ${CFG.drainTimeoutS} s passed.
-- **d.** 10,000 instances of 10 services (batches of 1,000, \`intervalSeconds: 1\`), every second for
-  ~5 s, then every tenth instance stops while the other 9,000 go on; the worker runs with
-  \`DETECTOR_SWEEP_MS=100\`. Latency is the arrival of each silenced instance's \`instance.state\`
-  DOWN event on a socket.io client minus the send time of its last heartbeat request.
+- **d.** 10,000 instances of 10 services (batches of 1,000, \`intervalSeconds: 1\`) heartbeat every
+  second for at least 5 s and until all 10,000 UP events arrived (at most 15 s); then every tenth
+  instance stops while the other 9,000 go on. The worker runs with \`DETECTOR_SWEEP_MS=100\`. Latency
+  is the arrival of each silenced instance's \`instance.state\` DOWN event on a socket.io client minus
+  the send time of its last heartbeat request; the bound is ttl 3 s + grace 1 s + 1 s.
+- The instances of a./b. report \`intervalSeconds: 300\`, so they do not all go silent together when the
+  load stops: that would (rightly) trip the mass-silence guard, whose hold would stall d.
+- If the backlog is not drained after c., what is left is deleted from the stream before d. (d. needs
+  an empty stream: silence is judged only up to the oldest heartbeat not yet drained) and counted, so
+  stored + discarded can still be checked against what the api answered 202 for.
 `;
 
 function writeDoc(resultsMd) {

@@ -5,6 +5,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { Logger } from 'nestjs-pino';
 import { ApiKeysService, applyMigrationsWithRetry, config, ConfigError, DomainError, ErrorCode, MetricsService, requestId, installShutdownWatchdog } from '#core';
 import { ApiModule } from './api.module.js';
+import { installHeartbeatFastPath } from './heartbeats/heartbeats.fast-path.js';
 import { setupOpenApi } from './openapi.js';
 
 async function bootstrap(): Promise<void> {
@@ -50,6 +51,7 @@ async function bootstrap(): Promise<void> {
     metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
   });
 
+  installHeartbeatFastPath(app);
   setupOpenApi(app);
 
   const boot = await app.get(ApiKeysService).bootstrapAdminKey();

@@ -40,6 +40,16 @@ export class ClusterWatch {
     return this.redis.key('det', 'leaderless');
   }
 
+  /** Services some member of which has reported a consensus role: the only ones worth evaluating. */
+  get clustersKey(): string {
+    return this.redis.key('det', 'clusters');
+  }
+
+  /** Marks a service as a consensus cluster (a member reported a role or term). */
+  async markCluster(serviceId: string): Promise<void> {
+    await this.redis.client.sadd(this.clustersKey, serviceId);
+  }
+
   async leaderOf(serviceId: string): Promise<ClusterLeader | null> {
     const h = await this.redis.client.hgetall(this.leaderKey(serviceId));
     return h.id ? { id: h.id, term: h.term ? Number(h.term) : null, since: new Date(Number(h.since)).toISOString() } : null;
@@ -47,7 +57,9 @@ export class ClusterWatch {
 
   /** Re-reads the members of these services and updates leader, split-brain, churn and leaderless state. */
   async evaluate(serviceIds: string[], nowMs: number): Promise<void> {
-    for (const serviceId of serviceIds) {
+    if (serviceIds.length === 0) return;
+    const isCluster = await this.redis.client.smismember(this.clustersKey, ...serviceIds);
+    for (const serviceId of serviceIds.filter((_, i) => isCluster[i] === 1)) {
       const members = [...(await this.store.load(await this.store.memberIds(serviceId))).values()];
       if (members.length === 0) continue;
       const view = clusterView(members.map((m) => ({ name: m.placement.name, state: m.record.state, role: m.role, term: m.term })));

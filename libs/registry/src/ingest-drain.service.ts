@@ -12,7 +12,10 @@ import { newRecord, timings } from './instance-state.js';
 import { type InstancePlacement, InstanceStore } from './instance-store.js';
 import type { InstanceChange } from './state-changes.service.js';
 
-const READ_COUNT = 100; // stream entries (requests) per round: up to 100,000 heartbeats
+/** Stream entries (requests) read per round; small requests are many, so read many at once. */
+const READ_COUNT = 1000;
+/** Heartbeats processed (and written to Postgres) together: large enough to amortise round trips, small enough for one statement. */
+const CHUNK_HEARTBEATS = 20_000;
 const BLOCK_MS = 1000;
 const CLAIM_EVERY_MS = 15_000;
 const ABANDONED_AFTER_MS = 30_000;
@@ -39,6 +42,8 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
   private running = false;
   private loop: Promise<void> | null = null;
   private lastClaim = 0;
+  /** Instances whose placement or interval changed in the batch being processed (they take the full path). */
+  private moved = new Set<string>();
   /** Services whose members' consensus roles changed in the batch being processed. */
   private rolesChanged = new Set<string>();
 
@@ -103,8 +108,10 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
         }
         if (entries.length === 0) entries = await this.stream.read(this.conn, this.consumer, READ_COUNT, BLOCK_MS);
         if (entries.length > 0) {
-          await this.process(entries);
-          await this.stream.acknowledge(this.conn, entries.map((e) => e.streamId));
+          for (const chunk of chunks(entries)) {
+            await this.process(chunk);
+            await this.stream.acknowledge(this.conn, chunk.map((e) => e.streamId));
+          }
         }
         failures = 0;
       } catch (err) {
@@ -129,7 +136,10 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
     // State changes go to the transitions outbox with each write; the transitions consumer records and announces them.
     await this.detect(entries, instances);
     const written = await this.repo.writeEntries(entries, (h) => instances.get(nameKey(h.service, h.instance)));
-    if (this.rolesChanged.size > 0) await this.clusters.evaluate([...this.rolesChanged], Date.now());
+    if (this.rolesChanged.size > 0) {
+      for (const id of this.rolesChanged) await this.clusters.markCluster(id);
+      await this.clusters.evaluate([...this.rolesChanged], Date.now());
+    }
     await this.flushLastSeen(entries, instances);
     this.metrics.heartbeatsIngested.inc(written);
     this.metrics.drainSeconds.observe((performance.now() - started) / 1000);
@@ -159,6 +169,7 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
     }
     // A heartbeat that reports another address, zone, region or interval updates the registry.
     const moved: KnownInstance[] = [];
+    this.moved = new Set();
     for (const [k, h] of latest) {
       const cur = out.get(k);
       if (!cur) continue;
@@ -172,6 +183,7 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
       };
       if (next.address !== cur.address || next.port !== cur.port || next.zone !== cur.zone || next.region !== cur.region || next.intervalSeconds !== cur.intervalSeconds) {
         moved.push(next);
+        this.moved.add(next.id);
         out.set(k, next);
         this.known.set(k, next, KNOWN_TTL_MS);
       }
@@ -193,7 +205,25 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
       }
     }
     const changes: InstanceChange[] = [];
-    let pending = [...byInstance.keys()];
+    // Fast path: instances heartbeating as before (fixed detector, one status, no role, same placement).
+    const full: string[] = [];
+    await Promise.all(
+      [...byInstance].map(async ([id, { known, beats }]) => {
+        const status = beats[0].h.status;
+        const plain =
+          known.detector === 'fixed' &&
+          !this.moved.has(id) &&
+          status !== 'down' &&
+          beats.every(({ h }) => h.status === status && h.role === undefined && h.term === undefined && (h.intervalSeconds ?? known.intervalSeconds) === known.intervalSeconds);
+        if (plain) {
+          const t = timings(known.intervalSeconds, known.ttlSeconds, known.graceSeconds);
+          const last = Math.max(...beats.map((b) => b.receivedMs));
+          if (await this.store.touch(id, last, status, t.ttlMs, t.graceMs)) return;
+        }
+        full.push(id);
+      }),
+    );
+    let pending = full;
     for (let attempt = 0; attempt < CAS_ATTEMPTS && pending.length > 0; attempt++) {
       const stored = await this.store.load(pending);
       const conflicts: string[] = [];
@@ -270,6 +300,24 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
     for (const id of due.keys()) this.lastFlushed.set(id, now);
     if (this.lastFlushed.size > 200_000) this.lastFlushed.clear();
   }
+}
+
+/** Consecutive groups of entries holding at most {@link CHUNK_HEARTBEATS} heartbeats (one entry may exceed it alone). */
+function chunks(entries: IngestEntry[]): IngestEntry[][] {
+  const out: IngestEntry[][] = [];
+  let cur: IngestEntry[] = [];
+  let n = 0;
+  for (const e of entries) {
+    if (cur.length > 0 && n + e.heartbeats.length > CHUNK_HEARTBEATS) {
+      out.push(cur);
+      cur = [];
+      n = 0;
+    }
+    cur.push(e);
+    n += e.heartbeats.length;
+  }
+  if (cur.length > 0) out.push(cur);
+  return out;
 }
 
 function placementOf(k: KnownInstance): InstancePlacement {

@@ -57,7 +57,23 @@ if d > 0 then redis.call('ZADD', KEYS[2], d, ARGV[2]) else redis.call('ZREM', KE
 if ARGV[4] ~= '' then redis.call('XADD', KEYS[3], '*', 'c', ARGV[4]) end
 return 1`;
 
+// The common case, a live instance heartbeating as before: move lastSeen and
+// the deadline without reading the hash first. Anything else (another state,
+// status or timing, a probe round, a partition) returns 0 and the caller
+// takes the full read-decide-compare-and-set path.
+const TOUCH_LUA = `
+local h = redis.call('HMGET', KEYS[1], 'st', 'hs', 'pr', 'pt', 'ttl', 'gr', 'seen')
+if h[1] ~= 'UP' or h[2] ~= ARGV[3] or (h[3] and h[3] ~= '') or h[4] == '1' or h[5] ~= ARGV[4] or h[6] ~= ARGV[5] then return 0 end
+local seen = tonumber(ARGV[2])
+if tonumber(h[7] or '0') >= seen then return 1 end
+local dl = seen + tonumber(ARGV[4])
+redis.call('HSET', KEYS[1], 'seen', seen, 'dl', dl)
+redis.call('HINCRBY', KEYS[1], 'v', 1)
+redis.call('ZADD', KEYS[2], dl, ARGV[1])
+return 1`;
+
 type CasClient = Redis & {
+  nfInstanceTouch(hash: string, deadlines: string, id: string, seenMs: number, status: string, ttlMs: number, graceMs: number): Promise<number>;
   nfInstanceCas(hash: string, deadlines: string, transitions: string, expected: string, id: string, deadline: number, changes: string, ...fields: (string | number)[]): Promise<number>;
 };
 
@@ -73,6 +89,7 @@ export class InstanceStore {
   constructor(private readonly redis: RedisService) {
     const client = redis.client;
     if (!('nfInstanceCas' in client)) client.defineCommand('nfInstanceCas', { numberOfKeys: 3, lua: CAS_LUA });
+    if (!('nfInstanceTouch' in client)) client.defineCommand('nfInstanceTouch', { numberOfKeys: 2, lua: TOUCH_LUA });
     this.client = client as CasClient;
   }
 
@@ -105,6 +122,31 @@ export class InstanceStore {
       const stored = decode(ids[i], h as Record<string, string>);
       if (stored) out.set(ids[i], stored);
     });
+    return out;
+  }
+
+  /**
+   * A heartbeat of an instance that is UP and reports the same status and
+   * timings as before: one script call, no read. False when the instance is
+   * in any other situation; then apply the heartbeat through {@link load} and
+   * {@link compareAndSet}.
+   */
+  async touch(id: string, seenMs: number, status: HeartbeatStatus, ttlMs: number, graceMs: number): Promise<boolean> {
+    return (await this.client.nfInstanceTouch(this.hashKey(id), this.deadlinesKey, id, seenMs, status, ttlMs, graceMs)) === 1;
+  }
+
+  /** Just the state and reported status of each instance (what service states are computed from), in one round trip. */
+  async loadStates(ids: string[]): Promise<{ state: InstanceState; status: HeartbeatStatus | null }[]> {
+    if (ids.length === 0) return [];
+    const pipeline = this.client.pipeline();
+    for (const id of ids) pipeline.hmget(this.hashKey(id), 'st', 'hs');
+    const results = (await pipeline.exec()) ?? [];
+    const out: { state: InstanceState; status: HeartbeatStatus | null }[] = [];
+    for (const [err, v] of results) {
+      if (err) throw err;
+      const [st, hs] = v as [string | null, string | null];
+      if (st) out.push({ state: st as InstanceState, status: (hs || null) as HeartbeatStatus | null });
+    }
     return out;
   }
 

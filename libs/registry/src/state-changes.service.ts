@@ -30,9 +30,15 @@ export class StateChanges {
     private readonly signals: SignalsService,
   ) {}
 
+  /** Announces and records state changes (both steps; see {@link announce} and {@link record}). */
   async apply(changes: InstanceChange[]): Promise<void> {
+    await this.announce(changes);
+    await this.record(changes);
+  }
+
+  /** `instance.state` events and log lines: first, so live views do not wait for Postgres. */
+  async announce(changes: InstanceChange[]): Promise<void> {
     if (changes.length === 0) return;
-    await this.repo.recordTransitions(changes);
     const messages: RealtimeMessage[] = changes.map((c) => ({
       event: RealtimeEvent.InstanceState,
       payload: {
@@ -54,6 +60,12 @@ export class StateChanges {
     }));
     await this.publisher.publishAll(messages);
     for (const c of changes) this.logger.log({ service: c.placement.service, instance: c.placement.name, from: c.from, to: c.to, reason: c.reason }, 'instance state changed');
+  }
+
+  /** History in Postgres, signals, and the services' states. */
+  async record(changes: InstanceChange[]): Promise<void> {
+    if (changes.length === 0) return;
+    await this.repo.recordTransitions(changes);
     await this.signalsFor(changes);
     await this.recomputeServices([...new Set(changes.map((c) => c.serviceId))], Math.max(...changes.map((c) => c.atMs)));
   }
@@ -87,19 +99,22 @@ export class StateChanges {
       );
       if (rows.length === 0) continue;
       const service = rows[0];
-      const members = await this.store.load(await this.store.memberIds(serviceId));
+      const ids = await this.store.memberIds(serviceId);
+      // Counting needs two fields per member; only a survival goal needs where they are.
+      const states = await this.store.loadStates(ids);
       const counts: MemberCounts = { up: 0, suspect: 0, down: 0, unknown: 0 };
       let degraded = 0;
-      for (const m of members.values()) {
-        const s = m.record.state;
+      for (const m of states) {
+        const s = m.state;
         if (s === 'UP') counts.up++;
         else if (s === 'SUSPECT') counts.suspect++;
         else if (s === 'DOWN') counts.down++;
         else counts.unknown++;
-        if (s === 'UP' && m.record.status === 'degraded') degraded++;
+        if (s === 'UP' && m.status === 'degraded') degraded++;
       }
       const verdict = evaluateQuorum(service.quorum, counts, service.min_healthy);
       if (service.survival_goal) {
+        const members = await this.store.load(ids);
         const placed = [...members.values()].map((m) => ({ state: m.record.state, node: m.placement.address, zone: m.placement.zone, region: m.placement.region }));
         const met = survives(service.quorum, placed, service.min_healthy)[service.survival_goal];
         const key = `survival:${serviceId}`;

@@ -25,6 +25,7 @@ export class TransitionsConsumer implements OnApplicationBootstrap, OnApplicatio
   private conn!: Redis;
   private running = false;
   private loop: Promise<void> | null = null;
+  private readonly announced = new Set<string>();
 
   constructor(
     private readonly redis: RedisService,
@@ -70,7 +71,12 @@ export class TransitionsConsumer implements OnApplicationBootstrap, OnApplicatio
         if (entries.length === 0) entries = await this.group.read(this.conn, this.consumer, READ_COUNT, 1000);
         if (entries.length > 0) {
           const changes = entries.flatMap((e) => JSON.parse(e.fields.c) as InstanceChange[]);
-          await this.changes.apply(changes);
+          // Live views first; an entry retried after a Postgres failure is not announced twice by this consumer.
+          const fresh = entries.filter((e) => !this.announced.has(e.id));
+          await this.changes.announce(fresh.flatMap((e) => JSON.parse(e.fields.c) as InstanceChange[]));
+          for (const e of fresh) this.announced.add(e.id);
+          await this.changes.record(changes);
+          for (const e of entries) this.announced.delete(e.id);
           await this.clusters.evaluate([...new Set(changes.map((c) => c.serviceId))], Date.now());
           await this.group.acknowledge(this.conn, entries.map((e) => e.id));
         }

@@ -54,8 +54,11 @@ export class AllExceptionsFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const ctx = host.switchToHttp();
-    const reply = ctx.getResponse<FastifyReply>();
-    const request = ctx.getRequest<FastifyRequest>();
+    this.send(exception, ctx.getRequest<FastifyRequest>(), ctx.getResponse<FastifyReply>());
+  }
+
+  /** Answers `exception` as the contract's error JSON (also used by routes served outside Nest's pipeline). */
+  send(exception: unknown, request: FastifyRequest, reply: FastifyReply): void {
     const { status, body, retryAfter } = this.toResponse(exception);
     body.requestId = String(request.id ?? '');
     if (status >= 500) {
