@@ -79,7 +79,12 @@ describe('heartbeats, failure detection and discovery (e2e)', () => {
       (r) => r.rows[0].n === 1,
       10_000,
     );
-    const transitions = await db.query('SELECT "from", "to", reason FROM instance_transitions t JOIN services s ON s.id = t.service_id WHERE s.name = $1', [service]);
+    // State history is recorded from the transitions outbox, a moment after the live state changed.
+    const transitions = await until(
+      () => db.query('SELECT "from", "to", reason FROM instance_transitions t JOIN services s ON s.id = t.service_id WHERE s.name = $1', [service]),
+      (r) => r.rows.length > 0,
+      10_000,
+    );
     expect(transitions.rows).toEqual([{ from: 'UNKNOWN', to: 'UP', reason: 'first heartbeat' }]);
   });
 
@@ -166,9 +171,10 @@ describe('heartbeats, failure detection and discovery (e2e)', () => {
     const down = await until(() => stateOf(service, 'c-1'), (i) => i?.state === 'DOWN', 10_000);
     expect(down?.reason).toMatch(/ttl 2s \+ grace 1s/);
     // Not before ttl + grace (3 s) of silence; the bound on lateness is the benchmark's business, not a test's.
-    const { rows } = await db.query<{ to: string; at: Date }>(
-      `SELECT t."to", t.at FROM instance_transitions t JOIN services s ON s.id = t.service_id WHERE s.name = $1 ORDER BY t.id`,
-      [service],
+    const { rows } = await until(
+      () => db.query<{ to: string; at: Date }>(`SELECT t."to", t.at FROM instance_transitions t JOIN services s ON s.id = t.service_id WHERE s.name = $1 ORDER BY t.id`, [service]),
+      (r) => r.rows.length >= 3,
+      10_000,
     );
     expect(rows.map((r) => r.to)).toEqual(['UP', 'SUSPECT', 'DOWN']);
     expect(rows[1].at.getTime() - sentAt).toBeGreaterThanOrEqual(2000 - 50);

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { RequestMethod } from '@nestjs/common';
 import type { Params } from 'nestjs-pino';
 import type { NinefoldConfig } from '../config/env.schema.js';
 
@@ -38,6 +39,8 @@ export function requestId(req: IncomingMessage): string {
 /** nestjs-pino options: JSON lines, request ids, secrets redacted. */
 export function loggerParams(config: NinefoldConfig, app: 'api' | 'worker'): Params {
   return {
+    // Heartbeats are the hottest route (100,000s a second): no per-request logger for them; their errors are still logged.
+    exclude: [{ method: RequestMethod.POST, path: 'api/v1/heartbeats' }],
     pinoHttp: {
       level: config.LOG_LEVEL,
       base: { app, pid: process.pid },
