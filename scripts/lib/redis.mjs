@@ -105,6 +105,7 @@ export async function startRedis({ dataDir, port, logFile, ephemeral = false, lo
         throw Object.assign(new Error(`redis-server exited (${exited.code ?? exited.signal}) while starting; ${logFile} ends with:\n${tail}`), { fatal: true });
       }
       const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000 });
+      client.on('error', () => {}); // not up yet: connect() rejects and we try again
       try {
         await client.connect();
         return (await client.ping()) === 'PONG';

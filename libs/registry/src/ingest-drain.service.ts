@@ -115,6 +115,7 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
         }
         failures = 0;
       } catch (err) {
+        if (!this.running) break; // shutting down: the connection was closed under a blocking read
         failures++;
         if (/NOGROUP/.test((err as Error).message)) groupReady = false;
         // Unacknowledged entries stay pending and are claimed again; back off while a dependency is down.

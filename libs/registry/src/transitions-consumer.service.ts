@@ -82,6 +82,7 @@ export class TransitionsConsumer implements OnApplicationBootstrap, OnApplicatio
         }
         failures = 0;
       } catch (err) {
+        if (!this.running) break; // shutting down: the connection was closed under a blocking read
         failures++;
         if (/NOGROUP/.test((err as Error).message)) ready = false;
         if (failures === 1 || Date.now() - lastWarn > 10_000) {

@@ -33,7 +33,11 @@ export class LeaderElectionService implements OnModuleDestroy {
       leaseMs: this.config.LEADER_LEASE_MS,
     });
     election.on('elected', (fencingToken) => this.logger.log({ lease: name, owner: this.owner, fencingToken }, 'became leader'));
-    election.on('revoked', (reason) => this.logger.warn({ lease: name, owner: this.owner, reason }, 'no longer leader'));
+    election.on('revoked', (reason) => {
+      // Handing the lease back on shutdown is routine; losing it otherwise is worth a warning.
+      if (reason === 'stopped') this.logger.log({ lease: name, owner: this.owner, reason }, 'no longer leader');
+      else this.logger.warn({ lease: name, owner: this.owner, reason }, 'no longer leader');
+    });
     this.elections.set(name, election);
     election.start();
     return election;
