@@ -322,9 +322,18 @@ function chunks(entries: IngestEntry[]): IngestEntry[][] {
 }
 
 function placementOf(k: KnownInstance): InstancePlacement {
-  return { serviceId: k.serviceId, service: k.service, name: k.name, address: k.address, port: k.port, zone: k.zone, region: k.region };
+  return { serviceId: k.serviceId, service: k.service, name: k.name, address: k.address, port: k.port, zone: k.zone, region: k.region, meta: k.meta ?? null };
 }
 
 function samePlacement(a: InstancePlacement, b: InstancePlacement): boolean {
-  return a.serviceId === b.serviceId && a.service === b.service && a.name === b.name && a.address === b.address && a.port === b.port && a.zone === b.zone && a.region === b.region;
+  return (
+    a.serviceId === b.serviceId &&
+    a.service === b.service &&
+    a.name === b.name &&
+    a.address === b.address &&
+    a.port === b.port &&
+    a.zone === b.zone &&
+    a.region === b.region &&
+    JSON.stringify(a.meta ?? null) === JSON.stringify(b.meta ?? null)
+  );
 }

@@ -20,6 +20,7 @@ export interface KnownInstance {
   graceSeconds: number | null;
   detector: 'fixed' | 'phi';
   phiThreshold: number;
+  meta: Record<string, string> | null;
 }
 
 export interface InstanceTransitionRow extends Transition {
@@ -32,7 +33,7 @@ export interface InstanceTransitionRow extends Transition {
 
 const INSTANCE_COLUMNS = `i.id, i.service_id AS "serviceId", s.name AS service, i.name, i.address, i.port, i.zone, i.region,
   i.interval_seconds AS "intervalSeconds", i.ttl_seconds AS "ttlSeconds", i.grace_seconds AS "graceSeconds",
-  s.detector, s.phi_threshold AS "phiThreshold"`;
+  s.detector, s.phi_threshold AS "phiThreshold", i.meta`;
 
 /**
  * The drain's Postgres statements: each is one round trip for a whole batch

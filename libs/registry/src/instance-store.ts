@@ -16,6 +16,8 @@ export interface InstancePlacement {
   port: number | null;
   zone: string | null;
   region: string | null;
+  /** Free-form labels given at registration (returned by discovery, like Consul's service meta). */
+  meta?: Record<string, string> | null;
 }
 
 /** An instance as Redis holds it: detection record, placement and the version for compare-and-set. */
@@ -175,7 +177,7 @@ export class InstanceStore {
     if (extras.term !== undefined) fields.push('te', extras.term === null ? '' : String(extras.term));
     if (placement) {
       for (const [field, value] of Object.entries(placement) as [keyof InstancePlacement, unknown][]) {
-        fields.push(PLACEMENT_FIELD[field], value === null || value === undefined ? '' : String(value));
+        fields.push(PLACEMENT_FIELD[field], fieldValue(value));
       }
     }
     const ok = await this.client.nfInstanceCas(this.hashKey(id), this.deadlinesKey, this.transitionsKey, version, id, record.deadlineMs, changes.length > 0 ? JSON.stringify(changes) : '', ...fields);
@@ -220,10 +222,17 @@ const PLACEMENT_FIELD: Record<keyof InstancePlacement, string> = {
   port: 'p',
   zone: 'z',
   region: 'r',
+  meta: 'm',
 };
 
+/** A placement value as a hash field: objects as JSON, absent as ''. */
+function fieldValue(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  return typeof value === 'object' ? JSON.stringify(value) : String(value);
+}
+
 function placementFields(p: InstancePlacement): string[] {
-  return (Object.entries(p) as [keyof InstancePlacement, unknown][]).flatMap(([k, v]) => [PLACEMENT_FIELD[k], v === null || v === undefined ? '' : String(v)]);
+  return (Object.entries(p) as [keyof InstancePlacement, unknown][]).flatMap(([k, v]) => [PLACEMENT_FIELD[k], fieldValue(v)]);
 }
 
 function decode(id: string, h: Record<string, string>): StoredInstance | null {
@@ -252,6 +261,7 @@ function decode(id: string, h: Record<string, string>): StoredInstance | null {
       port: h.p ? Number(h.p) : null,
       zone: str(h.z),
       region: str(h.r),
+      meta: h.m ? (JSON.parse(h.m) as Record<string, string>) : null,
     },
     phi: h.phi ? (JSON.parse(h.phi) as InterArrivalStats) : null,
     flap: h.fl ? (JSON.parse(h.fl) as FlapState) : emptyFlapState(),

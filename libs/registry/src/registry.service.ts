@@ -38,6 +38,7 @@ export interface InstanceView {
   port: number | null;
   zone: string | null;
   region: string | null;
+  meta: Record<string, string> | null;
   state: 'UP' | 'SUSPECT' | 'DOWN' | 'UNKNOWN';
   status: 'up' | 'degraded' | 'down' | null;
   since: string;
@@ -157,7 +158,7 @@ export class RegistryService {
       ? await this.prisma.instance.update({ where: { id: existing.id }, data })
       : await this.prisma.instance.create({ data: { serviceId: svc.id, name: spec.id, ...data } });
     const t = timings(row.intervalSeconds, row.ttlSeconds, row.graceSeconds);
-    const placement = { serviceId: svc.id, service, name: spec.id, address: row.address, port: row.port, zone: row.zone, region: row.region };
+    const placement = { serviceId: svc.id, service, name: spec.id, address: row.address, port: row.port, zone: row.zone, region: row.region, meta: (row.meta as Record<string, string> | null) ?? null };
     await this.store.ensure(row.id, newRecord(Date.now(), t), placement);
     // Timings changed: the live record takes them from the next heartbeat on; make it take them now.
     const cur = (await this.store.load([row.id])).get(row.id);
@@ -318,6 +319,7 @@ function instanceView(s: StoredInstance, service: string): InstanceView {
     port: s.placement.port,
     zone: s.placement.zone,
     region: s.placement.region,
+    meta: s.placement.meta ?? null,
     state: r.state,
     status: r.status,
     since: new Date(r.sinceMs).toISOString(),

@@ -237,9 +237,16 @@ describe('heartbeats, failure detection and discovery (e2e)', () => {
 
   it('deregisters an instance: it leaves discovery and the registry', async () => {
     const service = unique();
-    await agent.post(`/api/v1/services/${service}/instances`, { id: 'f-1', address: '10.2.0.1', port: 8080 });
+    const registered = await agent.post(`/api/v1/services/${service}/instances`, { id: 'f-1', address: '10.2.0.1', port: 8080, meta: { version: '1.2.3' } });
+    expect(registered.status).toBe(201);
+    expect(registered.body).toMatchObject({ id: 'f-1', state: 'UNKNOWN', meta: { version: '1.2.3' } });
     await agent.post('/api/v1/heartbeats', { service, instance: 'f-1' });
     await until(() => stateOf(service, 'f-1'), (i) => i?.state === 'UP', 10_000);
+    // Discovery returns what it was registered with, heartbeats notwithstanding.
+    expect((await agent.get(`/api/v1/discovery/${service}`)).body.items).toMatchObject([{ id: 'f-1', address: '10.2.0.1', port: 8080, meta: { version: '1.2.3' } }]);
+    const bad = await agent.post(`/api/v1/services/${service}/instances`, { id: 'f-2', address: '10.2.0.2', meta: { n: 5 } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.message).toEqual(['meta must map names to strings (at most 64 entries, values up to 512 characters)']);
     expect((await agent.delete(`/api/v1/services/${service}/instances/f-1`)).status).toBe(204);
     expect(await instances(service)).toEqual([]);
     expect((await db.query('SELECT 1 FROM instances i JOIN services s ON s.id = i.service_id WHERE s.name = $1', [service])).rowCount).toBe(0);

@@ -69,6 +69,12 @@ export class ServicesController {
   @ApiCreatedResponse({ type: InstanceDto })
   @ApiOkResponse({ type: InstanceDto })
   async register(@Param('name') name: string, @Body() body: RegisterInstanceDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<InstanceDto> {
+    if (body.meta !== undefined) {
+      const entries = Object.entries(body.meta);
+      if (entries.length > 64 || entries.some(([k, v]) => typeof v !== 'string' || v.length > 512 || k.length > 64)) {
+        throw new DomainError(ErrorCode.Invalid, ['meta must map names to strings (at most 64 entries, values up to 512 characters)']);
+      }
+    }
     const { view, created } = await this.registry.registerInstance(checkName(name, 'name'), body);
     void reply.status(created ? 201 : 200);
     return view;

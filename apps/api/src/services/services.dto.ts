@@ -90,6 +90,8 @@ export class InstanceDto {
   @ApiProperty({ nullable: true, type: Number }) port!: number | null;
   @ApiProperty({ nullable: true, type: String }) zone!: string | null;
   @ApiProperty({ nullable: true, type: String }) region!: string | null;
+  /** Labels given at registration. */
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'string' }, nullable: true }) meta!: Record<string, string> | null;
   @ApiProperty({ enum: ['UP', 'SUSPECT', 'DOWN', 'UNKNOWN'] }) state!: string;
   @ApiProperty({ enum: ['up', 'degraded', 'down'], nullable: true }) status!: string | null;
   @ApiProperty({ format: 'date-time' }) since!: string;
