@@ -1,31 +1,29 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createTestDatabase, type TestDatabase, uniqueRedisPrefix } from '../../../../test/support/database.js';
-import { testEnv } from '../../../../test/support/env.js';
-import { HttpClient } from '../../../../test/support/http.js';
-import { freePort, type NinefoldProcess, startApi, startWorker } from '../../../../test/support/processes.js';
+import type { TestDatabase } from '../../../../test/support/database.js';
+import type { HttpClient } from '../../../../test/support/http.js';
+import { freePort, type NinefoldProcess } from '../../../../test/support/processes.js';
 import { startTestProber, type TestProber } from '../../../../test/support/prober.js';
+import { type Stack, startStack } from '../../../../test/support/stack.js';
 import { until } from '../../../../test/support/until.js';
 
 /** Pull checks run by the workers (and by probers), each result a heartbeat. */
 describe('pull checks (e2e)', () => {
+  let stack: Stack;
   let db: TestDatabase;
   let api: NinefoldProcess;
-  let workers: NinefoldProcess[];
   let admin: HttpClient;
   let target: http.Server;
   let targetUrl: string;
   let healthy = true;
   let prober: TestProber | undefined;
-  const adminKey = `nf_${randomBytes(32).toString('base64url')}`;
   const unique = () => `ck-${randomBytes(3).toString('hex')}`;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    const env = { DATABASE_URL: db.url, REDIS_URL: testEnv().redisUrl, NINEFOLD_REDIS_PREFIX: uniqueRedisPrefix(), NINEFOLD_ADMIN_KEY: adminKey, DETECTOR_SWEEP_MS: '100' };
-    [api, ...workers] = await Promise.all([startApi({ env }), startWorker({ env }), startWorker({ env })]);
-    admin = new HttpClient(api.url, adminKey);
+    // Two workers: each check run must be taken by exactly one of them.
+    stack = await startStack({ workers: 2 });
+    ({ db, api, admin } = stack);
     target = http.createServer((req, res) => {
       res.writeHead(healthy ? 200 : 503, { 'content-type': 'text/plain' });
       res.end(healthy ? 'status: all good' : 'status: broken');
@@ -37,8 +35,7 @@ describe('pull checks (e2e)', () => {
   afterAll(async () => {
     await prober?.stop();
     target?.close();
-    await Promise.all([api?.stop(), ...(workers ?? []).map((w) => w.stop())]);
-    await db?.drop();
+    await stack?.stop();
   });
 
   const instance = async (service: string, id: string) =>
@@ -106,7 +103,7 @@ describe('pull checks (e2e)', () => {
   });
 
   it('hands runOn=probers checks to a connected prober agent', async () => {
-    const agentKey = (await admin.post('/api/v1/keys', { name: 'prober', role: 'agent' })).body.key;
+    const { key: agentKey } = await stack.client('agent');
     prober = startTestProber(api.url, agentKey, { name: 'p1', zone: 'z1' });
     const service = unique();
     const created = await admin.post('/api/v1/checks', { service, instance: 'edge', type: 'http', target: targetUrl, intervalSeconds: 1, timeoutMs: 1000, runOn: 'probers' });
@@ -122,7 +119,7 @@ describe('pull checks (e2e)', () => {
     const badTarget = await admin.post('/api/v1/checks', { service: 'x', type: 'tcp', target: 'no-port', intervalSeconds: 5, timeoutMs: 500 });
     expect(badTarget.status).toBe(400);
     expect(badTarget.body.message).toEqual(['target must be host:port for a tcp check']);
-    const viewer = admin.withKey((await admin.post('/api/v1/keys', { name: 'v', role: 'viewer' })).body.key);
+    const { http: viewer } = await stack.client('viewer');
     expect((await viewer.post('/api/v1/checks', { service: 'x', type: 'tcp', target: 'a:1', intervalSeconds: 5, timeoutMs: 500 })).status).toBe(403);
     expect((await viewer.get('/api/v1/checks')).status).toBe(200);
   });

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import dnsPacket from 'dns-packet';
@@ -12,10 +11,9 @@ interface Reply {
   additionals: { data: unknown }[];
 }
 type DecodedPacket = Reply;
-import { createTestDatabase, type TestDatabase, uniqueRedisPrefix } from '../../../../test/support/database.js';
-import { testEnv } from '../../../../test/support/env.js';
-import { HttpClient } from '../../../../test/support/http.js';
-import { freePort, type NinefoldProcess, startApi, startWorker } from '../../../../test/support/processes.js';
+import type { HttpClient } from '../../../../test/support/http.js';
+import { freePort } from '../../../../test/support/processes.js';
+import { type Stack, startStack } from '../../../../test/support/stack.js';
 import { until } from '../../../../test/support/until.js';
 
 function udpQuery(port: number, name: string, type: 'A' | 'AAAA' | 'SRV'): Promise<DecodedPacket> {
@@ -51,25 +49,17 @@ function tcpQuery(port: number, name: string, type: 'A' | 'SRV'): Promise<Decode
 
 /** The DNS interface, answered from live registry state. */
 describe('DNS interface (e2e)', () => {
-  let db: TestDatabase;
-  let api: NinefoldProcess;
-  let worker: NinefoldProcess;
+  let stack: Stack;
   let admin: HttpClient;
   let dnsPort: number;
-  const adminKey = `nf_${randomBytes(32).toString('base64url')}`;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
     dnsPort = await freePort();
-    const env = { DATABASE_URL: db.url, REDIS_URL: testEnv().redisUrl, NINEFOLD_REDIS_PREFIX: uniqueRedisPrefix(), NINEFOLD_ADMIN_KEY: adminKey, DNS_PORT: String(dnsPort) };
-    [api, worker] = await Promise.all([startApi({ env }), startWorker({ env })]);
-    admin = new HttpClient(api.url, adminKey);
+    stack = await startStack({ env: { DNS_PORT: String(dnsPort) } });
+    admin = stack.admin;
   });
 
-  afterAll(async () => {
-    await Promise.all([api?.stop(), worker?.stop()]);
-    await db?.drop();
-  });
+  afterAll(() => stack?.stop());
 
   it('answers A and SRV for healthy instances, and stops answering for one that goes down', async () => {
     await admin.post('/api/v1/heartbeats', {

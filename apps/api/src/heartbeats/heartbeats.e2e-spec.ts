@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { io, type Socket } from 'socket.io-client';
-import { createTestDatabase, type TestDatabase, uniqueRedisPrefix } from '../../../../test/support/database.js';
-import { testEnv } from '../../../../test/support/env.js';
+import type { TestDatabase } from '../../../../test/support/database.js';
 import { HttpClient } from '../../../../test/support/http.js';
-import { type NinefoldProcess, startApi, startWorker } from '../../../../test/support/processes.js';
+import { type NinefoldProcess, startApi } from '../../../../test/support/processes.js';
+import { type Stack, startStack } from '../../../../test/support/stack.js';
 import { until } from '../../../../test/support/until.js';
 
 interface Instance {
@@ -18,37 +18,22 @@ interface Instance {
 
 /** Heartbeats through the real api and worker: self-registration, failure detection, discovery. */
 describe('heartbeats, failure detection and discovery (e2e)', () => {
+  let stack: Stack;
   let db: TestDatabase;
   let api: NinefoldProcess;
-  let worker: NinefoldProcess;
   let admin: HttpClient;
+  let adminKey: string;
   let agent: HttpClient;
-  let env: Record<string, string>;
   let agentKey: string;
-  const adminKey = `nf_${randomBytes(32).toString('base64url')}`;
   const unique = () => `svc-${randomBytes(3).toString('hex')}`;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    env = {
-      DATABASE_URL: db.url,
-      REDIS_URL: testEnv().redisUrl,
-      NINEFOLD_REDIS_PREFIX: uniqueRedisPrefix(),
-      NINEFOLD_ADMIN_KEY: adminKey,
-      LEADER_LEASE_MS: '2000',
-      DETECTOR_SWEEP_MS: '100',
-    };
-    [api, worker] = await Promise.all([startApi({ env }), startWorker({ env })]);
-    admin = new HttpClient(api.url, adminKey);
-    const created = await admin.post('/api/v1/keys', { name: 'agents', role: 'agent' });
-    agentKey = created.body.key;
-    agent = admin.withKey(agentKey);
+    stack = await startStack({ env: { LEADER_LEASE_MS: '2000' } });
+    ({ db, api, admin, adminKey } = stack);
+    ({ http: agent, key: agentKey } = await stack.client('agent'));
   });
 
-  afterAll(async () => {
-    await Promise.all([api?.stop(), worker?.stop()]);
-    await db?.drop();
-  });
+  afterAll(() => stack?.stop());
 
   async function instances(service: string): Promise<Instance[]> {
     const res = await admin.get(`/api/v1/discovery/${service}?all=true`);
@@ -258,7 +243,7 @@ describe('heartbeats, failure detection and discovery (e2e)', () => {
     const res = await agent.post('/api/v1/heartbeats', { service, instance: 'g-1' });
     expect(res.status).toBe(202);
     await api.kill();
-    api = await startApi({ env });
+    api = stack.api = await startApi({ env: stack.env });
     admin = new HttpClient(api.url, adminKey);
     agent = admin.withKey(agentKey);
     await until(

@@ -1,8 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { createTestDatabase, type TestDatabase, uniqueRedisPrefix } from '../../../../test/support/database.js';
-import { testEnv } from '../../../../test/support/env.js';
-import { HttpClient } from '../../../../test/support/http.js';
-import { type NinefoldProcess, startApi, startWorker } from '../../../../test/support/processes.js';
+import type { TestDatabase } from '../../../../test/support/database.js';
+import type { HttpClient } from '../../../../test/support/http.js';
+import { type Stack, startStack } from '../../../../test/support/stack.js';
 import { until } from '../../../../test/support/until.js';
 
 /**
@@ -11,31 +9,16 @@ import { until } from '../../../../test/support/until.js';
  * one signal is raised instead of a flood of DOWNs.
  */
 describe('mass-silence guard (e2e)', () => {
+  let stack: Stack;
   let db: TestDatabase;
-  let api: NinefoldProcess;
-  let worker: NinefoldProcess;
   let admin: HttpClient;
-  const adminKey = `nf_${randomBytes(32).toString('base64url')}`;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    const env = {
-      DATABASE_URL: db.url,
-      REDIS_URL: testEnv().redisUrl,
-      NINEFOLD_REDIS_PREFIX: uniqueRedisPrefix(),
-      NINEFOLD_ADMIN_KEY: adminKey,
-      DETECTOR_SWEEP_MS: '100',
-      DETECTOR_MASS_SILENCE_MIN_INSTANCES: '10',
-      DETECTOR_MASS_SILENCE_HOLD_SECONDS: '3',
-    };
-    [api, worker] = await Promise.all([startApi({ env }), startWorker({ env })]);
-    admin = new HttpClient(api.url, adminKey);
+    stack = await startStack({ env: { DETECTOR_MASS_SILENCE_MIN_INSTANCES: '10', DETECTOR_MASS_SILENCE_HOLD_SECONDS: '3' } });
+    ({ db, admin } = stack);
   });
 
-  afterAll(async () => {
-    await Promise.all([api?.stop(), worker?.stop()]);
-    await db?.drop();
-  });
+  afterAll(() => stack?.stop());
 
   it('holds a fleet that went silent at once at SUSPECT, raises one signal, and resumes detection after the hold', async () => {
     const service = 'fleet';

@@ -1,8 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { createTestDatabase, type TestDatabase, uniqueRedisPrefix } from '../../../../test/support/database.js';
-import { testEnv } from '../../../../test/support/env.js';
-import { HttpClient } from '../../../../test/support/http.js';
-import { type NinefoldProcess, startApi, startWorker } from '../../../../test/support/processes.js';
+import type { TestDatabase } from '../../../../test/support/database.js';
+import type { HttpClient } from '../../../../test/support/http.js';
+import { type Stack, startStack } from '../../../../test/support/stack.js';
 import { TcpProxy } from '../../../../test/support/tcp-proxy.js';
 import { until } from '../../../../test/support/until.js';
 
@@ -12,27 +10,27 @@ import { until } from '../../../../test/support/until.js';
  * changes reach Postgres once it is back, with no restart.
  */
 describe('heartbeats through a Postgres outage (e2e)', () => {
+  let stack: Stack;
   let db: TestDatabase;
   let pg: TcpProxy;
-  let api: NinefoldProcess;
-  let worker: NinefoldProcess;
   let admin: HttpClient;
-  const adminKey = `nf_${randomBytes(32).toString('base64url')}`;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    const proxied = await TcpProxy.for(db.url);
-    pg = proxied.proxy;
-    const env = { DATABASE_URL: proxied.url, REDIS_URL: testEnv().redisUrl, NINEFOLD_REDIS_PREFIX: uniqueRedisPrefix(), NINEFOLD_ADMIN_KEY: adminKey, DETECTOR_SWEEP_MS: '100' };
-    [api, worker] = await Promise.all([startApi({ env }), startWorker({ env })]);
-    admin = new HttpClient(api.url, adminKey);
+    stack = await startStack({
+      // Postgres through a proxy the test can cut.
+      databaseUrl: async (d) => {
+        const proxied = await TcpProxy.for(d.url);
+        pg = proxied.proxy;
+        return proxied.url;
+      },
+    });
+    ({ db, admin } = stack);
   });
 
   afterAll(async () => {
     await pg?.restore();
-    await Promise.all([api?.stop(), worker?.stop()]);
+    await stack?.stop();
     await pg?.close();
-    await db?.drop();
   });
 
   it('detects and serves state changes during the outage, and records them all afterwards', async () => {

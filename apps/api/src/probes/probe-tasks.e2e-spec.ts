@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
-import { createTestDatabase, type TestDatabase, uniqueRedisPrefix } from '../../../../test/support/database.js';
-import { testEnv } from '../../../../test/support/env.js';
-import { HttpClient } from '../../../../test/support/http.js';
-import { freePort, type NinefoldProcess, startApi, startWorker } from '../../../../test/support/processes.js';
+import type { TestDatabase } from '../../../../test/support/database.js';
+import type { HttpClient } from '../../../../test/support/http.js';
+import { freePort, type NinefoldProcess } from '../../../../test/support/processes.js';
 import { startTestProber, type TestProber } from '../../../../test/support/prober.js';
+import { type Stack, startStack } from '../../../../test/support/stack.js';
 import { until } from '../../../../test/support/until.js';
 
 /**
@@ -12,9 +12,9 @@ import { until } from '../../../../test/support/until.js';
  * majority of the probers that answered cannot reach it.
  */
 describe('quorum confirmation by prober agents (e2e)', () => {
+  let stack: Stack;
   let db: TestDatabase;
   let api: NinefoldProcess;
-  let worker: NinefoldProcess;
   let admin: HttpClient;
   let agent: HttpClient;
   let agentKey: string;
@@ -22,23 +22,12 @@ describe('quorum confirmation by prober agents (e2e)', () => {
   let openPort: number;
   let closedPort: number;
   const probers: TestProber[] = [];
-  const adminKey = `nf_${randomBytes(32).toString('base64url')}`;
   const unique = () => `svc-${randomBytes(3).toString('hex')}`;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    const env = {
-      DATABASE_URL: db.url,
-      REDIS_URL: testEnv().redisUrl,
-      NINEFOLD_REDIS_PREFIX: uniqueRedisPrefix(),
-      NINEFOLD_ADMIN_KEY: adminKey,
-      DETECTOR_SWEEP_MS: '100',
-      PROBE_TIMEOUT_MS: '500',
-    };
-    [api, worker] = await Promise.all([startApi({ env }), startWorker({ env })]);
-    admin = new HttpClient(api.url, adminKey);
-    agentKey = (await admin.post('/api/v1/keys', { name: 'probers', role: 'agent' })).body.key;
-    agent = admin.withKey(agentKey);
+    stack = await startStack({ env: { PROBE_TIMEOUT_MS: '500' } });
+    ({ db, api, admin } = stack);
+    ({ http: agent, key: agentKey } = await stack.client('agent'));
     listening = net.createServer((s) => s.destroy());
     await new Promise<void>((r) => listening.listen(0, '127.0.0.1', () => r()));
     openPort = (listening.address() as net.AddressInfo).port;
@@ -48,8 +37,7 @@ describe('quorum confirmation by prober agents (e2e)', () => {
   afterAll(async () => {
     await Promise.all(probers.map((p) => p.stop()));
     listening?.close();
-    await Promise.all([api?.stop(), worker?.stop()]);
-    await db?.drop();
+    await stack?.stop();
   });
 
   async function stateOf(service: string, id: string) {

@@ -1,39 +1,22 @@
 import { randomBytes } from 'node:crypto';
-import { createTestDatabase, type TestDatabase, uniqueRedisPrefix } from '../../../../test/support/database.js';
-import { testEnv } from '../../../../test/support/env.js';
-import { HttpClient } from '../../../../test/support/http.js';
-import { type NinefoldProcess, startApi, startWorker } from '../../../../test/support/processes.js';
+import type { TestDatabase } from '../../../../test/support/database.js';
+import type { HttpClient } from '../../../../test/support/http.js';
+import { type Stack, startStack } from '../../../../test/support/stack.js';
 import { until } from '../../../../test/support/until.js';
 
 /** Quorum-aware health of consensus clusters, the signals the registry raises, and its housekeeping. */
 describe('consensus clusters, signals and deregistration (e2e)', () => {
+  let stack: Stack;
   let db: TestDatabase;
-  let api: NinefoldProcess;
-  let worker: NinefoldProcess;
   let admin: HttpClient;
-  const adminKey = `nf_${randomBytes(32).toString('base64url')}`;
   const unique = () => `cl-${randomBytes(3).toString('hex')}`;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    const env = {
-      DATABASE_URL: db.url,
-      REDIS_URL: testEnv().redisUrl,
-      NINEFOLD_REDIS_PREFIX: uniqueRedisPrefix(),
-      NINEFOLD_ADMIN_KEY: adminKey,
-      DETECTOR_SWEEP_MS: '100',
-      CLUSTER_NO_LEADER_SECONDS: '1',
-      CLUSTER_CHURN_MAX: '2',
-      DEREGISTER_AFTER_SECONDS: '1',
-    };
-    [api, worker] = await Promise.all([startApi({ env }), startWorker({ env })]);
-    admin = new HttpClient(api.url, adminKey);
+    stack = await startStack({ env: { CLUSTER_NO_LEADER_SECONDS: '1', CLUSTER_CHURN_MAX: '2', DEREGISTER_AFTER_SECONDS: '1' } });
+    ({ db, admin } = stack);
   });
 
-  afterAll(async () => {
-    await Promise.all([api?.stop(), worker?.stop()]);
-    await db?.drop();
-  });
+  afterAll(() => stack?.stop());
 
   const beat = (service: string, instance: string, extra: Record<string, unknown> = {}) => ({ service, instance, intervalSeconds: 60, ...extra });
   const members = ['m-1', 'm-2', 'm-3', 'm-4', 'm-5'];
