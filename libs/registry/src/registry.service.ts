@@ -80,6 +80,33 @@ export interface ServiceView {
   createdAt: string;
 }
 
+export interface OverviewItem {
+  name: string;
+  tier: string | null;
+  state: ServiceView['state'];
+  stateSince: string;
+  stateReason: string | null;
+  instances: { total: number; up: number; suspect: number; down: number; flapping: number };
+  availability: ServiceView['availability'];
+  composite30d: number | null;
+  canLose: number;
+  survives: Survives;
+  survivalGoal: ServiceView['survivalGoal'];
+  survivalGoalMet: boolean | null;
+  leader: ClusterLeader | null;
+  budget: { remaining: number; slo: string } | null;
+}
+
+export interface OverviewView {
+  totals: {
+    services: Record<ServiceView['state'], number>;
+    instances: Record<InstanceView['state'], number>;
+    openSignals: Record<'info' | 'warning' | 'critical', number>;
+  };
+  items: OverviewItem[];
+  nextCursor: string | null;
+}
+
 /** The registry as the API serves it: services, their instances' live state (Redis), registration and discovery. */
 @Injectable()
 export class RegistryService {
@@ -121,6 +148,53 @@ export class RegistryService {
     const page = more ? rows.slice(0, limit) : rows;
     const items = await Promise.all(page.map((r) => this.view(r)));
     return { items, nextCursor: more ? page[page.length - 1].name : null };
+  }
+
+  /**
+   * What a dashboard's first paint needs in one answer: per service its state,
+   * instance counts, availability, survivability and leader (paged by name),
+   * plus totals over all services and the open signals.
+   */
+  async overview(limit: number, cursor?: string): Promise<OverviewView> {
+    const page = await this.listServices(limit, cursor);
+    const [byState, instances, signals] = await Promise.all([
+      this.prisma.service.groupBy({ by: ['state'], _count: { _all: true } }),
+      this.prisma.instance.groupBy({ by: ['state'], _count: { _all: true } }),
+      this.prisma.signal.groupBy({ by: ['severity'], where: { resolvedAt: null }, _count: { _all: true } }),
+    ]);
+    const count = <K extends string>(rows: { _count: { _all: number } }[], key: (r: never) => K, keys: readonly K[]) =>
+      Object.fromEntries(keys.map((k) => [k, rows.filter((r) => key(r as never) === k).reduce((n, r) => n + r._count._all, 0)])) as Record<K, number>;
+    return {
+      totals: {
+        services: count(byState, (r: { state: ServiceView['state'] }) => r.state, ['UP', 'DEGRADED', 'DOWN', 'UNKNOWN'] as const),
+        instances: count(instances, (r: { state: InstanceView['state'] }) => r.state, ['UP', 'SUSPECT', 'DOWN', 'UNKNOWN'] as const),
+        openSignals: count(signals, (r: { severity: 'info' | 'warning' | 'critical' }) => r.severity, ['info', 'warning', 'critical'] as const),
+      },
+      items: page.items.map((v) => ({
+        name: v.name,
+        tier: v.tier,
+        state: v.state,
+        stateSince: v.stateSince,
+        stateReason: v.stateReason,
+        instances: {
+          total: v.instances.length,
+          up: v.instances.filter((i) => i.state === 'UP').length,
+          suspect: v.instances.filter((i) => i.state === 'SUSPECT').length,
+          down: v.instances.filter((i) => i.state === 'DOWN').length,
+          flapping: v.instances.filter((i) => i.flapping).length,
+        },
+        availability: v.availability,
+        composite30d: v.composite30d,
+        canLose: v.canLose,
+        survives: v.survives,
+        survivalGoal: v.survivalGoal,
+        survivalGoalMet: v.survivalGoalMet,
+        leader: v.leader,
+        // Error budgets come with SLOs (POST /api/v1/slos): null while a service has none.
+        budget: null,
+      })),
+      nextCursor: page.nextCursor,
+    };
   }
 
   async getService(name: string): Promise<ServiceView> {

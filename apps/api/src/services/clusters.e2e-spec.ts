@@ -106,4 +106,21 @@ describe('consensus clusters, signals and deregistration (e2e)', () => {
     const history = await db.query('SELECT count(*)::int AS n FROM instance_transitions t JOIN services s ON s.id = t.service_id WHERE s.name = $1', [service]);
     expect(history.rows[0].n).toBeGreaterThanOrEqual(2);
   });
+
+  it('gives the dashboard its first paint in one answer: totals and a page of services', async () => {
+    const res = await admin.get('/api/v1/overview?limit=2');
+    expect(res.status).toBe(200);
+    const total = Object.values(res.body.totals.services as Record<string, number>).reduce((a, b) => a + b, 0);
+    expect(total).toBeGreaterThan(2);
+    expect(res.body.totals.openSignals.critical).toBeGreaterThanOrEqual(1); // the split brain raised above
+    expect(res.body.items).toHaveLength(2);
+    expect(res.body.items[0]).toEqual(
+      expect.objectContaining({ name: expect.any(String), state: expect.any(String), instances: expect.objectContaining({ total: expect.any(Number) }), survives: expect.any(Object), budget: null }),
+    );
+    expect(typeof res.body.nextCursor).toBe('string');
+    const next = await admin.get(`/api/v1/overview?limit=2&cursor=${res.body.nextCursor}`);
+    expect(next.body.items[0].name > res.body.items[1].name).toBe(true);
+    const { http: agentOnly } = await stack.client('agent');
+    expect((await agentOnly.get('/api/v1/overview')).status).toBe(403);
+  });
 });

@@ -6,7 +6,7 @@ import { NAME_PATTERN, RegistryService } from '#registry';
 import { ApiErrorDto } from '../common/api-error.dto.js';
 import { ApiAuthErrors } from '../common/api-errors.decorator.js';
 import { PageQueryDto } from '../common/pagination.dto.js';
-import { CreateServiceDto, DiscoveryQueryDto, InstanceDto, InstanceListDto, RegisterInstanceDto, ResolveQueryDto, ServiceDto, ServicePageDto } from './services.dto.js';
+import { CreateServiceDto, DiscoveryQueryDto, InstanceDto, InstanceListDto, OverviewDto, RegisterInstanceDto, ResolveQueryDto, ServiceDto, ServicePageDto } from './services.dto.js';
 
 function checkName(value: string, what: string): string {
   if (!NAME_PATTERN.test(value)) throw new DomainError(ErrorCode.Invalid, [`${what} must match ${NAME_PATTERN.source}`]);
@@ -42,6 +42,14 @@ export class ServicesController {
   @ApiOkResponse({ type: ServicePageDto })
   list(@Query() page: PageQueryDto): Promise<ServicePageDto> {
     return this.registry.listServices(page.limit, page.cursor);
+  }
+
+  @Get('overview')
+  @RequireRole('viewer')
+  @ApiOperation({ summary: "What a dashboard's first paint needs: totals, and per service (paged by name) state, instance counts, availability, survivability, leader, budget" })
+  @ApiOkResponse({ type: OverviewDto })
+  overview(@Query() page: PageQueryDto): Promise<OverviewDto> {
+    return this.registry.overview(page.limit, page.cursor);
   }
 
   @Get('services/:name')

@@ -156,3 +156,48 @@ export class InstanceListDto {
   @ApiProperty({ type: [InstanceDto] }) items!: InstanceDto[];
 }
 
+
+export class OverviewInstancesDto {
+  @ApiProperty() total!: number;
+  @ApiProperty() up!: number;
+  @ApiProperty() suspect!: number;
+  @ApiProperty() down!: number;
+  @ApiProperty() flapping!: number;
+}
+
+export class BudgetDto {
+  /** Share of the error budget left (0-1) of the service's tightest SLO. */
+  @ApiProperty() remaining!: number;
+  @ApiProperty() slo!: string;
+}
+
+export class OverviewItemDto {
+  @ApiProperty() name!: string;
+  @ApiProperty({ nullable: true, type: String }) tier!: string | null;
+  @ApiProperty({ enum: ['UP', 'DEGRADED', 'DOWN', 'UNKNOWN'] }) state!: string;
+  @ApiProperty({ format: 'date-time' }) stateSince!: string;
+  @ApiProperty({ nullable: true, type: String }) stateReason!: string | null;
+  @ApiProperty({ type: OverviewInstancesDto }) instances!: OverviewInstancesDto;
+  @ApiProperty({ type: 'object', properties: { '1h': { type: 'number', nullable: true }, '24h': { type: 'number', nullable: true }, '7d': { type: 'number', nullable: true }, '30d': { type: 'number', nullable: true } } })
+  availability!: Record<'1h' | '24h' | '7d' | '30d', number | null>;
+  @ApiProperty({ nullable: true, type: Number }) composite30d!: number | null;
+  @ApiProperty() canLose!: number;
+  @ApiProperty({ type: SurvivesDto }) survives!: SurvivesDto;
+  @ApiProperty({ enum: ['node', 'zone', 'region'], nullable: true }) survivalGoal!: string | null;
+  @ApiProperty({ nullable: true, type: Boolean }) survivalGoalMet!: boolean | null;
+  @ApiProperty({ type: LeaderDto, nullable: true }) leader!: LeaderDto | null;
+  /** Error budget of the service's SLOs; null while it has none. */
+  @ApiProperty({ type: BudgetDto, nullable: true }) budget!: BudgetDto | null;
+}
+
+export class OverviewTotalsDto {
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'integer' }, example: { UP: 12, DEGRADED: 1, DOWN: 0, UNKNOWN: 2 } }) services!: Record<string, number>;
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'integer' }, example: { UP: 40, SUSPECT: 1, DOWN: 2, UNKNOWN: 0 } }) instances!: Record<string, number>;
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'integer' }, example: { info: 0, warning: 1, critical: 0 } }) openSignals!: Record<string, number>;
+}
+
+export class OverviewDto {
+  @ApiProperty({ type: OverviewTotalsDto }) totals!: OverviewTotalsDto;
+  @ApiProperty({ type: [OverviewItemDto] }) items!: OverviewItemDto[];
+  @ApiProperty({ nullable: true, type: String }) nextCursor!: string | null;
+}
