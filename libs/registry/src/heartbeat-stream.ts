@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { DomainError, ErrorCode, InjectConfig, type NinefoldConfig, RedisService, type StreamEntry, StreamGroup, streamIdMs } from '#core';
-import type { Heartbeat } from './heartbeat.js';
+import { DomainError, ErrorCode, InjectConfig, MetricsService, type NinefoldConfig, RedisService, type StreamEntry, StreamGroup, streamIdMs } from '#core';
+import { type Heartbeat, parseHeartbeats } from './heartbeat.js';
 
 /** One accepted request: its heartbeats, received at the stream entry's time. */
 export interface IngestEntry {
@@ -29,10 +29,24 @@ export class HeartbeatStream {
 
   constructor(
     private readonly redis: RedisService,
+    private readonly metrics: MetricsService,
     @InjectConfig() private readonly config: NinefoldConfig,
   ) {
     this.key = redis.key('hb', 'stream');
     this.group = new StreamGroup(this.key, DRAIN_GROUP);
+  }
+
+  /**
+   * A heartbeat request body, validated (one bad item rejects the batch with
+   * every problem named) and appended; resolves with how many were accepted
+   * once Redis has them.
+   */
+  async accept(body: unknown): Promise<number> {
+    const parsed = parseHeartbeats(body, Date.now());
+    if (!parsed.ok) throw new DomainError(ErrorCode.Invalid, parsed.errors);
+    await this.append(parsed.heartbeats);
+    this.metrics.heartbeatsAccepted.inc(parsed.heartbeats.length);
+    return parsed.heartbeats.length;
   }
 
   /** Appends one accepted request; resolves once Redis has it. */

@@ -1,7 +1,7 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBody, ApiExtraModels, ApiOperation, ApiPayloadTooLargeResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
-import { DomainError, ErrorCode, MetricsService, RequireRole } from '#core';
-import { HeartbeatStream, parseHeartbeats } from '#registry';
+import { RequireRole } from '#core';
+import { HeartbeatStream } from '#registry';
 import { ApiErrorDto } from '../common/api-error.dto.js';
 import { ApiAuthErrors } from '../common/api-errors.decorator.js';
 import { AcceptedDto, DependencyCountsDto, HeartbeatBatchDto, HeartbeatDto } from './heartbeats.dto.js';
@@ -11,10 +11,7 @@ import { AcceptedDto, DependencyCountsDto, HeartbeatBatchDto, HeartbeatDto } fro
 @ApiExtraModels(HeartbeatDto, HeartbeatBatchDto, DependencyCountsDto)
 @Controller('api/v1')
 export class HeartbeatsController {
-  constructor(
-    private readonly stream: HeartbeatStream,
-    private readonly metrics: MetricsService,
-  ) {}
+  constructor(private readonly stream: HeartbeatStream) {}
 
   @Post('heartbeats')
   @HttpCode(202)
@@ -28,10 +25,6 @@ export class HeartbeatsController {
   @ApiAcceptedResponse({ type: AcceptedDto })
   @ApiPayloadTooLargeResponse({ type: ApiErrorDto })
   async report(@Body() body: unknown): Promise<AcceptedDto> {
-    const parsed = parseHeartbeats(body, Date.now());
-    if (!parsed.ok) throw new DomainError(ErrorCode.Invalid, parsed.errors);
-    await this.stream.append(parsed.heartbeats);
-    this.metrics.heartbeatsAccepted.inc(parsed.heartbeats.length);
-    return { accepted: parsed.heartbeats.length };
+    return { accepted: await this.stream.accept(body) };
   }
 }

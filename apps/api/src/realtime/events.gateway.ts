@@ -2,7 +2,7 @@ import { type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { type OnGatewayConnection, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
 import type { Redis } from 'ioredis';
 import type { Server, Socket } from 'socket.io';
-import { ApiKeysService, bearerToken, RedisService, roleAtLeast } from '#core';
+import { ApiKeysService, DomainError, ErrorCode, RedisService } from '#core';
 import { type RealtimeMessage, RealtimePublisher } from '#realtime';
 
 /**
@@ -39,14 +39,14 @@ export class EventsGateway implements OnGatewayConnection, OnModuleInit, OnAppli
 
   async handleConnection(client: Socket): Promise<void> {
     const auth = client.handshake.auth as { token?: unknown } | undefined;
-    const token = typeof auth?.token === 'string' ? auth.token : bearerToken(client.handshake.headers.authorization);
-    const principal = token ? await this.keys.verify(token).catch(() => null) : null;
-    if (!principal || !roleAtLeast(principal.role, 'viewer')) {
-      client.emit('error', { statusCode: principal ? 403 : 401, message: principal ? 'the viewer role is needed for live events' : 'unknown or missing API key (auth.token)' });
+    const authorization = typeof auth?.token === 'string' ? `Bearer ${auth.token}` : client.handshake.headers.authorization;
+    try {
+      client.data.principal = await this.keys.authenticate(authorization, 'viewer');
+    } catch (err) {
+      const forbidden = err instanceof DomainError && err.code === ErrorCode.Forbidden;
+      client.emit('error', { statusCode: forbidden ? 403 : 401, message: forbidden ? 'the viewer role is needed for live events' : 'unknown or missing API key (auth.token)' });
       client.disconnect(true);
-      return;
     }
-    client.data.principal = principal;
   }
 
   async onApplicationShutdown(): Promise<void> {

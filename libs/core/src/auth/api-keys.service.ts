@@ -7,8 +7,8 @@ import { Prisma } from '../database/generated/client.js';
 import { PrismaService } from '../database/prisma.service.js';
 import { DependencyUnavailableError, DomainError, ErrorCode } from '../errors/domain-error.js';
 import { RedisService } from '../redis/redis.service.js';
-import { displayPrefix, generateApiKey, hashApiKey } from './api-key.js';
-import type { Principal, Role } from './roles.js';
+import { bearerToken, displayPrefix, generateApiKey, hashApiKey } from './api-key.js';
+import { type Principal, type Role, roleAtLeast } from './roles.js';
 import { TtlCache } from './ttl-cache.js';
 
 /** An API key as listed: never the secret, never its hash. */
@@ -163,6 +163,23 @@ export class ApiKeysService implements OnApplicationBootstrap, OnModuleDestroy {
       this.logger.error({ keyId: id, err: err.message }, 'could not publish a key revocation');
     });
     return revoked;
+  }
+
+  /**
+   * Who is calling, from an `Authorization: Bearer <key>` header (or a bare
+   * key), and whether their role includes `need`: 401 without a known key,
+   * 403 with a key of too small a role. The one place every transport (the
+   * guard, the heartbeat fast path, the WebSocket handshake) authenticates.
+   */
+  async authenticate(authorization: string | string[] | undefined, need: Role): Promise<Principal> {
+    const token = bearerToken(authorization);
+    if (!token) throw new DomainError(ErrorCode.Unauthenticated, 'missing API key: send Authorization: Bearer <key>');
+    const principal = await this.verify(token);
+    if (!principal) throw new DomainError(ErrorCode.Unauthenticated, 'unknown or revoked API key');
+    if (!roleAtLeast(principal.role, need)) {
+      throw new DomainError(ErrorCode.Forbidden, `this needs the ${need} role; the key "${principal.name}" has ${principal.role}`);
+    }
+    return principal;
   }
 
   /** The principal of a plain key, or null when it is unknown or revoked. */

@@ -1,10 +1,8 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { DomainError, ErrorCode } from '../errors/domain-error.js';
-import { bearerToken } from './api-key.js';
 import { ApiKeysService } from './api-keys.service.js';
 import { PUBLIC_ROUTE, REQUIRED_ROLE } from './auth.decorators.js';
-import { type Principal, type Role, roleAtLeast } from './roles.js';
+import type { Principal, Role } from './roles.js';
 
 interface AuthenticatedRequest {
   headers: Record<string, string | string[] | undefined>;
@@ -29,14 +27,7 @@ export class AuthGuard implements CanActivate {
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
     const need = this.reflector.getAllAndOverride<Role>(REQUIRED_ROLE, targets) ?? 'admin';
     const req = ctx.switchToHttp().getRequest<AuthenticatedRequest>();
-    const token = bearerToken(req.headers.authorization);
-    if (!token) throw new DomainError(ErrorCode.Unauthenticated, 'missing API key: send Authorization: Bearer <key>');
-    const principal = await this.keys.verify(token);
-    if (!principal) throw new DomainError(ErrorCode.Unauthenticated, 'unknown or revoked API key');
-    req.principal = principal;
-    if (!roleAtLeast(principal.role, need)) {
-      throw new DomainError(ErrorCode.Forbidden, `this needs the ${need} role; the key "${principal.name}" has ${principal.role}`);
-    }
+    req.principal = await this.keys.authenticate(req.headers.authorization, need);
     return true;
   }
 }
