@@ -74,44 +74,20 @@ export class HeartbeatStream {
     }
   }
 
-  async ensureGroup(conn: Redis): Promise<void> {
-    await this.group.ensure(conn);
-  }
-
-  async read(conn: Redis, consumer: string, count: number, blockMs: number): Promise<IngestEntry[]> {
-    return (await this.group.read(conn, consumer, count, blockMs)).map(toIngestEntry);
-  }
-
-  async readOwnPending(conn: Redis, consumer: string, count: number): Promise<IngestEntry[]> {
-    return (await this.group.readOwnPending(conn, consumer, count)).map(toIngestEntry);
-  }
-
-  async claimAbandoned(conn: Redis, consumer: string, minIdleMs: number, count: number): Promise<IngestEntry[]> {
-    return (await this.group.claimAbandoned(conn, consumer, minIdleMs, count)).map(toIngestEntry);
-  }
-
-  async acknowledge(conn: Redis, ids: string[]): Promise<void> {
-    await this.group.acknowledge(conn, ids);
-  }
-
   /**
    * The receive time of the oldest heartbeat not yet drained (pending or not
    * yet delivered), or null when the stream is drained. The sweep judges
    * silence only up to this time: a heartbeat still in the stream was heard.
    */
   async watermarkMs(conn: Redis): Promise<number | null> {
-    const [pending, first] = await Promise.all([
-      conn.xpending(this.key, DRAIN_GROUP) as Promise<[number, string | null, string | null, unknown]>,
-      conn.xrange(this.key, '-', '+', 'COUNT', 1),
-    ]);
-    const candidates: number[] = [];
-    if (pending[0] > 0 && pending[1]) candidates.push(streamIdMs(pending[1]));
-    // XDEL removes drained entries, so the first entry left is pending or undelivered.
-    if (first.length > 0) candidates.push(streamIdMs(first[0][0]));
-    return candidates.length > 0 ? Math.min(...candidates) : null;
+    // Acknowledged entries are deleted in the same step (XACK + XDEL), so the
+    // first entry left is the oldest one pending or not yet delivered.
+    const first = await conn.xrange(this.key, '-', '+', 'COUNT', 1);
+    return first.length > 0 ? streamIdMs(first[0][0]) : null;
   }
 }
 
-function toIngestEntry(e: StreamEntry): IngestEntry {
+/** A stream entry as the heartbeats of one accepted request. */
+export function toIngestEntry(e: StreamEntry): IngestEntry {
   return { streamId: e.id, receivedMs: streamIdMs(e.id), heartbeats: JSON.parse(e.fields.b) as Heartbeat[] };
 }

@@ -1,9 +1,9 @@
 import { hostname } from 'node:os';
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { MetricsService, RedisService, TtlCache } from '#core';
+import { consume, MetricsService, RedisService, TtlCache } from '#core';
 import type { Heartbeat } from './heartbeat.js';
-import { HeartbeatStream, type IngestEntry } from './heartbeat-stream.js';
+import { HeartbeatStream, type IngestEntry, toIngestEntry } from './heartbeat-stream.js';
 import { IngestRepository, type KnownInstance } from './ingest.repository.js';
 import { ClusterWatch } from './cluster-watch.service.js';
 import { applyBeats, isFlapping } from './detection.js';
@@ -17,8 +17,6 @@ const READ_COUNT = 1000;
 /** Heartbeats processed (and written to Postgres) together: large enough to amortise round trips, small enough for one statement. */
 const CHUNK_HEARTBEATS = 20_000;
 const BLOCK_MS = 1000;
-const CLAIM_EVERY_MS = 15_000;
-const ABANDONED_AFTER_MS = 30_000;
 const LAST_SEEN_FLUSH_MS = 30_000;
 const KNOWN_TTL_MS = 60_000;
 const CAS_ATTEMPTS = 8;
@@ -29,7 +27,7 @@ const nameKey = (service: string, instance: string) => `${service}/${instance}`;
  * Drains the heartbeat stream into live state (Redis) and history (Postgres).
  * Each worker replica is one consumer of the group, so replicas share the
  * load; an entry is acknowledged only after Postgres has it, and entries a
- * dead worker held are claimed by another after {@link ABANDONED_AFTER_MS}.
+ * dead worker held are claimed by another (see {@link consume}).
  */
 @Injectable()
 export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -41,7 +39,6 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
   private subscriber!: Redis;
   private running = false;
   private loop: Promise<void> | null = null;
-  private lastClaim = 0;
   /** Instances whose placement or interval changed in the batch being processed (they take the full path). */
   private moved = new Set<string>();
   /** Services whose members' consensus roles changed in the batch being processed. */
@@ -84,49 +81,23 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
     this.known.delete(nameKey(service, instance));
   }
 
-  private async run(): Promise<void> {
-    let groupReady = false;
-    // Entries this consumer took and did not finish (a failure, or a restart under the same name) come first.
-    let retryOwn = true;
-    let failures = 0;
-    let lastWarn = 0;
-    while (this.running) {
-      try {
-        if (!groupReady) {
-          await this.stream.ensureGroup(this.conn);
-          groupReady = true;
+  private run(): Promise<void> {
+    return consume(this.stream.group, {
+      conn: this.conn,
+      consumer: this.consumer,
+      count: READ_COUNT,
+      blockMs: BLOCK_MS,
+      running: () => this.running,
+      logger: this.logger,
+      what: 'heartbeat drain',
+      // Chunk by chunk: a chunk written to Postgres is acknowledged before the next is tried.
+      handle: async (raw, ack) => {
+        for (const chunk of chunks(raw.map(toIngestEntry))) {
+          await this.process(chunk);
+          await ack(chunk.map((e) => e.streamId));
         }
-        let entries: IngestEntry[] = [];
-        if (retryOwn) {
-          entries = await this.stream.readOwnPending(this.conn, this.consumer, READ_COUNT);
-          if (entries.length === 0) retryOwn = false;
-        }
-        if (entries.length === 0 && Date.now() - this.lastClaim > CLAIM_EVERY_MS) {
-          this.lastClaim = Date.now();
-          entries = await this.stream.claimAbandoned(this.conn, this.consumer, ABANDONED_AFTER_MS, READ_COUNT);
-          if (entries.length > 0) this.logger.warn({ entries: entries.length }, 'took over heartbeat batches a stopped worker had not finished');
-        }
-        if (entries.length === 0) entries = await this.stream.read(this.conn, this.consumer, READ_COUNT, BLOCK_MS);
-        if (entries.length > 0) {
-          for (const chunk of chunks(entries)) {
-            await this.process(chunk);
-            await this.stream.acknowledge(this.conn, chunk.map((e) => e.streamId));
-          }
-        }
-        failures = 0;
-      } catch (err) {
-        if (!this.running) break; // shutting down: the connection was closed under a blocking read
-        failures++;
-        if (/NOGROUP/.test((err as Error).message)) groupReady = false;
-        // Unacknowledged entries stay pending and are claimed again; back off while a dependency is down.
-        if (failures === 1 || Date.now() - lastWarn > 10_000) {
-          lastWarn = Date.now();
-          this.logger.warn({ err: (err as Error).message, failures }, 'heartbeat drain failed; retrying');
-        }
-        retryOwn = true;
-        await new Promise((r) => setTimeout(r, Math.min(200 * failures, 2000)));
-      }
-    }
+      },
+    });
   }
 
   /** Exposed for tests and benchmarks: processes entries without reading the stream. */

@@ -1,3 +1,4 @@
+import type { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 
 /** One entry of a Redis stream: its id (`<ms>-<seq>`) and its fields. */
@@ -48,6 +49,73 @@ export class StreamGroup {
   async acknowledge(conn: Redis, ids: string[]): Promise<void> {
     if (ids.length === 0) return;
     await conn.multi().xack(this.key, this.group, ...ids).xdel(this.key, ...ids).exec();
+  }
+}
+
+export interface ConsumeOptions {
+  /** A connection of its own: XREADGROUP BLOCK holds it. */
+  conn: Redis;
+  consumer: string;
+  /** Entries per read. */
+  count: number;
+  blockMs: number;
+  /** Keep going while this says so (checked between rounds). */
+  running: () => boolean;
+  /** Handles a batch and acknowledges what it finished with `ack` (all at once or in parts). */
+  handle: (entries: StreamEntry[], ack: (ids: string[]) => Promise<void>) => Promise<void>;
+  logger: Pick<Logger, 'warn'>;
+  /** What the loop does, for its log lines: "<what> failed; retrying". */
+  what: string;
+  claimEveryMs?: number;
+  abandonedAfterMs?: number;
+}
+
+/**
+ * The consuming loop every stream reader of Ninefold runs: create the group
+ * when missing; first the consumer's own unfinished entries (after a failure
+ * or a restart under the same name), then now and then those a dead consumer
+ * left, then new ones. A failing round is retried with backoff, warned about
+ * at most every 10 s, and its entries stay pending until handled.
+ */
+export async function consume(group: StreamGroup, o: ConsumeOptions): Promise<void> {
+  const claimEveryMs = o.claimEveryMs ?? 15_000;
+  const abandonedAfterMs = o.abandonedAfterMs ?? 30_000;
+  const ack = (ids: string[]) => group.acknowledge(o.conn, ids);
+  let ready = false;
+  let retryOwn = true;
+  let lastClaim = 0;
+  let failures = 0;
+  let lastWarn = 0;
+  while (o.running()) {
+    try {
+      if (!ready) {
+        await group.ensure(o.conn);
+        ready = true;
+      }
+      let entries: StreamEntry[] = [];
+      if (retryOwn) {
+        entries = await group.readOwnPending(o.conn, o.consumer, o.count);
+        if (entries.length === 0) retryOwn = false;
+      }
+      if (entries.length === 0 && Date.now() - lastClaim > claimEveryMs) {
+        lastClaim = Date.now();
+        entries = await group.claimAbandoned(o.conn, o.consumer, abandonedAfterMs, o.count);
+        if (entries.length > 0) o.logger.warn({ entries: entries.length }, `${o.what}: took over entries a stopped consumer had not finished`);
+      }
+      if (entries.length === 0) entries = await group.read(o.conn, o.consumer, o.count, o.blockMs);
+      if (entries.length > 0) await o.handle(entries, ack);
+      failures = 0;
+    } catch (err) {
+      if (!o.running()) break; // shutting down: the connection was closed under a blocking read
+      failures++;
+      if (/NOGROUP/.test((err as Error).message)) ready = false;
+      if (failures === 1 || Date.now() - lastWarn > 10_000) {
+        lastWarn = Date.now();
+        o.logger.warn({ err: (err as Error).message, failures }, `${o.what} failed; retrying`);
+      }
+      retryOwn = true;
+      await new Promise((r) => setTimeout(r, Math.min(200 * failures, 2000)));
+    }
   }
 }
 
