@@ -8,7 +8,7 @@ import { applyDeadline, type DeadlineContext, type InstanceRecord, postpone, typ
 import { InstanceStore, type StoredInstance } from './instance-store.js';
 import { ProbesService } from './probes.service.js';
 import { SignalsService } from './signals.service.js';
-import type { InstanceChange } from './state-changes.service.js';
+import { type InstanceChange, instanceChange } from './state-changes.service.js';
 
 const BATCH = 500;
 /** One tick handles at most this many due instances; the rest wait for the next tick (which comes at once). */
@@ -180,51 +180,29 @@ export class DetectorSweep implements OnApplicationBootstrap, OnApplicationShutd
     }
   }
 
-  /** Applies `fn` to each instance with compare-and-set, retrying the ones another writer changed meanwhile. */
+  /** Applies `fn` to each due instance (compare-and-set, see {@link InstanceStore.updateEach}); returns the state changes made. */
   private async step(ids: string[], fn: (rec: InstanceRecord, cur: StoredInstance) => Promise<Step>): Promise<InstanceChange[]> {
-    const out: InstanceChange[] = [];
-    let pending = ids;
-    for (let attempt = 0; attempt < 5 && pending.length > 0; attempt++) {
-      const stored = await this.store.load(pending);
-      const conflicts: string[] = [];
-      await Promise.all(
-        pending.map(async (id) => {
-          const cur = stored.get(id);
-          if (!cur) {
-            // A deadline without an instance (deregistered meanwhile).
-            await this.conn.zrem(this.store.deadlinesKey, id);
-            return;
-          }
-          const s = await fn(cur.record, cur);
-          if (!s.changed) {
-            // Not due after all: put its sorted-set entry back in line with the record so it does not come back every tick.
-            if (cur.record.deadlineMs === 0) await this.conn.zrem(this.store.deadlinesKey, id);
-            else await this.conn.zadd(this.store.deadlinesKey, cur.record.deadlineMs, id);
-            return;
-          }
-          const flap = s.transition ? flapAfter(cur.flap, s.transition, s.transition.atMs) : undefined;
-          const made: InstanceChange[] = s.transition
-            ? [
-                {
-                  ...s.transition,
-                  instanceId: id,
-                  serviceId: cur.placement.serviceId,
-                  status: s.record.status,
-                  lastSeenMs: s.record.lastSeenMs,
-                  placement: cur.placement,
-                  flapping: flap ? isFlapping(flap, s.transition.atMs) : false,
-                },
-              ]
-            : [];
-          if (!(await this.store.compareAndSet(id, cur.version, s.record, undefined, flap ? { flap } : {}, made))) {
-            conflicts.push(id);
-            return;
-          }
-          out.push(...made);
-        }),
-      );
-      pending = conflicts;
-    }
-    return out;
+    const { written } = await this.store.updateEach<InstanceChange>(
+      ids,
+      async (id, cur) => {
+        if (!cur) {
+          // A deadline without an instance (deregistered meanwhile).
+          await this.conn.zrem(this.store.deadlinesKey, id);
+          return null;
+        }
+        const s = await fn(cur.record, cur);
+        if (!s.changed) {
+          // Not due after all: put its sorted-set entry back in line with the record so it does not come back every tick.
+          if (cur.record.deadlineMs === 0) await this.conn.zrem(this.store.deadlinesKey, id);
+          else await this.conn.zadd(this.store.deadlinesKey, cur.record.deadlineMs, id);
+          return null;
+        }
+        if (!s.transition) return { record: s.record };
+        const flap = flapAfter(cur.flap, s.transition, s.transition.atMs);
+        return { record: s.record, extras: { flap }, changes: [instanceChange(s.transition, id, s.record, cur.placement, isFlapping(flap, s.transition.atMs))] };
+      },
+      5,
+    );
+    return written.flatMap((w) => w.changes ?? []);
   }
 }

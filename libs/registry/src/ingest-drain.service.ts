@@ -10,7 +10,7 @@ import { applyBeats, isFlapping } from './detection.js';
 import { emptyFlapState } from './flap-detector.js';
 import { newRecord, timings } from './instance-state.js';
 import { type InstancePlacement, InstanceStore } from './instance-store.js';
-import type { InstanceChange } from './state-changes.service.js';
+import { type InstanceChange, instanceChange } from './state-changes.service.js';
 
 /** Stream entries (requests) read per round; small requests are many, so read many at once. */
 const READ_COUNT = 1000;
@@ -39,10 +39,6 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
   private subscriber!: Redis;
   private running = false;
   private loop: Promise<void> | null = null;
-  /** Instances whose placement or interval changed in the batch being processed (they take the full path). */
-  private moved = new Set<string>();
-  /** Services whose members' consensus roles changed in the batch being processed. */
-  private rolesChanged = new Set<string>();
 
   constructor(
     private readonly redis: RedisService,
@@ -103,22 +99,25 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
   /** Exposed for tests and benchmarks: processes entries without reading the stream. */
   async process(entries: IngestEntry[]): Promise<void> {
     const started = performance.now();
-    const instances = await this.resolve(entries);
-    this.rolesChanged = new Set();
+    const { instances, moved } = await this.resolve(entries);
     // State changes go to the transitions outbox with each write; the transitions consumer records and announces them.
-    await this.detect(entries, instances);
+    const rolesChanged = await this.detect(entries, instances, moved);
     const written = await this.repo.writeEntries(entries, (h) => instances.get(nameKey(h.service, h.instance)));
-    if (this.rolesChanged.size > 0) {
-      for (const id of this.rolesChanged) await this.clusters.markCluster(id);
-      await this.clusters.evaluate([...this.rolesChanged], Date.now());
+    if (rolesChanged.size > 0) {
+      for (const id of rolesChanged) await this.clusters.markCluster(id);
+      await this.clusters.evaluate([...rolesChanged], Date.now());
     }
     await this.flushLastSeen(entries, instances);
     this.metrics.heartbeatsIngested.inc(written);
     this.metrics.drainSeconds.observe((performance.now() - started) / 1000);
   }
 
-  /** Ids of every instance named in the entries, registering new ones and recording changed placements. */
-  private async resolve(entries: IngestEntry[]): Promise<Map<string, KnownInstance>> {
+  /**
+   * Ids of every instance named in the entries, registering new ones and
+   * recording changed placements; `moved` holds the ids of those whose
+   * placement or interval changed (their live record must be rewritten).
+   */
+  private async resolve(entries: IngestEntry[]): Promise<{ instances: Map<string, KnownInstance>; moved: Set<string> }> {
     const out = new Map<string, KnownInstance>();
     const missing = new Map<string, Heartbeat>();
     const latest = new Map<string, Heartbeat>();
@@ -141,7 +140,6 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
     }
     // A heartbeat that reports another address, zone, region or interval updates the registry.
     const moved: KnownInstance[] = [];
-    this.moved = new Set();
     for (const [k, h] of latest) {
       const cur = out.get(k);
       if (!cur) continue;
@@ -155,17 +153,20 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
       };
       if (next.address !== cur.address || next.port !== cur.port || next.zone !== cur.zone || next.region !== cur.region || next.intervalSeconds !== cur.intervalSeconds) {
         moved.push(next);
-        this.moved.add(next.id);
         out.set(k, next);
         this.known.set(k, next, KNOWN_TTL_MS);
       }
     }
     await this.repo.updatePlacement(moved);
-    return out;
+    return { instances: out, moved: new Set(moved.map((m) => m.id)) };
   }
 
-  /** Applies each instance's heartbeats, in order, to its live record in Redis; returns the state changes. */
-  private async detect(entries: IngestEntry[], instances: Map<string, KnownInstance>): Promise<InstanceChange[]> {
+  /**
+   * Applies each instance's heartbeats, in order, to its live record in Redis
+   * (its state changes go to the transitions outbox with the write). Returns
+   * the services whose members reported a new consensus role or term.
+   */
+  private async detect(entries: IngestEntry[], instances: Map<string, KnownInstance>, moved: Set<string>): Promise<Set<string>> {
     const byInstance = new Map<string, { known: KnownInstance; beats: { receivedMs: number; h: Heartbeat }[] }>();
     for (const e of entries) {
       for (const h of e.heartbeats) {
@@ -176,7 +177,6 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
         slot.beats.push({ receivedMs: e.receivedMs, h });
       }
     }
-    const changes: InstanceChange[] = [];
     // Fast path: instances heartbeating as before (fixed detector, one status, no role, same placement).
     const full: string[] = [];
     await Promise.all(
@@ -184,7 +184,7 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
         const status = beats[0].h.status;
         const plain =
           known.detector === 'fixed' &&
-          !this.moved.has(id) &&
+          !moved.has(id) &&
           status !== 'down' &&
           beats.every(({ h }) => h.status === status && h.role === undefined && h.term === undefined && (h.intervalSeconds ?? known.intervalSeconds) === known.intervalSeconds);
         if (plain) {
@@ -195,64 +195,42 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
         full.push(id);
       }),
     );
-    let pending = full;
-    for (let attempt = 0; attempt < CAS_ATTEMPTS && pending.length > 0; attempt++) {
-      const stored = await this.store.load(pending);
-      const conflicts: string[] = [];
-      await Promise.all(
-        pending.map(async (id) => {
-          const { known, beats } = byInstance.get(id)!;
-          const cur = stored.get(id);
-          const t = timings(known.intervalSeconds, known.ttlSeconds, known.graceSeconds);
-          const outcome = applyBeats(
-            cur?.record ?? newRecord(beats[0].receivedMs, t),
-            cur?.phi ?? null,
-            cur?.flap ?? emptyFlapState(),
-            beats.map(({ receivedMs, h }) => ({ receivedMs, status: h.status, intervalSeconds: h.intervalSeconds })),
-            known,
-          );
-          const { record, transitions } = outcome;
-          // Consensus role and term: the newest heartbeat that says.
-          const withRole = [...beats].reverse().find(({ h }) => h.role !== undefined || h.term !== undefined)?.h;
-          const role = withRole?.role ?? cur?.role ?? null;
-          const term = withRole?.term ?? cur?.term ?? null;
-          const roleChanged = withRole !== undefined && (role !== (cur?.role ?? null) || term !== (cur?.term ?? null));
-          if (roleChanged) this.rolesChanged.add(known.serviceId);
-          const placement = placementOf(known);
-          const placementChanged = !cur || !samePlacement(cur.placement, placement);
-          const made: InstanceChange[] = transitions.map((tr) => ({
-            ...tr,
-            instanceId: id,
-            serviceId: known.serviceId,
-            status: record.status,
-            lastSeenMs: record.lastSeenMs,
-            placement,
-            flapping: isFlapping(outcome.flap, tr.atMs),
-          }));
-          const ok = await this.store.compareAndSet(
-            id,
-            cur?.version ?? '',
-            record,
-            placementChanged ? placement : undefined,
-            {
-              ...(known.detector === 'phi' || cur?.phi ? { phi: outcome.phi } : {}),
-              ...(transitions.length > 0 || !cur ? { flap: outcome.flap } : {}),
-              ...(roleChanged ? { role, term } : {}),
-            },
-            made,
-          );
-          if (!ok) {
-            conflicts.push(id);
-            return;
-          }
-          if (!cur) await this.redis.client.sadd(this.store.membersKey(known.serviceId), id);
-          changes.push(...made);
-        }),
-      );
-      pending = conflicts;
-    }
-    if (pending.length > 0) throw new Error(`could not update ${pending.length} instance(s) after ${CAS_ATTEMPTS} attempts (contention)`);
-    return changes;
+    const rolesChanged = new Set<string>();
+    const { conflicts } = await this.store.updateEach<InstanceChange>(
+      full,
+      async (id, cur) => {
+        const { known, beats } = byInstance.get(id)!;
+        const outcome = applyBeats(
+          cur?.record ?? newRecord(beats[0].receivedMs, timings(known.intervalSeconds, known.ttlSeconds, known.graceSeconds)),
+          cur?.phi ?? null,
+          cur?.flap ?? emptyFlapState(),
+          beats.map(({ receivedMs, h }) => ({ receivedMs, status: h.status, intervalSeconds: h.intervalSeconds })),
+          known,
+        );
+        // Consensus role and term: the newest heartbeat that says.
+        const withRole = [...beats].reverse().find(({ h }) => h.role !== undefined || h.term !== undefined)?.h;
+        const role = withRole?.role ?? cur?.role ?? null;
+        const term = withRole?.term ?? cur?.term ?? null;
+        const roleChanged = withRole !== undefined && (role !== (cur?.role ?? null) || term !== (cur?.term ?? null));
+        if (roleChanged) rolesChanged.add(known.serviceId);
+        const placement = placementOf(known);
+        // A new instance joins its service (idempotent, so a lost race does no harm).
+        if (!cur) await this.redis.client.sadd(this.store.membersKey(known.serviceId), id);
+        return {
+          record: outcome.record,
+          placement: !cur || !samePlacement(cur.placement, placement) ? placement : undefined,
+          extras: {
+            ...(known.detector === 'phi' || cur?.phi ? { phi: outcome.phi } : {}),
+            ...(outcome.transitions.length > 0 || !cur ? { flap: outcome.flap } : {}),
+            ...(roleChanged ? { role, term } : {}),
+          },
+          changes: outcome.transitions.map((tr) => instanceChange(tr, id, outcome.record, placement, isFlapping(outcome.flap, tr.atMs))),
+        };
+      },
+      CAS_ATTEMPTS,
+    );
+    if (conflicts.length > 0) throw new Error(`could not update ${conflicts.length} instance(s) after ${CAS_ATTEMPTS} attempts (contention)`);
+    return rolesChanged;
   }
 
   /** Postgres learns last-seen times at most every {@link LAST_SEEN_FLUSH_MS} per instance: the live value is in Redis. */

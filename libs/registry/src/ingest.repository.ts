@@ -4,23 +4,16 @@ import { SqlPool } from '#core';
 import type { Heartbeat } from './heartbeat.js';
 import type { IngestEntry } from './heartbeat-stream.js';
 import type { Transition } from './instance-state.js';
+import type { InstancePlacement } from './instance-store.js';
 
-/** An instance as the drain knows it: ids and what Postgres holds of its placement and timings. */
-export interface KnownInstance {
+/** An instance as the drain knows it: its id, and what Postgres holds of its placement, timings and detector. */
+export interface KnownInstance extends InstancePlacement {
   id: string;
-  serviceId: string;
-  service: string;
-  name: string;
-  address: string | null;
-  port: number | null;
-  zone: string | null;
-  region: string | null;
   intervalSeconds: number;
   ttlSeconds: number | null;
   graceSeconds: number | null;
   detector: 'fixed' | 'phi';
   phiThreshold: number;
-  meta: Record<string, string> | null;
 }
 
 export interface InstanceTransitionRow extends Transition {

@@ -35,6 +35,15 @@ export interface StoredInstance {
   term: number | null;
 }
 
+/** What to write for one instance, decided from what its hash holds. */
+export interface InstanceWrite<C = unknown> {
+  record: InstanceRecord;
+  placement?: Partial<InstancePlacement>;
+  extras?: DetectorExtras;
+  /** State changes this write makes: appended to the transitions outbox atomically with it. */
+  changes?: C[];
+}
+
 /** Detector state written together with a record. */
 export interface DetectorExtras {
   phi?: InterArrivalStats | null;
@@ -175,19 +184,45 @@ export class InstanceStore {
     if (extras.flap !== undefined) fields.push('fl', JSON.stringify(extras.flap));
     if (extras.role !== undefined) fields.push('ro', extras.role ?? '');
     if (extras.term !== undefined) fields.push('te', extras.term === null ? '' : String(extras.term));
-    if (placement) {
-      for (const [field, value] of Object.entries(placement) as [keyof InstancePlacement, unknown][]) {
-        fields.push(PLACEMENT_FIELD[field], fieldValue(value));
-      }
-    }
+    if (placement) fields.push(...placementFields(placement));
     const ok = await this.client.nfInstanceCas(this.hashKey(id), this.deadlinesKey, this.transitionsKey, version, id, record.deadlineMs, changes.length > 0 ? JSON.stringify(changes) : '', ...fields);
     return ok === 1;
   }
 
+  /**
+   * Read, decide, compare-and-set for many instances at once: `decide` sees
+   * each instance's hash (undefined when it has none yet) and returns what to
+   * write, or null for nothing. Instances another writer changed meanwhile
+   * are read and decided again, up to `attempts` times. Returns the writes
+   * that took effect and the ids still in conflict.
+   */
+  async updateEach<C>(
+    ids: string[],
+    decide: (id: string, cur: StoredInstance | undefined) => Promise<InstanceWrite<C> | null>,
+    attempts: number,
+  ): Promise<{ written: InstanceWrite<C>[]; conflicts: string[] }> {
+    const written: InstanceWrite<C>[] = [];
+    let pending = ids;
+    for (let attempt = 0; attempt < attempts && pending.length > 0; attempt++) {
+      const stored = await this.load(pending);
+      const conflicts: string[] = [];
+      await Promise.all(
+        pending.map(async (id) => {
+          const cur = stored.get(id);
+          const w = await decide(id, cur);
+          if (!w) return;
+          if (await this.compareAndSet(id, cur?.version ?? '', w.record, w.placement, w.extras, w.changes)) written.push(w);
+          else conflicts.push(id);
+        }),
+      );
+      pending = conflicts;
+    }
+    return { written, conflicts: pending };
+  }
+
   /** Creates the hash of a new instance (or refreshes its placement) and adds it to its service. */
   async ensure(id: string, record: InstanceRecord, placement: InstancePlacement): Promise<void> {
-    const current = await this.load([id]);
-    if (current.has(id)) {
+    if ((await this.client.exists(this.hashKey(id))) === 1) {
       await this.client.hset(this.hashKey(id), ...placementFields(placement));
     } else {
       await this.compareAndSet(id, '', record, placement);
@@ -231,7 +266,7 @@ function fieldValue(value: unknown): string {
   return typeof value === 'object' ? JSON.stringify(value) : String(value);
 }
 
-function placementFields(p: InstancePlacement): string[] {
+function placementFields(p: Partial<InstancePlacement>): string[] {
   return (Object.entries(p) as [keyof InstancePlacement, unknown][]).flatMap(([k, v]) => [PLACEMENT_FIELD[k], fieldValue(v)]);
 }
 

@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { SqlPool } from '#core';
 import { RealtimeEvent, type RealtimeMessage, RealtimePublisher } from '#realtime';
 import { IngestRepository, type InstanceTransitionRow } from './ingest.repository.js';
+import type { InstanceRecord, Transition } from './instance-state.js';
 import { InstanceStore, type InstancePlacement } from './instance-store.js';
 import { evaluateQuorum, type MemberCounts, type QuorumRule, type ServiceState, survives, type SurvivalGoal } from './quorum.js';
 import { SignalsService } from './signals.service.js';
@@ -10,6 +11,11 @@ export interface InstanceChange extends InstanceTransitionRow {
   placement: InstancePlacement;
   /** Changing state too often (flap damping): shown, and alerts for it are suppressed. */
   flapping: boolean;
+}
+
+/** A transition of an instance, with what the history and the events need to know of it. */
+export function instanceChange(t: Transition, instanceId: string, record: InstanceRecord, placement: InstancePlacement, flapping: boolean): InstanceChange {
+  return { ...t, instanceId, serviceId: placement.serviceId, status: record.status, lastSeenMs: record.lastSeenMs, placement, flapping };
 }
 
 /**
@@ -29,12 +35,6 @@ export class StateChanges {
     private readonly publisher: RealtimePublisher,
     private readonly signals: SignalsService,
   ) {}
-
-  /** Announces and records state changes (both steps; see {@link announce} and {@link record}). */
-  async apply(changes: InstanceChange[]): Promise<void> {
-    await this.announce(changes);
-    await this.record(changes);
-  }
 
   /** `instance.state` events and log lines: first, so live views do not wait for Postgres. */
   async announce(changes: InstanceChange[]): Promise<void> {
