@@ -105,6 +105,18 @@ export interface MemberCounts {
   unknown: number;
 }
 
+/** Tallies members by state. */
+export function countMembers(states: Iterable<InstanceState>): MemberCounts {
+  const counts: MemberCounts = { up: 0, suspect: 0, down: 0, unknown: 0 };
+  for (const s of states) {
+    if (s === 'UP') counts.up++;
+    else if (s === 'SUSPECT') counts.suspect++;
+    else if (s === 'DOWN') counts.down++;
+    else counts.unknown++;
+  }
+  return counts;
+}
+
 export interface QuorumVerdict {
   state: ServiceState;
   /** How many more healthy members may fail before the service stops working under its rule (0 when already DOWN). */

@@ -5,7 +5,7 @@ import { availabilityOver, composeAvailability, spansFrom, type StateSpan } from
 import { isFlapping } from './detection.js';
 import { newRecord, timings } from './instance-state.js';
 import { InstanceStore, type StoredInstance } from './instance-store.js';
-import { evaluateQuorum, type MemberCounts, type QuorumRule, survives, type Survives } from './quorum.js';
+import { countMembers, evaluateQuorum, type QuorumRule, survives, type Survives } from './quorum.js';
 
 export interface ServiceSpec {
   description?: string | null;
@@ -134,11 +134,10 @@ export class RegistryService {
       selfRegistered: false,
     };
     const existing = await this.prisma.service.findUnique({ where: { name }, select: { id: true } });
-    if (existing) await this.prisma.service.update({ where: { name }, data });
-    else await this.prisma.service.create({ data: { name, ...data } });
+    const row = existing ? await this.prisma.service.update({ where: { name }, data }) : await this.prisma.service.create({ data: { name, ...data } });
     // The workers cache detector settings per instance: make them reload.
     await this.announce(name, '*');
-    return { view: await this.getService(name), created: !existing };
+    return { view: (await this.views([row]))[0], created: !existing };
   }
 
   async listServices(limit: number, cursor?: string): Promise<{ items: ServiceView[]; nextCursor: string | null }> {
@@ -146,8 +145,7 @@ export class RegistryService {
     const rows = await this.prisma.service.findMany({ orderBy: { name: 'asc' }, take: limit + 1, ...(cursor ? { where: { name: { gt: cursor } } } : {}) });
     const more = rows.length > limit;
     const page = more ? rows.slice(0, limit) : rows;
-    const items = await Promise.all(page.map((r) => this.view(r)));
-    return { items, nextCursor: more ? page[page.length - 1].name : null };
+    return { items: await this.views(page), nextCursor: more ? page[page.length - 1].name : null };
   }
 
   /**
@@ -162,13 +160,11 @@ export class RegistryService {
       this.prisma.instance.groupBy({ by: ['state'], _count: { _all: true } }),
       this.prisma.signal.groupBy({ by: ['severity'], where: { resolvedAt: null }, _count: { _all: true } }),
     ]);
-    const count = <K extends string>(rows: { _count: { _all: number } }[], key: (r: never) => K, keys: readonly K[]) =>
-      Object.fromEntries(keys.map((k) => [k, rows.filter((r) => key(r as never) === k).reduce((n, r) => n + r._count._all, 0)])) as Record<K, number>;
     return {
       totals: {
-        services: count(byState, (r: { state: ServiceView['state'] }) => r.state, ['UP', 'DEGRADED', 'DOWN', 'UNKNOWN'] as const),
-        instances: count(instances, (r: { state: InstanceView['state'] }) => r.state, ['UP', 'SUSPECT', 'DOWN', 'UNKNOWN'] as const),
-        openSignals: count(signals, (r: { severity: 'info' | 'warning' | 'critical' }) => r.severity, ['info', 'warning', 'critical'] as const),
+        services: tally(byState.map((r) => [r.state, r._count._all]), ['UP', 'DEGRADED', 'DOWN', 'UNKNOWN'] as const),
+        instances: tally(instances.map((r) => [r.state, r._count._all]), ['UP', 'SUSPECT', 'DOWN', 'UNKNOWN'] as const),
+        openSignals: tally(signals.map((r) => [r.severity, r._count._all]), ['info', 'warning', 'critical'] as const),
       },
       items: page.items.map((v) => ({
         name: v.name,
@@ -200,7 +196,7 @@ export class RegistryService {
   async getService(name: string): Promise<ServiceView> {
     const row = await this.prisma.service.findUnique({ where: { name } });
     if (!row) throw new DomainError(ErrorCode.NotFound, `service ${name} not found`);
-    return this.view(row);
+    return (await this.views([row]))[0];
   }
 
   async deleteService(name: string): Promise<void> {
@@ -290,36 +286,33 @@ export class RegistryService {
     return [...stored.values()].map((s) => instanceView(s, service)).sort((a, b) => a.id.localeCompare(b.id));
   }
 
-  private async view(row: {
-    id: string;
-    name: string;
-    description: string | null;
-    tier: string | null;
-    dependsOn: unknown;
-    survivalGoal: 'node' | 'zone' | 'region' | null;
-    quorum: QuorumRule;
-    minHealthy: number;
-    detector: 'fixed' | 'phi';
-    state: 'UP' | 'DEGRADED' | 'DOWN' | 'UNKNOWN';
-    stateSince: Date;
-    stateReason: string | null;
-    selfRegistered: boolean;
-    createdAt: Date;
-  }): Promise<ServiceView> {
+  /**
+   * Views of a page of services. State history (for availability) is read
+   * once for the whole page and the services it depends on, not per service.
+   */
+  private async views(rows: ServiceRow[]): Promise<ServiceView[]> {
+    const now = Date.now();
+    const depNames = [...new Set(rows.flatMap((r) => dependsOnOf(r).flat()))];
+    const deps = depNames.length > 0 ? await this.prisma.service.findMany({ where: { name: { in: depNames } }, select: { id: true, name: true } }) : [];
+    const spans = await this.spans([...rows.map((r) => r.id), ...deps.map((d) => d.id)], now);
+    const depIds = new Map(deps.map((d) => [d.name, d.id]));
+    return Promise.all(rows.map((r) => this.view(r, spans, depIds, now)));
+  }
+
+  private async view(row: ServiceRow, spans: Map<string, StateSpan[]>, depIds: Map<string, string>, now: number): Promise<ServiceView> {
     const instances = await this.instancesOf(row.id, row.name);
-    const counts: MemberCounts = { up: 0, suspect: 0, down: 0, unknown: 0 };
-    for (const i of instances) counts[i.state.toLowerCase() as keyof MemberCounts]++;
-    const verdict = evaluateQuorum(row.quorum, counts, row.minHealthy);
+    const verdict = evaluateQuorum(row.quorum, countMembers(instances.map((i) => i.state)), row.minHealthy);
     const s = survives(
       row.quorum,
       instances.map((i) => ({ state: i.state, node: i.address, zone: i.zone, region: i.region })),
       row.minHealthy,
     );
+    const dependsOn = dependsOnOf(row);
     return {
       name: row.name,
       description: row.description,
       tier: row.tier,
-      dependsOn: Array.isArray(row.dependsOn) ? (row.dependsOn as string[][]) : [],
+      dependsOn,
       survivalGoal: row.survivalGoal,
       survivalGoalMet: row.survivalGoal ? s[row.survivalGoal] : null,
       quorum: row.quorum,
@@ -331,32 +324,12 @@ export class RegistryService {
       canLose: verdict.canLose,
       survives: s,
       leader: await this.clusters.leaderOf(row.id),
-      ...(await this.availabilityOf(row.id, Array.isArray(row.dependsOn) ? (row.dependsOn as string[][]) : [])),
+      ...availabilityOf(spans.get(row.id) ?? [], dependsOn.map((g) => g.map((n) => (depIds.has(n) ? (spans.get(depIds.get(n)!) ?? []) : null))), now),
       slos: [],
       selfRegistered: row.selfRegistered,
       instances,
       createdAt: row.createdAt.toISOString(),
     };
-  }
-
-  /** Availability per window from the service's state history, and composed with its dependencies over 30 days. */
-  private async availabilityOf(serviceId: string, dependsOn: string[][]): Promise<Pick<ServiceView, 'availability' | 'composite30d'>> {
-    const now = Date.now();
-    const a30 = await this.spans([serviceId], now);
-    const spans = a30.get(serviceId) ?? [];
-    const over = (ms: number) => availabilityOver(spans, now - ms, now).availability;
-    const availability = { '1h': over(3_600_000), '24h': over(86_400_000), '7d': over(7 * 86_400_000), '30d': over(30 * 86_400_000) };
-    let composite30d: number | null = availability['30d'];
-    if (composite30d !== null && dependsOn.length > 0) {
-      const names = [...new Set(dependsOn.flat())];
-      const deps = await this.prisma.service.findMany({ where: { name: { in: names } }, select: { id: true, name: true } });
-      const depSpans = await this.spans(deps.map((d) => d.id), now);
-      const byName = new Map(deps.map((d) => [d.name, availabilityOver(depSpans.get(d.id) ?? [], now - 30 * 86_400_000, now).availability]));
-      // A dependency without data makes the composite unknown rather than optimistic.
-      const groups = dependsOn.map((g) => g.map((n) => byName.get(n) ?? null));
-      composite30d = groups.some((g) => g.some((v) => v === null)) ? null : composeAvailability(composite30d, groups as number[][]);
-    }
-    return { availability, composite30d };
   }
 
   /** State spans of the last 30 days per service, from service_transitions. */
@@ -382,6 +355,54 @@ export class RegistryService {
   private async announce(service: string, instance: string): Promise<void> {
     await this.redis.client.publish(this.redis.key('registry', 'changed'), `${service}/${instance}`);
   }
+}
+
+/** The columns of a service row the views read. */
+interface ServiceRow {
+  id: string;
+  name: string;
+  description: string | null;
+  tier: string | null;
+  dependsOn: unknown;
+  survivalGoal: 'node' | 'zone' | 'region' | null;
+  quorum: QuorumRule;
+  minHealthy: number;
+  detector: 'fixed' | 'phi';
+  state: 'UP' | 'DEGRADED' | 'DOWN' | 'UNKNOWN';
+  stateSince: Date;
+  stateReason: string | null;
+  selfRegistered: boolean;
+  createdAt: Date;
+}
+
+function dependsOnOf(row: ServiceRow): string[][] {
+  return Array.isArray(row.dependsOn) ? (row.dependsOn as string[][]) : [];
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Availability per window from a service's state spans, and over 30 days
+ * composed with its dependencies' (groups in sequence, members in parallel;
+ * null for a dependency that does not exist). A dependency without data makes
+ * the composite unknown rather than optimistic.
+ */
+function availabilityOf(spans: StateSpan[], deps: (StateSpan[] | null)[][], now: number): Pick<ServiceView, 'availability' | 'composite30d'> {
+  const over = (s: StateSpan[], ms: number) => availabilityOver(s, now - ms, now).availability;
+  const availability = { '1h': over(spans, 3_600_000), '24h': over(spans, DAY_MS), '7d': over(spans, 7 * DAY_MS), '30d': over(spans, 30 * DAY_MS) };
+  let composite30d: number | null = availability['30d'];
+  if (composite30d !== null && deps.length > 0) {
+    const groups = deps.map((g) => g.map((d) => (d ? over(d, 30 * DAY_MS) : null)));
+    composite30d = groups.some((g) => g.some((v) => v === null)) ? null : composeAvailability(composite30d, groups as number[][]);
+  }
+  return { availability, composite30d };
+}
+
+/** Counts by key, every one of `keys` present (0 when absent). */
+function tally<K extends string>(rows: [string, number][], keys: readonly K[]): Record<K, number> {
+  const out = Object.fromEntries(keys.map((k) => [k, 0])) as Record<K, number>;
+  for (const [k, n] of rows) if (k in out) out[k as K] += n;
+  return out;
 }
 
 function instanceView(s: StoredInstance, service: string): InstanceView {

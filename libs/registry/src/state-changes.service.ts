@@ -4,7 +4,7 @@ import { RealtimeEvent, type RealtimeMessage, RealtimePublisher } from '#realtim
 import { IngestRepository, type InstanceTransitionRow } from './ingest.repository.js';
 import type { InstanceRecord, Transition } from './instance-state.js';
 import { InstanceStore, type InstancePlacement } from './instance-store.js';
-import { evaluateQuorum, type MemberCounts, type QuorumRule, type ServiceState, survives, type SurvivalGoal } from './quorum.js';
+import { countMembers, evaluateQuorum, type QuorumRule, type ServiceState, survives, type SurvivalGoal } from './quorum.js';
 import { SignalsService } from './signals.service.js';
 
 export interface InstanceChange extends InstanceTransitionRow {
@@ -102,17 +102,8 @@ export class StateChanges {
       const ids = await this.store.memberIds(serviceId);
       // Counting needs two fields per member; only a survival goal needs where they are.
       const states = await this.store.loadStates(ids);
-      const counts: MemberCounts = { up: 0, suspect: 0, down: 0, unknown: 0 };
-      let degraded = 0;
-      for (const m of states) {
-        const s = m.state;
-        if (s === 'UP') counts.up++;
-        else if (s === 'SUSPECT') counts.suspect++;
-        else if (s === 'DOWN') counts.down++;
-        else counts.unknown++;
-        if (s === 'UP' && m.status === 'degraded') degraded++;
-      }
-      const verdict = evaluateQuorum(service.quorum, counts, service.min_healthy);
+      const degraded = states.filter((m) => m.state === 'UP' && m.status === 'degraded').length;
+      const verdict = evaluateQuorum(service.quorum, countMembers(states.map((m) => m.state)), service.min_healthy);
       if (service.survival_goal) {
         const members = await this.store.load(ids);
         const placed = [...members.values()].map((m) => ({ state: m.record.state, node: m.placement.address, zone: m.placement.zone, region: m.placement.region }));

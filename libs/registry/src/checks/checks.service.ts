@@ -35,6 +35,9 @@ export interface CheckView {
   last: CheckStatus | null;
 }
 
+/** A check as Postgres holds it, with its service's name. */
+type CheckRow = Omit<CheckView, 'service' | 'createdAt' | 'last'> & { createdAt: Date; service: { name: string } };
+
 /** Where a target lives: host and port, and a default instance name for it. */
 export function targetPlacement(type: 'http' | 'tcp', target: string): { host: string; port: number; instance: string } {
   let host: string;
@@ -131,20 +134,7 @@ export class ChecksService {
     };
   }
 
-  private async view(row: {
-    id: string;
-    instance: string;
-    type: 'http' | 'tcp';
-    target: string;
-    intervalSeconds: number;
-    timeoutMs: number;
-    expectStatus: number | null;
-    expectBody: string | null;
-    retries: number;
-    runOn: 'worker' | 'probers';
-    createdAt: Date;
-    service: { name: string };
-  }): Promise<CheckView> {
+  private async view(row: CheckRow): Promise<CheckView> {
     return {
       id: row.id,
       service: row.service.name,
