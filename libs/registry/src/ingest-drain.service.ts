@@ -215,7 +215,7 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
         if (roleChanged) rolesChanged.add(known.serviceId);
         const placement = placementOf(known);
         // A new instance joins its service (idempotent, so a lost race does no harm).
-        if (!cur) await this.redis.client.sadd(this.store.membersKey(known.serviceId), id);
+        if (!cur) await this.store.addMember(known.serviceId, id);
         return {
           record: outcome.record,
           placement: !cur || !samePlacement(cur.placement, placement) ? placement : undefined,

@@ -220,14 +220,9 @@ export class InstanceStore {
     return { written, conflicts: pending };
   }
 
-  /** Creates the hash of a new instance (or refreshes its placement) and adds it to its service. */
-  async ensure(id: string, record: InstanceRecord, placement: InstancePlacement): Promise<void> {
-    if ((await this.client.exists(this.hashKey(id))) === 1) {
-      await this.client.hset(this.hashKey(id), ...placementFields(placement));
-    } else {
-      await this.compareAndSet(id, '', record, placement);
-    }
-    await this.client.sadd(this.membersKey(placement.serviceId), id);
+  /** Adds an instance to its service's members (idempotent). */
+  async addMember(serviceId: string, id: string): Promise<void> {
+    await this.client.sadd(this.membersKey(serviceId), id);
   }
 
   /** Forgets an instance (deregistration). */

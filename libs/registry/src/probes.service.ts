@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { forwardRef, Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { DomainError, ErrorCode, InjectConfig, type NinefoldConfig, type Principal, RedisService } from '#core';
-import { CheckResults } from './checks/check-results.service.js';
-import { ChecksService } from './checks/checks.service.js';
+import { type CheckIdentity, CheckResults } from './checks/check-results.service.js';
 import type { ProbeResult } from './instance-state.js';
 import { type InstancePlacement, InstanceStore } from './instance-store.js';
 
@@ -49,7 +48,6 @@ export class ProbesService implements OnApplicationShutdown {
     private readonly redis: RedisService,
     private readonly store: InstanceStore,
     @InjectConfig() private readonly config: NinefoldConfig,
-    @Inject(forwardRef(() => ChecksService)) private readonly checks: ChecksService,
     private readonly checkResults: CheckResults,
   ) {}
 
@@ -104,8 +102,8 @@ export class ProbesService implements OnApplicationShutdown {
     await this.redis.client.del(this.key('task', taskId));
     if (task.check) {
       // A pull check run by a prober: its result is a heartbeat of the check's instance.
-      const run = await this.checks.forRun(task.check);
-      if (run) await this.checkResults.record(run.identity, { ok: result.reachable, latencyMs: result.latencyMs ?? 0, ...(result.error ? { error: result.error } : {}) }, `prober:${proberId}`);
+      const identity = JSON.parse(task.check) as CheckIdentity;
+      await this.checkResults.record(identity, { ok: result.reachable, latencyMs: result.latencyMs ?? 0, ...(result.error ? { error: result.error } : {}) }, `prober:${proberId}`);
       return;
     }
     const roundKey = this.key('round', task.round);
@@ -192,15 +190,15 @@ export class ProbesService implements OnApplicationShutdown {
     return { roundId, windowMs: timeoutMs + ANSWER_SLACK_MS };
   }
 
-  /** Gives one run of a prober-run check to a connected prober (at random); false when none is connected. */
-  async startCheckTask(checkId: string, spec: { type: 'http' | 'tcp'; target: string; timeoutMs: number }): Promise<boolean> {
+  /** Gives one run of a prober-run check to a connected prober (at random); the task carries what its result is reported as, so an answer needs no lookup. False when no prober is connected. */
+  async startCheckTask(check: CheckIdentity, spec: { type: 'http' | 'tcp'; target: string; timeoutMs: number }): Promise<boolean> {
     const ids = await this.redis.client.zrangebyscore(this.probersKey, Date.now() - CONNECTED_WINDOW_MS, '+inf');
     if (ids.length === 0) return false;
     const prober = ids[Math.floor(Math.random() * ids.length)];
     const taskId = randomUUID();
     await this.redis.client
       .multi()
-      .hset(this.key('task', taskId), 'check', checkId, 'prober', prober, 'type', spec.type, 'target', spec.target, 'timeoutMs', spec.timeoutMs)
+      .hset(this.key('task', taskId), 'check', JSON.stringify(check), 'prober', prober, 'type', spec.type, 'target', spec.target, 'timeoutMs', spec.timeoutMs)
       .expire(this.key('task', taskId), TASK_TTL_S)
       .rpush(this.key('q', prober), taskId)
       .expire(this.key('q', prober), TASK_TTL_S)

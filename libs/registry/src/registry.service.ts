@@ -229,16 +229,25 @@ export class RegistryService {
       : await this.prisma.instance.create({ data: { serviceId: svc.id, name: spec.id, ...data } });
     const t = timings(row.intervalSeconds, row.ttlSeconds, row.graceSeconds);
     const placement = { serviceId: svc.id, service, name: spec.id, address: row.address, port: row.port, zone: row.zone, region: row.region, meta: (row.meta as Record<string, string> | null) ?? null };
-    await this.store.ensure(row.id, newRecord(Date.now(), t), placement);
-    // Timings changed: the live record takes them from the next heartbeat on; make it take them now.
-    const cur = (await this.store.load([row.id])).get(row.id);
-    if (cur && (cur.record.ttlMs !== t.ttlMs || cur.record.graceMs !== t.graceMs)) {
-      const deadline = cur.record.state === 'UP' ? cur.record.lastSeenMs + t.ttlMs : cur.record.deadlineMs;
-      await this.store.compareAndSet(row.id, cur.version, { ...cur.record, ...t, deadlineMs: deadline });
-    }
+    // The live record: created with its service membership, or given the new placement and timings at once (not from the next heartbeat on).
+    const { conflicts } = await this.store.updateEach(
+      [row.id],
+      async (id, cur) => {
+        if (!cur) {
+          await this.store.addMember(svc.id, id);
+          return { record: newRecord(Date.now(), t), placement };
+        }
+        const retimed = cur.record.ttlMs !== t.ttlMs || cur.record.graceMs !== t.graceMs;
+        const deadlineMs = retimed && cur.record.state === 'UP' ? cur.record.lastSeenMs + t.ttlMs : cur.record.deadlineMs;
+        return { record: { ...cur.record, ...t, deadlineMs }, placement };
+      },
+      5,
+    );
+    if (conflicts.length > 0) throw new DomainError(ErrorCode.Conflict, `instance ${service}/${spec.id} is changing too fast; retry`);
     await this.announce(service, spec.id);
-    const view = (await this.instancesOf(svc.id, service)).find((i) => i.id === spec.id);
-    if (!view) throw new Error(`instance ${service}/${spec.id} vanished while registering`);
+    const stored = (await this.store.load([row.id])).get(row.id);
+    if (!stored) throw new Error(`instance ${service}/${spec.id} vanished while registering`);
+    const view = instanceView(stored, service);
     return { view, created: !existing };
   }
 

@@ -32,7 +32,7 @@ export class ChecksProcessor extends WorkerHost {
     }
     if (!run) return; // deleted since this run was scheduled
     if (run.runOn === 'probers') {
-      const given = await this.probes.startCheckTask(id, run.spec);
+      const given = await this.probes.startCheckTask(run.identity, run.spec);
       if (!given) this.logger.warn({ checkId: id, service: run.identity.service, instance: run.identity.instance }, 'no prober connected to run this check');
       return;
     }
