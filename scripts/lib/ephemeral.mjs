@@ -34,8 +34,8 @@ export async function startEphemeralServices({ redis = true, log = () => {} } = 
     for (const s of servers) signal(s.pid, s.hardSignal);
     fs.rmSync(dir, { recursive: true, force: true });
   };
-  const onSignal = (signal) => {
-    void stop().finally(() => process.exit(128 + SIGNALS[signal]));
+  const onSignal = (sig) => {
+    void stop().finally(() => process.exit(128 + SIGNALS[sig]));
   };
   const stop = async () => {
     if (stopped) return;

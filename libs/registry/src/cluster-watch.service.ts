@@ -121,12 +121,12 @@ export class ClusterWatch {
     for (let i = 0; i < due.length; i += 2) {
       const serviceId = due[i];
       const since = Number(due[i + 1]);
-      const members = [...(await this.store.load(await this.store.memberIds(serviceId))).values()];
-      const service = members[0]?.placement.service;
-      if (!service) {
-        await this.redis.client.zrem(this.leaderlessKey, serviceId);
-        continue;
-      }
+      // Raised once, not on every tick: the signal stays open until a leader appears ({@link evaluate} resolves it).
+      await this.redis.client.zrem(this.leaderlessKey, serviceId);
+      // The service's name, from any one member.
+      const [anyMember] = await this.redis.client.srandmember(this.store.membersKey(serviceId), 1);
+      const service = anyMember ? (await this.store.load([anyMember])).get(anyMember)?.placement.service : undefined;
+      if (!service) continue;
       await this.signals.raise({
         serviceId,
         service,
