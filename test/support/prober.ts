@@ -1,4 +1,4 @@
-import net from 'node:net';
+import { runCheck } from '../../libs/registry/src/checks/check-runner.js';
 import { HttpClient } from './http.js';
 
 export interface TestProber {
@@ -9,7 +9,8 @@ export interface TestProber {
 
 /**
  * A prober agent as the contract describes one: long-polls for tasks,
- * connects to each target over TCP for real and reports. `broken: true` is a
+ * probes each target for real (the control plane's own check runner: TCP
+ * connect, or HTTP expecting a 2xx/3xx) and reports. `broken: true` is a
  * prober on a broken network path: every connection fails.
  */
 export function startTestProber(baseUrl: string, key: string, opts: { name: string; zone?: string; broken?: boolean }): TestProber {
@@ -26,7 +27,7 @@ export function startTestProber(baseUrl: string, key: string, opts: { name: stri
       }
       for (const task of res.body.items as { id: string; type: 'tcp' | 'http'; target: string; timeoutMs: number }[]) {
         const started = Date.now();
-        const reachable = opts.broken ? false : task.type === 'http' ? await httpReachable(task.target, task.timeoutMs) : await tcpReachable(task.target, task.timeoutMs);
+        const reachable = opts.broken ? false : (await runCheck({ type: task.type, target: task.target, timeoutMs: task.timeoutMs })).ok;
         answered.push({ target: task.target, reachable });
         await http.post(`/api/v1/probe-tasks/${task.id}/result`, { reachable, latencyMs: Date.now() - started, ...(reachable ? {} : { error: opts.broken ? 'network unreachable' : 'connection refused' }) });
       }
@@ -39,32 +40,4 @@ export function startTestProber(baseUrl: string, key: string, opts: { name: stri
       await loop;
     },
   };
-}
-
-async function httpReachable(url: string, timeoutMs: number): Promise<boolean> {
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-    await res.arrayBuffer();
-    return res.status < 400;
-  } catch {
-    return false;
-  }
-}
-
-function tcpReachable(target: string, timeoutMs: number): Promise<boolean> {
-  const i = target.lastIndexOf(':');
-  const host = target.slice(0, i).replace(/^\[|\]$/g, '');
-  const port = Number(target.slice(i + 1));
-  return new Promise((resolve) => {
-    const socket = net.connect({ host, port, timeout: timeoutMs });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
