@@ -1,12 +1,11 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { DomainError, ErrorCode, RequireRole } from '#core';
+import { RequireRole } from '#core';
 import { ChecksService } from '#registry';
 import { ApiErrorDto } from '../common/api-error.dto.js';
+import { IdParam } from '../common/id-param.js';
 import { ApiAuthErrors } from '../common/api-errors.decorator.js';
 import { CheckDto, CheckListQueryDto, CheckPageDto, CreateCheckDto } from './checks.dto.js';
-
-const uuid = () => new ParseUUIDPipe({ exceptionFactory: () => new DomainError(ErrorCode.Invalid, ['id must be a UUID']) });
 
 @ApiTags('checks')
 @ApiAuthErrors()
@@ -39,7 +38,7 @@ export class ChecksController {
   @ApiOperation({ summary: 'One check with its last result' })
   @ApiOkResponse({ type: CheckDto })
   @ApiNotFoundResponse({ type: ApiErrorDto })
-  get(@Param('id', uuid()) id: string): Promise<CheckDto> {
+  get(@IdParam() id: string): Promise<CheckDto> {
     return this.checks.get(id);
   }
 
@@ -49,7 +48,7 @@ export class ChecksController {
   @ApiOperation({ summary: 'Delete a check (its instance stays registered)' })
   @ApiNoContentResponse()
   @ApiNotFoundResponse({ type: ApiErrorDto })
-  async remove(@Param('id', uuid()) id: string): Promise<void> {
+  async remove(@IdParam() id: string): Promise<void> {
     await this.checks.remove(id);
   }
 }

@@ -1,8 +1,9 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Query, Req } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Post, Query, Req } from '@nestjs/common';
 import { ApiConflictResponse, ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
-import { ApiKeysService, type ApiKeyView, CurrentPrincipal, DomainError, ErrorCode, type Principal, RequireRole } from '#core';
+import { ApiKeysService, type ApiKeyView, CurrentPrincipal, type Principal, RequireRole } from '#core';
 import { ApiErrorDto } from '../common/api-error.dto.js';
+import { IdParam } from '../common/id-param.js';
 import { ApiAuthErrors } from '../common/api-errors.decorator.js';
 import { PageQueryDto } from '../common/pagination.dto.js';
 import { ApiKeyDto, ApiKeyPageDto, CreatedApiKeyDto, CreateKeyDto, WhoAmIDto } from './keys.dto.js';
@@ -51,7 +52,7 @@ export class KeysController {
   @ApiNotFoundResponse({ type: ApiErrorDto })
   @ApiConflictResponse({ type: ApiErrorDto, description: 'It is the last active admin key.' })
   async revoke(
-    @Param('id', new ParseUUIDPipe({ exceptionFactory: () => new DomainError(ErrorCode.Invalid, ['id must be a UUID']) })) id: string,
+    @IdParam() id: string,
     @CurrentPrincipal() actor: Principal,
     @Req() req: FastifyRequest,
   ): Promise<ApiKeyDto> {

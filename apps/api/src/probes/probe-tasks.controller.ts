@@ -1,8 +1,9 @@
-import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
 import { ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { CurrentPrincipal, DomainError, ErrorCode, type Principal, RequireRole } from '#core';
+import { CurrentPrincipal, type Principal, RequireRole } from '#core';
 import { ProbesService } from '#registry';
 import { ApiErrorDto } from '../common/api-error.dto.js';
+import { IdParam } from '../common/id-param.js';
 import { ApiAuthErrors } from '../common/api-errors.decorator.js';
 import { PollQueryDto, ProbeResultDto, ProbeTaskListDto, RecordedDto } from './probe-tasks.dto.js';
 
@@ -31,7 +32,7 @@ export class ProbeTasksController {
   @ApiOkResponse({ type: RecordedDto })
   @ApiNotFoundResponse({ type: ApiErrorDto, description: 'Unknown or expired task, or one given to another prober.' })
   async result(
-    @Param('id', new ParseUUIDPipe({ exceptionFactory: () => new DomainError(ErrorCode.Invalid, ['id must be a UUID']) })) id: string,
+    @IdParam() id: string,
     @Body() body: ProbeResultDto,
     @CurrentPrincipal() principal: Principal,
   ): Promise<RecordedDto> {
