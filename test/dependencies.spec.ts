@@ -39,4 +39,8 @@ describe('installed dependencies', () => {
   it('has exactly one copy of ioredis (BullMQ shares our connections and types)', () => {
     expect(installedCopies('ioredis')).toHaveLength(1);
   });
+
+  it('has exactly one copy of socket.io (the Redis adapter must patch the server Nest creates)', () => {
+    expect(installedCopies('socket.io')).toHaveLength(1);
+  });
 });

@@ -1,11 +1,11 @@
 import 'reflect-metadata';
 import { Logger as NestLogger, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
 import { ApiKeysService, applyMigrationsWithRetry, config, ConfigError, DomainError, ErrorCode, MetricsService, requestId, installShutdownWatchdog } from '#core';
 import { ApiModule } from './api.module.js';
-import { installHeartbeatFastPath } from './heartbeats/heartbeats.fast-path.js';
+import { ApiFastifyAdapter, HeartbeatIngress } from './heartbeats/heartbeat-ingress.js';
 import { setupOpenApi } from './openapi.js';
 
 async function bootstrap(): Promise<void> {
@@ -14,11 +14,13 @@ async function bootstrap(): Promise<void> {
     await applyMigrationsWithRetry(cfg.DATABASE_URL);
   }
 
-  const adapter = new FastifyAdapter({
+  const ingress = new HeartbeatIngress();
+  const adapter = new ApiFastifyAdapter(ingress, {
     bodyLimit: cfg.BODY_LIMIT_BYTES,
     genReqId: requestId,
     trustProxy: true,
     return503OnClosing: true,
+    serverFactory: ingress.serverFactory,
   });
   // bodyParser: false keeps Fastify's own JSON parser only (no form bodies: the API speaks JSON).
   const app = await NestFactory.create<NestFastifyApplication>(ApiModule, adapter, { bufferLogs: true, bodyParser: false });
@@ -51,8 +53,8 @@ async function bootstrap(): Promise<void> {
     metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
   });
 
-  installHeartbeatFastPath(app);
   setupOpenApi(app);
+  await ingress.start(app, cfg);
 
   const boot = await app.get(ApiKeysService).bootstrapAdminKey();
   await app.listen(cfg.PORT, cfg.HOST);

@@ -49,7 +49,8 @@ const viewSelect = { id: true, name: true, role: true, prefix: true, createdAt: 
 export class ApiKeysService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(ApiKeysService.name);
   private readonly cache: TtlCache<string, Principal | null>;
-  private readonly lastUsed = new Map<string, Date>();
+  /** Key id → last use (epoch ms), written out every KEY_LAST_USED_FLUSH_SECONDS. */
+  private readonly lastUsed = new Map<string, number>();
   private subscriber?: Redis;
   private flushTimer?: NodeJS.Timeout;
   private readonly channel: string;
@@ -169,7 +170,7 @@ export class ApiKeysService implements OnApplicationBootstrap, OnModuleDestroy {
    * Who is calling, from an `Authorization: Bearer <key>` header (or a bare
    * key), and whether their role includes `need`: 401 without a known key,
    * 403 with a key of too small a role. The one place every transport (the
-   * guard, the heartbeat fast path, the WebSocket handshake) authenticates.
+   * guard, the heartbeat ingress, the WebSocket handshake) authenticates.
    */
   async authenticate(authorization: string | string[] | undefined, need: Role): Promise<Principal> {
     const token = bearerToken(authorization);
@@ -184,9 +185,11 @@ export class ApiKeysService implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** The principal of a plain key, or null when it is unknown or revoked. */
   async verify(plain: string): Promise<Principal | null> {
-    const hash = hashApiKey(plain);
-    let principal = this.cache.get(hash);
+    // Cached by the key as sent: a hit costs one map lookup, no hashing (the
+    // heartbeat route verifies a key tens of thousands of times a second).
+    let principal = this.cache.get(plain);
     if (principal === undefined) {
+      const hash = hashApiKey(plain);
       let row;
       try {
         row = await this.prisma.apiKey.findUnique({ where: { hash }, select: { id: true, name: true, role: true, revokedAt: true } });
@@ -194,9 +197,9 @@ export class ApiKeysService implements OnApplicationBootstrap, OnModuleDestroy {
         throw new DependencyUnavailableError('postgres', err);
       }
       principal = row && !row.revokedAt ? { keyId: row.id, name: row.name, role: row.role } : null;
-      this.cache.set(hash, principal, principal ? this.config.KEY_CACHE_TTL_SECONDS * 1000 : NEGATIVE_TTL_MS);
+      this.cache.set(plain, principal, principal ? this.config.KEY_CACHE_TTL_SECONDS * 1000 : NEGATIVE_TTL_MS);
     }
-    if (principal) this.lastUsed.set(principal.keyId, new Date());
+    if (principal) this.lastUsed.set(principal.keyId, Date.now());
     return principal;
   }
 
@@ -205,7 +208,7 @@ export class ApiKeysService implements OnApplicationBootstrap, OnModuleDestroy {
     if (this.lastUsed.size === 0) return;
     const batch = [...this.lastUsed.entries()];
     this.lastUsed.clear();
-    const values = Prisma.join(batch.map(([id, at]) => Prisma.sql`(${id}::uuid, ${at}::timestamptz)`));
+    const values = Prisma.join(batch.map(([id, at]) => Prisma.sql`(${id}::uuid, ${new Date(at)}::timestamptz)`));
     try {
       await this.prisma.$executeRaw`
         UPDATE api_keys AS k SET last_used_at = v.at

@@ -70,7 +70,7 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1000) @Max(60_000)
   LEADER_LEASE_MS = 5000;
 
-  /** Accepted heartbeat requests waiting for a worker, beyond which new heartbeats get 503 (protects Redis memory while workers are down). */
+  /** Ingest stream entries (accepted requests; several share one when they arrive together) waiting for a worker, beyond which new heartbeats get 503 (protects Redis memory while workers are down). */
   @IsOptional() @Transform(toInt) @IsInt() @Min(1000) @Max(100_000_000)
   INGEST_BACKLOG_MAX = 1_000_000;
 

@@ -1,0 +1,124 @@
+import type { TestDatabase } from '../../../../test/support/database.js';
+import { HttpClient } from '../../../../test/support/http.js';
+import { startWorker } from '../../../../test/support/processes.js';
+import { type Stack, startStack } from '../../../../test/support/stack.js';
+import { until } from '../../../../test/support/until.js';
+
+/**
+ * POST /api/v1/heartbeats is served by its own Fastify instance ahead of Nest
+ * (heartbeat-ingress.ts). On the wire it must behave like every other route,
+ * and it refuses heartbeats with 503 once the backlog is full, without losing
+ * any that it accepted. This stack starts with no worker, so accepted
+ * heartbeats stay in the stream until the test starts one.
+ */
+describe('heartbeat ingress (e2e)', () => {
+  let stack: Stack;
+  let db: TestDatabase;
+  let agent: HttpClient;
+
+  beforeAll(async () => {
+    stack = await startStack({ workers: 0, env: { INGEST_BACKLOG_MAX: '1000' } });
+    ({ db } = stack);
+    ({ http: agent } = await stack.client('agent'));
+  });
+
+  afterAll(() => stack?.stop());
+
+  it('answers errors as the contract JSON with a request id, like every other route', async () => {
+    const anon = new HttpClient(stack.api.url);
+    const noKey = await anon.post('/api/v1/heartbeats', { service: 'web', instance: 'a' });
+    expect(noKey.status).toBe(401);
+    expect(noKey.body).toMatchObject({ statusCode: 401, error: 'Unauthorized' });
+    expect(noKey.body.requestId).toBe(noKey.headers.get('x-request-id'));
+
+    // A revoked key is refused at once (revocation drops it from the key cache).
+    const created = await stack.admin.post('/api/v1/keys', { name: 'ingress-revoked', role: 'agent' });
+    const revokedAgent = new HttpClient(stack.api.url, created.body.key);
+    expect((await revokedAgent.post('/api/v1/heartbeats', { service: 'web', instance: 'a' })).status).toBe(202);
+    expect((await stack.admin.delete(`/api/v1/keys/${created.body.id}`)).status).toBe(200);
+    const revoked = await revokedAgent.post('/api/v1/heartbeats', { service: 'web', instance: 'a' });
+    expect(revoked.status).toBe(401);
+    expect(revoked.body.message).toMatch(/unknown or revoked/);
+
+    const malformed = await agent.post('/api/v1/heartbeats', '{"service": "web", ');
+    expect(malformed.status).toBe(400);
+    expect(String(malformed.body.message)).toMatch(/malformed JSON/);
+
+    const tooLarge = await agent.post('/api/v1/heartbeats', { service: 'web', instance: 'a', note: 'x'.repeat(1100 * 1024) });
+    expect(tooLarge.status).toBe(413);
+    expect(tooLarge.body).toMatchObject({ statusCode: 413, error: 'Payload Too Large' });
+
+    const text = await agent.post('/api/v1/heartbeats', 'web a up', { 'content-type': 'text/plain' });
+    expect(text.status).toBe(415);
+
+    const invalid = await agent.post('/api/v1/heartbeats', { service: 'Bad Name!', instance: 'a' });
+    expect(invalid.status).toBe(400);
+    expect(JSON.stringify(invalid.body.message)).toContain('service');
+  });
+
+  it('echoes X-Request-Id, accepts a query string, and counts requests in /metrics', async () => {
+    const res = await agent.post('/api/v1/heartbeats?source=test', { service: 'ingress-web', instance: 'q-1' }, { 'x-request-id': 'hb-req-42' });
+    expect(res.status).toBe(202);
+    expect(res.body).toEqual({ accepted: 1 });
+    expect(res.headers.get('x-request-id')).toBe('hb-req-42');
+
+    const metrics = await new HttpClient(stack.api.url).get('/metrics');
+    expect(metrics.text).toMatch(/http_requests_total\{[^}]*route="\/api\/v1\/heartbeats"[^}]*status="202"[^}]*\} [1-9]/);
+    expect(metrics.text).toMatch(/ninefold_heartbeats_accepted_total [1-9]/);
+  });
+
+  it('refuses heartbeats with 503 and Retry-After once the backlog is full, and loses none it accepted', async () => {
+    // One request at a time: each is its own stream entry.
+    let accepted = 0;
+    for (let i = 0; i < 1000; i++) {
+      const res = await agent.post('/api/v1/heartbeats', { service: 'ingress-backlog', instance: `b-${i % 50}` });
+      expect(res.status).toBe(202);
+      accepted++;
+    }
+    // The length is read at most once a second: keep sending until the api notices.
+    const send = async () => {
+      const r = await agent.post('/api/v1/heartbeats', { service: 'ingress-backlog', instance: 'b-0' });
+      if (r.status === 202) accepted++;
+      return r;
+    };
+    const refused = await until(send, (r) => r.status === 503, 10_000);
+    expect(refused.body).toMatchObject({ statusCode: 503, error: 'Service Unavailable' });
+    expect(String(refused.body.message)).toMatch(/backlog is full/);
+    expect(refused.headers.get('retry-after')).toBe('5');
+
+    // A worker drains the backlog; heartbeats are accepted again, without a restart.
+    stack.workers.push(await startWorker({ env: stack.env }));
+    expect((await until(send, (r) => r.status === 202, 30_000)).status).toBe(202);
+    await until(
+      () => db.query("SELECT count(*)::int AS n FROM heartbeats h JOIN instances i ON i.id = h.instance_id JOIN services s ON s.id = i.service_id WHERE s.name = 'ingress-backlog'"),
+      (r) => r.rows[0].n === accepted,
+      30_000,
+    );
+  });
+
+  it('stores every heartbeat of requests that arrive together (they share stream entries), each under its own instance', async () => {
+    const service = 'ingress-together';
+    const big = (tag: string) => ({ heartbeats: Array.from({ length: 1000 }, (_, i) => ({ service, instance: `${tag}-${i % 100}` })) });
+    const sends = [
+      ...Array.from({ length: 40 }, (_, i) => agent.post('/api/v1/heartbeats', { service, instance: `single-${i}` })),
+      agent.post('/api/v1/heartbeats', big('big-a')),
+      agent.post('/api/v1/heartbeats', big('big-b')),
+      ...Array.from({ length: 10 }, (_, i) => agent.post('/api/v1/heartbeats', { heartbeats: [{ service, instance: `pair-${i}` }, { service, instance: `pair-${i}` }] })),
+    ];
+    const results = await Promise.all(sends);
+    expect(results.map((r) => r.status)).toEqual(results.map(() => 202));
+    const expected = 40 + 2000 + 20;
+    expect(results.reduce((n, r) => n + (r.body.accepted as number), 0)).toBe(expected);
+    const rows = await until(
+      () => db.query<{ id: string; n: number }>('SELECT i.name AS id, count(*)::int AS n FROM heartbeats h JOIN instances i ON i.id = h.instance_id JOIN services s ON s.id = i.service_id WHERE s.name = $1 GROUP BY 1', [service]),
+      (r) => r.rows.reduce((n, row) => n + row.n, 0) >= expected,
+      30_000,
+    );
+    const byInstance = new Map(rows.rows.map((r) => [r.id, r.n]));
+    expect([...byInstance.values()].reduce((a, b) => a + b, 0)).toBe(expected);
+    expect(byInstance.get('single-7')).toBe(1);
+    expect(byInstance.get('big-a-42')).toBe(10);
+    expect(byInstance.get('big-b-99')).toBe(10);
+    expect(byInstance.get('pair-3')).toBe(2);
+  });
+});
