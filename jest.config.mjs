@@ -8,6 +8,7 @@ const shared = {
     '^#core$': '<rootDir>/libs/core/src/index.ts',
     '^#registry$': '<rootDir>/libs/registry/src/index.ts',
     '^#realtime$': '<rootDir>/libs/realtime/src/index.ts',
+    '^#runbooks$': '<rootDir>/libs/runbooks/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   transform: {

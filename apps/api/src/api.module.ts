@@ -4,11 +4,13 @@ import { LoggerModule } from 'nestjs-pino';
 import { AuthModule, config, CoreModule, loggerParams, QueuesModule } from '#core';
 import { RealtimeModule } from '#realtime';
 import { RegistryModule } from '#registry';
+import { RunbooksModule } from '#runbooks';
 import { ChecksController } from './checks/checks.controller.js';
 import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
 import { DnsServer } from './dns/dns.server.js';
 import { HeartbeatsController } from './heartbeats/heartbeats.controller.js';
 import { ProbeTasksController } from './probes/probe-tasks.controller.js';
+import { RecoveryPointsController } from './recovery-points/recovery-points.controller.js';
 import { EventsGateway } from './realtime/events.gateway.js';
 import { ServicesController } from './services/services.controller.js';
 import { KeysController } from './keys/keys.controller.js';
@@ -17,8 +19,8 @@ import { OpsController } from './ops/ops.controller.js';
 import { ReadinessService } from './ops/readiness.service.js';
 
 @Module({
-  imports: [LoggerModule.forRoot(loggerParams(config(), 'api')), CoreModule, QueuesModule, AuthModule, RegistryModule, RealtimeModule],
-  controllers: [HomeController, OpsController, KeysController, HeartbeatsController, ServicesController, ProbeTasksController, ChecksController],
+  imports: [LoggerModule.forRoot(loggerParams(config(), 'api')), CoreModule, QueuesModule, AuthModule, RegistryModule, RunbooksModule, RealtimeModule],
+  controllers: [HomeController, OpsController, KeysController, HeartbeatsController, ServicesController, ProbeTasksController, ChecksController, RecoveryPointsController],
   providers: [ReadinessService, EventsGateway, DnsServer, { provide: APP_FILTER, useClass: AllExceptionsFilter }],
 })
 export class ApiModule {}

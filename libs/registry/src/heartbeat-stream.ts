@@ -16,6 +16,22 @@ export const DRAIN_GROUP = 'drain';
 /** Requests coalesced into one stream entry stop adding up at this many heartbeats (one request may bring up to 1,000). */
 export const ENTRY_MAX_HEARTBEATS = 1000;
 
+/** How long an `Idempotency-Key` of a heartbeat request is remembered. */
+export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+/**
+ * KEYS: idempotency key, stream. ARGV: ttl seconds, JSON body, heartbeat count.
+ * Returns {1, count} when appended, {0, first count} for a repeat.
+ */
+const APPEND_ONCE_LUA = `
+local first = redis.call('GET', KEYS[1])
+if first then return {0, first} end
+redis.call('XADD', KEYS[2], '*', 'b', ARGV[2])
+redis.call('SET', KEYS[1], ARGV[3], 'EX', tonumber(ARGV[1]))
+return {1, ARGV[3]}
+`;
+
 interface PendingAppend {
   /** JSON array of the request's heartbeats. */
   json: string;
@@ -60,6 +76,30 @@ export class HeartbeatStream {
     await this.append(parsed.heartbeats);
     this.metrics.heartbeatsAccepted.inc(parsed.heartbeats.length);
     return parsed.heartbeats.length;
+  }
+
+  /**
+   * Like {@link accept}, for a request sent with an `Idempotency-Key`: the
+   * first request with that key (within `scope`, the caller's API key) is
+   * appended, and a repeat within {@link IDEMPOTENCY_TTL_SECONDS} is answered
+   * with the first one's count without appending anything. Agents resend a
+   * batch with the same key when they could not tell whether it arrived (a
+   * timeout, a dropped connection), so a resend never stores a heartbeat twice.
+   * The check and the append are one Lua script, so they cannot be split by a
+   * crash.
+   */
+  async acceptOnce(body: unknown, idempotency: { scope: string; key: string }): Promise<{ accepted: number; replayed: boolean }> {
+    if (!IDEMPOTENCY_KEY.test(idempotency.key)) {
+      throw new DomainError(ErrorCode.Invalid, ['Idempotency-Key must be 1 to 255 visible ASCII characters']);
+    }
+    const parsed = parseHeartbeats(body, Date.now());
+    if (!parsed.ok) throw new DomainError(ErrorCode.Invalid, parsed.errors);
+    this.refuseWhenBacklogFull();
+    const conn = this.appender() as Redis & { appendOnce(idemKey: string, stream: string, ttl: number, body: string, count: number): Promise<[number, string]> };
+    const idemKey = this.redis.key('hb', 'idem', idempotency.scope, idempotency.key);
+    const [appended, count] = await conn.appendOnce(idemKey, this.key, IDEMPOTENCY_TTL_SECONDS, JSON.stringify(parsed.heartbeats), parsed.heartbeats.length);
+    if (appended === 1) this.metrics.heartbeatsAccepted.inc(parsed.heartbeats.length);
+    return { accepted: Number(count), replayed: appended !== 1 };
   }
 
   /**
@@ -112,7 +152,10 @@ export class HeartbeatStream {
    * do not hold it.
    */
   private appender(): Redis {
-    this.writer ??= this.redis.connect('ingest', { enableAutoPipelining: false });
+    if (!this.writer) {
+      this.writer = this.redis.connect('ingest', { enableAutoPipelining: false });
+      this.writer.defineCommand('appendOnce', { numberOfKeys: 2, lua: APPEND_ONCE_LUA });
+    }
     return this.writer;
   }
 

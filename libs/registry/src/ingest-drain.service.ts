@@ -3,6 +3,7 @@ import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShut
 import type { Redis } from 'ioredis';
 import { consume, MetricsService, RedisService, TtlCache } from '#core';
 import type { Heartbeat } from './heartbeat.js';
+import { deregisteredKey } from './registry.service.js';
 import { HeartbeatStream, type IngestEntry, toIngestEntry } from './heartbeat-stream.js';
 import { IngestRepository, type KnownInstance } from './ingest.repository.js';
 import { ClusterWatch } from './cluster-watch.service.js';
@@ -121,15 +122,27 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
     const out = new Map<string, KnownInstance>();
     const missing = new Map<string, Heartbeat>();
     const latest = new Map<string, Heartbeat>();
+    const lastReceived = new Map<string, number>();
     for (const e of entries) {
       for (const h of e.heartbeats) {
         const k = nameKey(h.service, h.instance);
         latest.set(k, h);
+        lastReceived.set(k, e.receivedMs);
         if (out.has(k) || missing.has(k)) continue;
         const cached = this.known.get(k);
         if (cached) out.set(k, cached);
         else missing.set(k, h);
       }
+    }
+    if (missing.size > 0) {
+      // An instance deregistered after these heartbeats were received stays deregistered:
+      // they are dropped rather than registering it again.
+      const keys = [...missing.values()].map((h) => deregisteredKey(this.redis, h.service, h.instance));
+      const tombs = await this.redis.client.mget(...keys);
+      [...missing.keys()].forEach((k, i) => {
+        const at = tombs[i] === null ? NaN : Number(tombs[i]);
+        if (at >= (lastReceived.get(k) ?? 0)) missing.delete(k);
+      });
     }
     if (missing.size > 0) {
       for (const inst of await this.repo.upsertInstances([...missing.values()])) {

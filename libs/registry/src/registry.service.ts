@@ -7,6 +7,14 @@ import { newRecord, timings } from './instance-state.js';
 import { InstanceStore, type StoredInstance } from './instance-store.js';
 import { countMembers, evaluateQuorum, type QuorumRule, survives, type Survives } from './quorum.js';
 
+/** How long a deregistration outweighs heartbeats received before it (far longer than any ingest backlog should last). */
+export const DEREGISTERED_TOMBSTONE_MS = 15 * 60_000;
+
+/** Redis key holding when an instance was deregistered (ms), for {@link DEREGISTERED_TOMBSTONE_MS}. */
+export function deregisteredKey(redis: RedisService, service: string, instance: string): string {
+  return redis.key('registry', 'deregistered', service, instance);
+}
+
 export interface ServiceSpec {
   description?: string | null;
   tier?: string | null;
@@ -256,6 +264,9 @@ export class RegistryService {
     if (!svc) throw new DomainError(ErrorCode.NotFound, `service ${service} not found`);
     const inst = await this.prisma.instance.findUnique({ where: { serviceId_name: { serviceId: svc.id, name: id } }, select: { id: true } });
     if (!inst) throw new DomainError(ErrorCode.NotFound, `instance ${id} of service ${service} not found`);
+    // Heartbeats it sent just before (an agent's last ones on its way out) may still be in the
+    // ingest stream: the tombstone keeps them from registering the instance again.
+    await this.redis.client.set(deregisteredKey(this.redis, service, id), String(Date.now()), 'PX', DEREGISTERED_TOMBSTONE_MS);
     await this.prisma.instance.delete({ where: { id: inst.id } });
     await this.store.remove(inst.id, svc.id);
     await this.announce(service, id);

@@ -62,8 +62,16 @@ export class HeartbeatIngress {
     });
     fastify.post(HEARTBEATS_PATH, async (request, reply) => {
       void reply.header('x-request-id', request.id);
-      await keys.authenticate(request.headers.authorization, 'agent');
-      const accepted = await stream.accept(request.body);
+      const principal = await keys.authenticate(request.headers.authorization, 'agent');
+      const idempotencyKey = request.headers['idempotency-key'];
+      let accepted: number;
+      if (idempotencyKey === undefined) {
+        accepted = await stream.accept(request.body);
+      } else {
+        const once = await stream.acceptOnce(request.body, { scope: principal.keyId, key: String(idempotencyKey) });
+        accepted = once.accepted;
+        if (once.replayed) void reply.header('idempotent-replayed', 'true');
+      }
       void reply.code(202).header('content-type', 'application/json; charset=utf-8');
       return `{"accepted":${accepted}}`;
     });

@@ -1,6 +1,7 @@
-import { Body, Controller, HttpCode, Post } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBody, ApiExtraModels, ApiOperation, ApiPayloadTooLargeResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
-import { RequireRole } from '#core';
+import { Body, Controller, Headers, HttpCode, Post, Res } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiBody, ApiExtraModels, ApiHeader, ApiOperation, ApiPayloadTooLargeResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { CurrentPrincipal, type Principal, RequireRole } from '#core';
 import { HeartbeatStream } from '#registry';
 import { ApiErrorDto } from '../common/api-error.dto.js';
 import { ApiAuthErrors } from '../common/api-errors.decorator.js';
@@ -22,9 +23,23 @@ export class HeartbeatsController {
       'Answers 202 once the heartbeats are durable (they survive a crash of the api). An invalid item rejects the whole batch with 400 naming each bad item and field; nothing of a rejected batch is stored. Unknown services and instances register themselves.',
   })
   @ApiBody({ schema: { oneOf: [{ $ref: getSchemaPath(HeartbeatDto) }, { $ref: getSchemaPath(HeartbeatBatchDto) }] } })
-  @ApiAcceptedResponse({ type: AcceptedDto })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description:
+      'Makes a resend safe: a second request with the same key (per API key, within 24 h) stores nothing and is answered with the first one\'s count and `Idempotent-Replayed: true`. The ninefold-agent sends one with every batch.',
+  })
+  @ApiAcceptedResponse({ type: AcceptedDto, headers: { 'Idempotent-Replayed': { description: '`true` when the request repeated an Idempotency-Key already accepted', schema: { type: 'string' } } } })
   @ApiPayloadTooLargeResponse({ type: ApiErrorDto })
-  async report(@Body() body: unknown): Promise<AcceptedDto> {
-    return { accepted: await this.stream.accept(body) };
+  async report(
+    @Body() body: unknown,
+    @CurrentPrincipal() principal: Principal,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<AcceptedDto> {
+    if (idempotencyKey === undefined) return { accepted: await this.stream.accept(body) };
+    const once = await this.stream.acceptOnce(body, { scope: principal.keyId, key: idempotencyKey });
+    if (once.replayed) void reply.header('idempotent-replayed', 'true');
+    return { accepted: once.accepted };
   }
 }

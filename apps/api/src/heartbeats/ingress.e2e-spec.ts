@@ -121,4 +121,33 @@ describe('heartbeat ingress (e2e)', () => {
     expect(byInstance.get('big-b-99')).toBe(10);
     expect(byInstance.get('pair-3')).toBe(2);
   });
+
+  it('stores a resent batch once when it carries the same Idempotency-Key', async () => {
+    const service = 'ingress-idempotent';
+    const batch = { heartbeats: [{ service, instance: 'i-1' }, { service, instance: 'i-2' }] };
+    const first = await agent.post('/api/v1/heartbeats', batch, { 'idempotency-key': 'agent-batch-1' });
+    expect(first.status).toBe(202);
+    expect(first.body).toEqual({ accepted: 2 });
+    expect(first.headers.get('idempotent-replayed')).toBeNull();
+    const again = await agent.post('/api/v1/heartbeats', batch, { 'idempotency-key': 'agent-batch-1' });
+    expect(again.status).toBe(202);
+    expect(again.body).toEqual({ accepted: 2 });
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    // Another key is another batch; another API key has keys of its own.
+    expect((await agent.post('/api/v1/heartbeats', batch, { 'idempotency-key': 'agent-batch-2' })).headers.get('idempotent-replayed')).toBeNull();
+    const other = (await stack.client('agent')).http;
+    expect((await other.post('/api/v1/heartbeats', batch, { 'idempotency-key': 'agent-batch-1' })).headers.get('idempotent-replayed')).toBeNull();
+    const bad = await agent.post('/api/v1/heartbeats', batch, { 'idempotency-key': 'x'.repeat(300) });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body.message)).toContain('Idempotency-Key');
+
+    const rows = await until(
+      () => db.query<{ n: number }>('SELECT count(*)::int AS n FROM heartbeats h JOIN instances i ON i.id = h.instance_id JOIN services s ON s.id = i.service_id WHERE s.name = $1', [service]),
+      (r) => r.rows[0].n >= 6,
+      30_000,
+    );
+    await new Promise((r) => setTimeout(r, 500)); // a duplicate would land right behind
+    expect((await db.query<{ n: number }>('SELECT count(*)::int AS n FROM heartbeats h JOIN instances i ON i.id = h.instance_id JOIN services s ON s.id = i.service_id WHERE s.name = $1', [service])).rows[0].n).toBe(6);
+    expect(rows.rows[0].n).toBe(6);
+  });
 });

@@ -1,0 +1,3 @@
+// Runbooks, failover and disaster recovery.
+export * from './recovery-points.service.js';
+export * from './runbooks.module.js';
