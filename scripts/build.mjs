@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // npm run build: Prisma client, TypeScript → dist/, and the entry points
-// dist/apps/api/main.js and dist/apps/worker/main.js.
+// dist/apps/api/main.js, dist/apps/worker/main.js and dist/apps/agent/main.js.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,7 +16,7 @@ function run(cmd, args, env = {}) {
 // The native schema engine is not needed (and often not downloadable) for generate.
 run(bin('prisma'), ['generate'], { PRISMA_SCHEMA_ENGINE_BINARY: '/bin/false', PRISMA_HIDE_UPDATE_MESSAGE: '1' });
 run(bin('tsc'), ['-p', 'tsconfig.build.json']);
-for (const app of ['api', 'worker']) {
+for (const app of ['api', 'worker', 'agent']) {
   const shim = path.join(root, 'dist', 'apps', app, 'main.js');
   fs.writeFileSync(shim, `// Entry point of the Ninefold ${app}: node dist/apps/${app}/main.js\nimport './src/main.js';\n`);
 }

@@ -14,7 +14,7 @@ export class NinefoldProcess {
   private readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
   constructor(
-    readonly app: 'api' | 'worker',
+    readonly app: 'api' | 'worker' | 'agent',
     readonly child: ChildProcess,
     readonly url: string,
   ) {
@@ -133,4 +133,28 @@ export async function startWorker({ env, waitReady = true }: StartOptions): Prom
   const proc = new NinefoldProcess('worker', spawnApp('worker', env), '');
   if (waitReady) await proc.waitForLine(/Ninefold worker started/, 60_000);
   return proc;
+}
+
+function agentEnv(env: Record<string, string>): Record<string, string> {
+  // Nothing of the test runner's environment leaks in: the agent reads NINEFOLD_* variables.
+  return { PATH: process.env.PATH ?? '', TZ: 'UTC', HOME: process.env.HOME ?? '/tmp', ...env };
+}
+
+/** Starts `ninefold-agent run` (the built dist/apps/agent/main.js) with these arguments; resolves once it has started. */
+export async function startAgent({ args, env = {}, waitReady = true }: { args: string[]; env?: Record<string, string>; waitReady?: boolean }): Promise<NinefoldProcess> {
+  const child = spawn(process.execPath, ['--enable-source-maps', path.join(root, 'dist', 'apps', 'agent', 'main.js'), ...args], { cwd: root, env: agentEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = new NinefoldProcess('agent', child, '');
+  if (waitReady) await proc.waitForLine(/ninefold-agent started/, 30_000);
+  return proc;
+}
+
+/** Runs a one-shot agent command (check-config, status, recovery-point) to its end. */
+export async function runAgent(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [path.join(root, 'dist', 'apps', 'agent', 'main.js'), ...args], { cwd: root, env: agentEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  return { code, stdout, stderr };
 }

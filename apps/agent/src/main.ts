@@ -1,0 +1,15 @@
+#!/usr/bin/env node
+// Entry point of the ninefold-agent CLI (see cli.ts).
+import { main } from './cli.js';
+
+main(process.argv.slice(2), process.env).then(
+  (code) => {
+    process.exitCode = code;
+    // Timers and sockets are closed on the way out; this only guards against a leftover handle.
+    setTimeout(() => process.exit(code), 2000).unref();
+  },
+  (err: unknown) => {
+    process.stderr.write(`ninefold-agent: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);

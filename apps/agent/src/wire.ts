@@ -1,0 +1,37 @@
+/** Heartbeats as the contract puts them on the wire (POST /api/v1/heartbeats). */
+export interface WireHeartbeat {
+  service: string;
+  instance: string;
+  status: 'up' | 'degraded' | 'down';
+  /** ISO time the agent made it: buffered heartbeats keep their own time. */
+  at: string;
+  intervalSeconds: number;
+  address?: string;
+  port?: number;
+  zone?: string;
+  region?: string;
+  metrics?: WireMetrics;
+  /** The peer agent that relayed this heartbeat (gossip). */
+  via?: string;
+}
+
+export interface WireDependency {
+  calls: number;
+  failures: number;
+  slowCalls: number;
+  latencyMsP50?: number;
+  latencyMsP99?: number;
+}
+
+export interface WireMetrics {
+  dependencies?: Record<string, WireDependency>;
+  requests?: { total: number; errors: number; slow?: number };
+  rateLimited?: Record<string, number>;
+}
+
+/** Dependency names the control plane accepts (service names, or host:port and URL-ish names). */
+export const DEPENDENCY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/;
+/** The control plane takes at most this many dependencies (and rate-limit policies) per heartbeat. */
+export const MAX_MAP_ENTRIES = 200;
+/** … and at most this many heartbeats per request. */
+export const MAX_BATCH = 1000;
