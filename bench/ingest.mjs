@@ -30,6 +30,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { machineInfo } from './lib/machine.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const envNum = (name, def) => (process.env[name] !== undefined && process.env[name] !== '' ? Number(process.env[name]) : def);
@@ -332,22 +333,7 @@ async function main() {
   const { startEphemeralServices } = await import('../scripts/lib/ephemeral.mjs');
   const { freePort } = await import('../scripts/lib/ports.mjs');
 
-  const machine = {
-    cores: execFileSync('nproc').toString().trim(),
-    node: process.version,
-    cpu: (fs.readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.+)/) ?? [])[1] ?? 'unknown',
-    memGiB: Math.round(os.totalmem() / 2 ** 30),
-    load: os.loadavg()[0].toFixed(2), // other work on the machine when the run started
-    commit: (() => {
-      try {
-        const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root }).toString().trim();
-        const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: root }).toString().trim() !== '';
-        return dirty ? `${head} + uncommitted changes` : head;
-      } catch {
-        return 'unknown';
-      }
-    })(),
-  };
+  const machine = machineInfo(root);
   log(`machine: ${machine.cores} cores (${machine.cpu}), Node ${machine.node}, ${machine.memGiB} GiB; logs in ${logDir}`);
 
   const t0 = Date.now();

@@ -1,3 +1,4 @@
+import { BreakerCache } from './breaker-cache.js';
 import type { AgentConfig, ServiceConfig } from './config.js';
 import { ControlPlaneClient, type Outcome } from './control-plane.client.js';
 import { HeartbeatOutbox } from './heartbeat-outbox.js';
@@ -5,9 +6,16 @@ import { IntakeServer } from './intake.server.js';
 import { LocalChecks } from './local-checks.js';
 import type { Logger } from './logger.js';
 import { MetricsAggregator } from './metrics-aggregator.js';
+import { advertisedHost, GossipNode } from './gossip/udp-transport.js';
 import { Prober } from './prober.js';
+import { RelayServer, relayThrough } from './relay.js';
 import { AGENT_VERSION } from './version.js';
 import type { WireHeartbeat } from './wire.js';
+
+/** After this many failed direct sends in a row, batches go through a peer that reaches the control plane. */
+const RELAY_AFTER_FAILURES = 2;
+/** While relaying, the direct path is tried again this often. */
+const DIRECT_RETRY_MS = 15_000;
 
 /** Heartbeats due within this much of each other go out in the same request. */
 const TICK_COALESCE_MS = 50;
@@ -25,6 +33,17 @@ export interface AgentStatus {
   push: ReturnType<HeartbeatOutbox['status']>;
   intake: { enabled: boolean; port: number | null; overflow: number };
   prober: ReturnType<Prober['status']> | { enabled: false };
+  gossip:
+    | { enabled: false }
+    | {
+        enabled: true;
+        address: string | null;
+        members: { id: string; state: string; reachesControlPlane: boolean }[];
+        /** Heartbeats of ours that went through a peer. */
+        relayedThroughPeers: number;
+        /** Heartbeats of peers this agent relayed. */
+        relayedForPeers: number;
+      };
 }
 
 /**
@@ -40,6 +59,11 @@ export class Agent {
   private readonly checks: LocalChecks;
   private readonly intake: IntakeServer;
   private readonly prober?: Prober;
+  private readonly breakers: BreakerCache;
+  private gossip?: GossipNode;
+  private relay?: RelayServer;
+  private gossipAddress: string | null = null;
+  private readonly direct = { failures: 0, lastAttemptAt: 0, relayed: 0 };
   private readonly due = new Map<ServiceConfig, number>();
   private readonly lastBeat = new Map<string, number>();
   private timer: NodeJS.Timeout | null = null;
@@ -53,19 +77,21 @@ export class Agent {
     private readonly random: () => number = Math.random,
   ) {
     this.client = new ControlPlaneClient(cfg.url, cfg.key, { timeoutMs: cfg.requestTimeoutMs, userAgent: `ninefold-agent/${AGENT_VERSION}` });
-    this.outbox = new HeartbeatOutbox((heartbeats, key) => this.client.post('/api/v1/heartbeats', heartbeats.length === 1 ? heartbeats[0] : { heartbeats }, { headers: { 'idempotency-key': key } }), {
+    this.outbox = new HeartbeatOutbox((heartbeats, key) => this.send(heartbeats, key), {
       maxEntries: cfg.buffer.maxEntries,
       log,
       random,
     });
     this.aggregator = new MetricsAggregator({ slowCallDurationMs: cfg.intake.slowCallDurationMs, slowRequestDurationMs: cfg.intake.slowRequestDurationMs, random });
     this.checks = new LocalChecks(cfg.services, log);
+    this.breakers = new BreakerCache(this.client, log);
     this.intake = new IntakeServer({
       aggregator: this.aggregator,
       reports: cfg.intake.enabled,
       services: cfg.services.map((s) => s.name),
       status: () => this.status(),
-      breakers: () => ({ items: [] }),
+      breakers: (service) => this.breakers.get(service),
+      rateLimitCheck: (policy, body) => this.rateLimitCheck(policy, body),
       log,
     });
     if (cfg.prober.enabled) {
@@ -75,6 +101,7 @@ export class Agent {
 
   async start(): Promise<void> {
     this.intakePort = await this.intake.listen(this.cfg.intake.host, this.cfg.intake.port);
+    if (this.cfg.gossip.peers.length > 0) await this.startGossip();
     await this.checks.start();
     const now = Date.now();
     // The first heartbeat goes out within a second (it registers the instance), at a random moment.
@@ -115,6 +142,8 @@ export class Agent {
     else this.log.info('buffered heartbeats delivered', { sent: this.outbox.status().sent });
     if (this.cfg.deregisterOnExit) await this.deregister(deadline);
     this.outbox.close();
+    await this.gossip?.stop({ graceful: true });
+    await this.relay?.close();
     await this.intake.close();
     this.client.close();
     this.log.info('ninefold-agent stopped');
@@ -136,7 +165,84 @@ export class Agent {
       push: this.outbox.status(),
       intake: { enabled: this.cfg.intake.enabled, port: this.intakePort, overflow: this.aggregator.overflow },
       prober: this.prober?.status() ?? { enabled: false },
+      gossip: this.gossip
+        ? {
+            enabled: true,
+            address: this.gossipAddress,
+            members: this.gossip.members().map((m) => ({ id: m.id, state: m.state, reachesControlPlane: m.reachesControlPlane })),
+            relayedThroughPeers: this.direct.relayed,
+            relayedForPeers: this.relay?.relayed ?? 0,
+          }
+        : { enabled: false },
     };
+  }
+
+  /**
+   * Gossip with the peers of the group (UDP on gossip.port) and the relay
+   * (HTTP on the same port number, TCP), so that when this host loses its
+   * route to the control plane a peer that has one carries its heartbeats.
+   */
+  private async startGossip(): Promise<void> {
+    const g = this.cfg.gossip;
+    const log = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => this.log[level](`gossip: ${msg}`, fields);
+    this.relay = new RelayServer({ self: this.cfg.instance, group: g.group, ...(g.secret ? { secret: g.secret } : {}), client: this.client, log: this.log });
+    const relayPort = await this.relay.listen(g.host, g.port);
+    const advertise = this.cfg.address ?? advertisedHost(g.host);
+    this.gossip = new GossipNode({
+      id: this.cfg.instance,
+      host: g.host,
+      port: g.port,
+      seeds: g.peers,
+      group: g.group,
+      ...(g.secret ? { secret: g.secret } : {}),
+      advertiseHost: advertise,
+      relayUrl: `http://${advertise}:${relayPort}/v1/relay`,
+      log,
+    });
+    const { address } = await this.gossip.start();
+    this.gossipAddress = address;
+    this.gossip.onChange((m, previous) => {
+      if (m.id !== this.cfg.instance && previous !== undefined && m.state !== previous) this.log.info('gossip: peer changed state', { peer: m.id, from: previous, to: m.state });
+    });
+  }
+
+  /**
+   * One batch to the control plane: directly, or, when the direct path has
+   * failed repeatedly, through a peer that reaches the control plane (the
+   * direct path is still tried every {@link DIRECT_RETRY_MS}).
+   */
+  private async send(heartbeats: WireHeartbeat[], key: string): Promise<Outcome> {
+    const now = Date.now();
+    const relaying = this.gossip !== undefined && this.direct.failures >= RELAY_AFTER_FAILURES;
+    if (relaying && now - this.direct.lastAttemptAt < DIRECT_RETRY_MS) {
+      const relayed = await this.viaPeer(heartbeats, key);
+      if (relayed) return relayed;
+    }
+    this.direct.lastAttemptAt = now;
+    const outcome = await this.client.post('/api/v1/heartbeats', heartbeats.length === 1 ? heartbeats[0] : { heartbeats }, { headers: { 'idempotency-key': key } });
+    if (outcome.kind === 'failed' || outcome.kind === 'throttled') {
+      this.direct.failures++;
+      if (this.direct.failures === RELAY_AFTER_FAILURES) this.gossip?.setReachesControlPlane(false);
+      if (this.gossip && this.direct.failures >= RELAY_AFTER_FAILURES) return (await this.viaPeer(heartbeats, key)) ?? outcome;
+    } else {
+      if (this.direct.failures >= RELAY_AFTER_FAILURES || this.gossip?.membership?.member(this.cfg.instance)?.reachesControlPlane === false) this.gossip?.setReachesControlPlane(true);
+      this.direct.failures = 0;
+    }
+    return outcome;
+  }
+
+  /** Through a random live peer that reaches the control plane; undefined when there is none or it failed too. */
+  private async viaPeer(heartbeats: WireHeartbeat[], key: string): Promise<Outcome | undefined> {
+    const peers = (this.gossip?.alive() ?? []).filter((m) => m.id !== this.cfg.instance && m.reachesControlPlane && m.address.relayUrl);
+    if (peers.length === 0) return undefined;
+    const peer = peers[Math.floor(this.random() * peers.length)];
+    const outcome = await relayThrough({ id: peer.id, relayUrl: peer.address.relayUrl! }, { heartbeats, idempotencyKey: key }, { self: this.cfg.instance, group: this.cfg.gossip.group, ...(this.cfg.gossip.secret ? { secret: this.cfg.gossip.secret } : {}), timeoutMs: this.cfg.requestTimeoutMs });
+    if (outcome.kind === 'ok') {
+      this.direct.relayed += heartbeats.length;
+      return outcome;
+    }
+    this.log.debug('relay through a peer failed', { peer: peer.id, reason: outcome.message });
+    return outcome.kind === 'rejected' ? outcome : undefined;
   }
 
   private schedule(): void {
@@ -175,6 +281,15 @@ export class Agent {
       ...(this.cfg.region ? { region: this.cfg.region } : {}),
       ...(metrics ? { metrics } : {}),
     };
+  }
+
+  /** Applications ask through the agent, which holds the API key; an unreachable control plane is a 503 the client library decides on. */
+  private async rateLimitCheck(policy: string, body: unknown): Promise<{ status: number; body: unknown }> {
+    const { key, cost } = (typeof body === 'object' && body !== null ? body : {}) as { key?: unknown; cost?: unknown };
+    const res = await this.client.post(`/api/v1/ratelimits/${encodeURIComponent(policy)}/check`, { key, ...(cost !== undefined ? { cost } : {}) }, { timeoutMs: 2000 });
+    if (res.kind === 'ok') return { status: 200, body: res.body };
+    if (res.kind === 'rejected') return { status: res.status, body: { error: res.message } };
+    return { status: 503, body: { error: `rate-limit check not available: ${res.message}` } };
   }
 
   private async deregister(deadline: number): Promise<void> {

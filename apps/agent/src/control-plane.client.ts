@@ -1,5 +1,6 @@
 import http from 'node:http';
-import https from 'node:https';
+import type https from 'node:https';
+import { createRequire } from 'node:module';
 import { parseRetryAfter } from './backoff.js';
 
 /** What became of one request to the control plane, as the agent must react to it. */
@@ -38,7 +39,8 @@ export class ControlPlaneClient {
     private readonly opts: { timeoutMs: number; userAgent: string },
   ) {
     this.base = new URL(baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
-    this.transport = this.base.protocol === 'https:' ? https : http;
+    // https (and TLS) only loaded for an https control plane.
+    this.transport = this.base.protocol === 'https:' ? (createRequire(import.meta.url)('node:https') as typeof https) : http;
     this.agent = new this.transport.Agent({ keepAlive: true, maxSockets: 4, keepAliveMsecs: 10_000 });
   }
 

@@ -134,7 +134,14 @@ export class HeartbeatOutbox {
       this.inFlight = { heartbeats: this.queue.splice(0, this.batchLimit), key: randomUUID() };
     }
     const batch = this.inFlight;
-    this.sending = this.send(batch.heartbeats, batch.key)
+    let attempt: Promise<Outcome>;
+    try {
+      attempt = this.send(batch.heartbeats, batch.key);
+    } catch (err) {
+      // A send that throws before returning its promise is a failure like any other, not a crash of push().
+      attempt = Promise.reject(err);
+    }
+    this.sending = attempt
       .catch((err: unknown): Outcome => ({ kind: 'failed', message: (err as Error).message }))
       .then((outcome) => this.settle(batch, outcome))
       .finally(() => {
@@ -180,7 +187,8 @@ export class HeartbeatOutbox {
         this.failed(now, `${outcome.status}: ${outcome.message}`, UNAUTHORIZED_RETRY_MS);
         return;
       case 'throttled': {
-        const delay = outcome.retryAfterMs ?? this.backoff();
+        // Retry-After: 0 (or a date already past) must not make a tight loop of 429s: back off then.
+        const delay = outcome.retryAfterMs !== undefined && outcome.retryAfterMs > 0 ? outcome.retryAfterMs : this.backoff();
         this.failed(now, `${outcome.status}: ${outcome.message}`, delay);
         this.logFailure(outcome.message, delay);
         return;

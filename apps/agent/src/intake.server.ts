@@ -18,8 +18,8 @@ export interface IntakeDeps {
   status: () => unknown;
   /** Breaker states for the client library (GET /v1/breakers). */
   breakers: (service: string) => unknown;
-  /** Heartbeats a peer relays because it cannot reach the control plane itself (gossip). */
-  relay?: (body: unknown, from: string | undefined) => { accepted: number } | { error: string; status: number };
+  /** Asks a rate-limit policy of the control plane (POST /v1/ratelimits/:policy/check). */
+  rateLimitCheck?: (policy: string, body: unknown) => Promise<{ status: number; body: unknown }>;
   log: Logger;
 }
 
@@ -42,6 +42,7 @@ class BadRequest extends Error {
  *                          or { requests: [ ... ] }
  *   POST /v1/rate-limited  { policy, count?, service? }
  *   GET  /v1/breakers?service=   breaker states as the control plane last said
+ *   POST /v1/ratelimits/:policy/check  { key, cost? }: asked of the control plane with the agent's key
  *   GET  /v1/status, GET /healthz
  */
 export class IntakeServer {
@@ -84,6 +85,13 @@ export class IntakeServer {
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://intake');
     const route = `${req.method} ${url.pathname}`;
+    const limit = /^\/v1\/ratelimits\/([^/]+)\/check$/.exec(url.pathname);
+    if (limit && req.method === 'POST' && this.deps.rateLimitCheck) {
+      const body = await readJson(req, res);
+      if (body === undefined) return;
+      const answer = await this.deps.rateLimitCheck(decodeURIComponent(limit[1]), body);
+      return send(res, answer.status, answer.body);
+    }
     switch (route) {
       case 'GET /healthz':
         return send(res, 200, { status: 'ok' });
@@ -96,28 +104,22 @@ export class IntakeServer {
       case 'POST /v1/calls':
       case 'POST /v1/requests':
       case 'POST /v1/rate-limited':
-      case 'POST /v1/relay':
         break;
       default: {
-        const known = ['GET /healthz', 'GET /v1/status', 'GET /v1/breakers', 'POST /v1/calls', 'POST /v1/requests', 'POST /v1/rate-limited', 'POST /v1/relay'];
+        const known = ['GET /healthz', 'GET /v1/status', 'GET /v1/breakers', 'POST /v1/calls', 'POST /v1/requests', 'POST /v1/rate-limited', 'POST /v1/ratelimits/:policy/check'];
         const samePath = known.filter((k) => k.endsWith(` ${url.pathname}`));
         return samePath.length > 0
           ? send(res, 405, { error: `method ${req.method} not allowed; use ${samePath.map((k) => k.split(' ')[0]).join(' or ')}` })
           : send(res, 404, { error: `no such endpoint; the intake serves ${known.join(', ')}` });
       }
     }
-    if (!this.deps.reports && route !== 'POST /v1/relay') {
+    if (!this.deps.reports) {
       req.resume();
       return send(res, 404, { error: 'application reports are switched off on this agent (intake.enabled: false)' });
     }
     const body = await readJson(req, res);
     if (body === undefined) return;
     try {
-      if (route === 'POST /v1/relay') {
-        if (!this.deps.relay) return send(res, 404, { error: 'this agent does not relay (gossip is off)' });
-        const r = this.deps.relay(body, headerValue(req.headers['x-ninefold-peer']));
-        return 'error' in r ? send(res, r.status, { error: r.error }) : send(res, 202, r);
-      }
       const recorded = route === 'POST /v1/calls' ? this.calls(body) : route === 'POST /v1/requests' ? this.requests(body) : this.rateLimited(body);
       send(res, 202, { recorded });
     } catch (err) {
@@ -245,10 +247,6 @@ function duration(v: unknown, field: string, problems: string[]): number | undef
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function headerValue(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
 }
 
 async function readJson(req: http.IncomingMessage, res: http.ServerResponse): Promise<unknown> {

@@ -2,6 +2,14 @@
 // Entry point of the ninefold-agent CLI (see cli.ts).
 import { main } from './cli.js';
 
+// `ninefold-agent status | head -1` closes the pipe early: that is not an error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+}
+
 main(process.argv.slice(2), process.env).then(
   (code) => {
     process.exitCode = code;

@@ -1,4 +1,4 @@
-import { MAX_MAP_ENTRIES, type WireMetrics } from './wire.js';
+import { MAX_COUNT, MAX_LATENCY_MS, MAX_MAP_ENTRIES, type WireMetrics } from './wire.js';
 
 /** Latency samples kept per dependency between two heartbeats (reservoir sampling beyond that). */
 const RESERVOIR = 512;
@@ -93,17 +93,18 @@ export class MetricsAggregator {
     if (w.dependencies.size > 0) {
       out.dependencies = {};
       for (const [name, d] of w.dependencies) {
-        const entry: NonNullable<WireMetrics['dependencies']>[string] = { calls: d.calls, failures: d.failures, slowCalls: d.slowCalls };
+        const entry: NonNullable<WireMetrics['dependencies']>[string] = { calls: cap(d.calls), failures: cap(d.failures), slowCalls: cap(d.slowCalls) };
         if (d.samples.length > 0) {
           const sorted = [...d.samples].sort((a, b) => a - b);
-          entry.latencyMsP50 = round(quantile(sorted, 0.5));
-          entry.latencyMsP99 = round(quantile(sorted, 0.99));
+          // The intake takes durations up to a day; the contract's latencies stop at an hour.
+          entry.latencyMsP50 = Math.min(round(quantile(sorted, 0.5)), MAX_LATENCY_MS);
+          entry.latencyMsP99 = Math.min(round(quantile(sorted, 0.99)), MAX_LATENCY_MS);
         }
         out.dependencies[name] = entry;
       }
     }
-    if (w.requests.any) out.requests = { total: w.requests.total, errors: w.requests.errors, slow: w.requests.slow };
-    if (w.rateLimited.size > 0) out.rateLimited = Object.fromEntries(w.rateLimited);
+    if (w.requests.any) out.requests = { total: cap(w.requests.total), errors: cap(w.requests.errors), slow: cap(w.requests.slow) };
+    if (w.rateLimited.size > 0) out.rateLimited = Object.fromEntries([...w.rateLimited].map(([policy, n]) => [policy, cap(n)]));
     return Object.keys(out).length > 0 ? out : undefined;
   }
 
@@ -149,4 +150,13 @@ export function quantile(sorted: number[], q: number): number {
 
 function round(v: number): number {
   return Math.round(v * 100) / 100;
+}
+
+/**
+ * Each report is at most MAX_COUNT (the intake checks), but their sum over a
+ * window may not be: one heartbeat over the contract's limit would get its
+ * whole batch rejected. Capping both parts keeps failures ≤ calls.
+ */
+function cap(n: number): number {
+  return Math.min(n, MAX_COUNT);
 }

@@ -35,3 +35,7 @@ export const DEPENDENCY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/;
 export const MAX_MAP_ENTRIES = 200;
 /** … and at most this many heartbeats per request. */
 export const MAX_BATCH = 1000;
+/** The largest count (calls, failures, requests, ...) the control plane accepts. */
+export const MAX_COUNT = 1e12;
+/** The largest latency (p50/p99, ms) the control plane accepts. */
+export const MAX_LATENCY_MS = 3_600_000;

@@ -1,5 +1,6 @@
 import http from 'node:http';
-import https from 'node:https';
+import type https from 'node:https';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import type { TLSSocket } from 'node:tls';
 
@@ -64,7 +65,8 @@ function tcp(target: string, timeoutMs: number): Promise<Omit<CheckOutcome, 'lat
 
 function httpCheck(spec: CheckSpec): Promise<Omit<CheckOutcome, 'latencyMs'>> {
   const url = new URL(spec.target);
-  const client = url.protocol === 'https:' ? https : http;
+  // Loaded on first use: the agent, which runs this too, stays small on hosts without https checks.
+  const client = url.protocol === 'https:' ? (createRequire(import.meta.url)('node:https') as typeof https) : http;
   return new Promise((resolve) => {
     let settled = false;
     const done = (o: Omit<CheckOutcome, 'latencyMs'>) => {
