@@ -199,6 +199,63 @@ describe('ninefold-agent (e2e)', () => {
     }
   });
 
+  it('reports the result of its local checks as the heartbeat status', async () => {
+    const healthy = net.createServer((s) => s.end());
+    await new Promise<void>((r) => healthy.listen(0, '127.0.0.1', () => r()));
+    const closedPort = await freePort(); // nothing listens there
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nf-agent-checks-'));
+    const file = path.join(dir, 'agent.yaml');
+    fs.writeFileSync(
+      file,
+      [
+        `url: ${stack.api.url}`,
+        'instance: host-f',
+        'services:',
+        '  - name: agent-checked',
+        '    intervalSeconds: 1',
+        '    checks:',
+        `      - { type: tcp, target: "127.0.0.1:${(healthy.address() as net.AddressInfo).port}" }`,
+        '  - name: agent-degraded',
+        '    intervalSeconds: 1',
+        '    checks:',
+        `      - { type: tcp, target: "127.0.0.1:${closedPort}", onFail: degraded, timeoutMs: 500 }`,
+        '  - name: agent-broken',
+        '    intervalSeconds: 1',
+        '    checks:',
+        `      - { type: http, target: "http://127.0.0.1:${closedPort}/healthz", timeoutMs: 500 }`,
+        '',
+      ].join('\n'),
+    );
+    try {
+      const port = await freePort();
+      const proc = await startAgent({ args: ['run', '--config', file, '--intake-port', String(port)], env: { NINEFOLD_KEY: agentKey } });
+      agents.push(proc);
+      const stateOf = async (service: string) => ((await admin.get(`/api/v1/discovery/${service}?all=true`)).body.items?.[0] ?? {}) as { state?: string; status?: string };
+      expect(await until(() => stateOf('agent-checked'), (i) => i.state === 'UP', 15_000)).toMatchObject({ state: 'UP', status: 'up' });
+      expect(await until(() => stateOf('agent-degraded'), (i) => i.status === 'degraded', 15_000)).toMatchObject({ state: 'UP', status: 'degraded' });
+      expect(await until(() => stateOf('agent-broken'), (i) => i.state === 'DOWN', 15_000)).toMatchObject({ state: 'DOWN', status: 'down' });
+      const st = await statusOf(new HttpClient(`http://127.0.0.1:${port}`));
+      expect(st.services.find((s) => s.name === 'agent-broken')).toMatchObject({ status: 'down' });
+    } finally {
+      healthy.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('says clearly when its key is refused, keeps the heartbeats and does not retry in a tight loop', async () => {
+    const { proc, intake } = await agent(['--instance', 'host-g', '--service', 'agent-refused', '--interval', '1'], { NINEFOLD_KEY: 'nf_not_a_real_key' });
+    const st = await until(() => statusOf(intake), (s) => s.push.lastError !== null, 10_000);
+    expect(st.push.lastError).toMatch(/^401/);
+    await new Promise((r) => setTimeout(r, 3000));
+    const later = await statusOf(intake);
+    // One attempt, then one a minute: three seconds later it has not tried again, and kept what it made.
+    expect(later.push.consecutiveFailures).toBe(1);
+    expect(later.push.queued + later.push.inFlight).toBeGreaterThanOrEqual(3);
+    const refusals = proc.logs().filter((l) => String(l.msg).includes("refuses this agent's API key"));
+    expect(refusals).toHaveLength(1);
+    expect(String(refusals[0].msg)).toMatch(/check NINEFOLD_KEY/);
+  });
+
   it('explains a bad configuration and exits 78 without starting', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nf-agent-'));
     const file = path.join(dir, 'agent.yaml');
