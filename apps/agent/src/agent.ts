@@ -231,6 +231,20 @@ export class Agent {
     return outcome;
   }
 
+  /** Who the gossip group says is alive, suspected or dead (this agent left out); undefined without gossip. */
+  private peerView(): WireHeartbeat['peers'] {
+    if (!this.gossip) return undefined;
+    const view = { alive: [] as string[], suspect: [] as string[], dead: [] as string[] };
+    for (const m of this.gossip.members()) {
+      if (m.id === this.cfg.instance) continue;
+      if (m.state === 'alive') view.alive.push(m.id);
+      else if (m.state === 'suspect') view.suspect.push(m.id);
+      else if (m.state === 'dead') view.dead.push(m.id);
+    }
+    for (const k of ['alive', 'suspect', 'dead'] as const) view[k] = view[k].slice(0, 1000);
+    return view.alive.length + view.suspect.length + view.dead.length > 0 ? view : undefined;
+  }
+
   /** Through a random live peer that reaches the control plane; undefined when there is none or it failed too. */
   private async viaPeer(heartbeats: WireHeartbeat[], key: string): Promise<Outcome | undefined> {
     const peers = (this.gossip?.alive() ?? []).filter((m) => m.id !== this.cfg.instance && m.reachesControlPlane && m.address.relayUrl);
@@ -262,7 +276,12 @@ export class Agent {
       // From the planned time, not from now: a late tick does not push every later one back.
       this.due.set(s, Math.max(now + 1, at + s.intervalSeconds * 1000 * jitter));
     }
-    if (beats.length > 0) this.outbox.push(beats);
+    if (beats.length > 0) {
+      // The group's view travels with the heartbeats: evidence for the control plane when a peer falls silent.
+      const view = this.peerView();
+      if (view) beats[0] = { ...beats[0], peers: view };
+      this.outbox.push(beats);
+    }
     this.schedule();
   }
 

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { InjectConfig, type LeaderElection, LeaderElectionService, MetricsService, type NinefoldConfig, RedisService } from '#core';
 import { ClusterWatch } from './cluster-watch.service.js';
 import { flapAfter, isFlapping } from './detection.js';
+import { GossipEvidenceStore } from './gossip-evidence.js';
 import { HeartbeatStream } from './heartbeat-stream.js';
 import { applyDeadline, type DeadlineContext, type InstanceRecord, postpone, type Step, wantsProbe } from './instance-state.js';
 import { InstanceStore, type StoredInstance } from './instance-store.js';
@@ -46,6 +47,7 @@ export class DetectorSweep implements OnApplicationBootstrap, OnApplicationShutd
     private readonly store: InstanceStore,
     private readonly stream: HeartbeatStream,
     private readonly probes: ProbesService,
+    private readonly gossip: GossipEvidenceStore,
     private readonly clusters: ClusterWatch,
     private readonly signals: SignalsService,
     private readonly metrics: MetricsService,
@@ -161,10 +163,19 @@ export class DetectorSweep implements OnApplicationBootstrap, OnApplicationShutd
     // Held at SUSPECT during a mass silence: look again in a second.
     if (holding && wantsProbe(rec, now)) return { record: { ...rec, deadlineMs: now + 1000 }, transition: null, changed: true };
     const ctx: DeadlineContext = {};
-    if (rec.probe !== null && now >= rec.deadlineMs) ctx.probeResults = await this.probes.results(rec.probe);
-    else if (wantsProbe(rec, now)) {
+    let undecided = false;
+    if (rec.probe !== null && now >= rec.deadlineMs) {
+      ctx.probeResults = await this.probes.results(rec.probe);
+      undecided = ctx.probeResults.length === 0;
+    } else if (wantsProbe(rec, now)) {
       const round = await this.probes.startRound(cur.id, cur.placement);
       if (round) ctx.startProbe = round;
+      else undecided = true;
+    }
+    // No prober settles it: what its gossip peers say is the remaining evidence.
+    if (undecided) {
+      const gossip = await this.gossip.weigh(cur.placement.name, now);
+      if (gossip.reporters > 0) ctx.gossip = gossip;
     }
     return applyDeadline(rec, now, ctx);
   }

@@ -45,11 +45,23 @@ export interface Heartbeat {
   term?: number;
   metrics?: HeartbeatMetrics;
   via?: string;
+  /** Extension: the sending agent's gossip view of its group (evidence when a member falls silent). */
+  peers?: PeerView;
 }
+
+/** Who an agent's gossip group says is alive, suspected or dead (agent instance names). */
+export interface PeerView {
+  alive: string[];
+  suspect: string[];
+  dead: string[];
+}
+
+/** At most this many names per list of a {@link PeerView}. */
+export const MAX_PEERS = 1000;
 
 export type ParseResult = { ok: true; heartbeats: Heartbeat[] } | { ok: false; errors: string[] };
 
-const HEARTBEAT_FIELDS = new Set(['service', 'instance', 'status', 'at', 'intervalSeconds', 'address', 'port', 'zone', 'region', 'role', 'term', 'metrics', 'via']);
+const HEARTBEAT_FIELDS = new Set(['service', 'instance', 'status', 'at', 'intervalSeconds', 'address', 'port', 'zone', 'region', 'role', 'term', 'metrics', 'via', 'peers']);
 const METRICS_FIELDS = new Set(['dependencies', 'requests', 'rateLimited']);
 const DEPENDENCY_FIELDS = new Set(['calls', 'failures', 'slowCalls', 'latencyMsP50', 'latencyMsP99']);
 const REQUEST_FIELDS = new Set(['total', 'errors', 'slow']);
@@ -137,7 +149,32 @@ function parseOne(raw: unknown, p: string, nowMs: number, errors: string[]): Hea
     const m = metrics(raw.metrics, `${p}metrics`, errors);
     if (m) hb.metrics = m;
   }
+  if (raw.peers !== undefined) {
+    const v = peers(raw.peers, `${p}peers`, errors);
+    if (v) hb.peers = v;
+  }
   return errors.length === before ? hb : null;
+}
+
+function peers(raw: unknown, p: string, errors: string[]): PeerView | null {
+  if (!isObject(raw)) {
+    errors.push(`${p} must be an object { alive?, suspect?, dead? } of instance names`);
+    return null;
+  }
+  const out: PeerView = { alive: [], suspect: [], dead: [] };
+  for (const k of Object.keys(raw)) {
+    if (k !== 'alive' && k !== 'suspect' && k !== 'dead') {
+      errors.push(`${p}.${k} is not a peers field (alive, suspect, dead)`);
+      continue;
+    }
+    const list = raw[k];
+    if (!Array.isArray(list) || list.length > MAX_PEERS || !list.every((n) => typeof n === 'string' && NAME_PATTERN.test(n))) {
+      errors.push(`${p}.${k} must be a list of at most ${MAX_PEERS} instance names`);
+      continue;
+    }
+    out[k] = list as string[];
+  }
+  return out;
 }
 
 function metrics(raw: unknown, p: string, errors: string[]): HeartbeatMetrics | null {

@@ -8,6 +8,7 @@ export * from './cluster-watch.service.js';
 export * from './detection.js';
 export * from './detector-sweep.service.js';
 export * from './flap-detector.js';
+export * from './gossip-evidence.js';
 export * from './heartbeat.js';
 export * from './heartbeat-stream.js';
 export * from './ingest-drain.service.js';

@@ -7,6 +7,7 @@ import { deregisteredKey } from './registry.service.js';
 import { HeartbeatStream, type IngestEntry, toIngestEntry } from './heartbeat-stream.js';
 import { IngestRepository, type KnownInstance } from './ingest.repository.js';
 import { ClusterWatch } from './cluster-watch.service.js';
+import { GossipEvidenceStore } from './gossip-evidence.js';
 import { applyBeats, isFlapping } from './detection.js';
 import { emptyFlapState } from './flap-detector.js';
 import { newRecord, timings } from './instance-state.js';
@@ -47,6 +48,7 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
     private readonly repo: IngestRepository,
     private readonly store: InstanceStore,
     private readonly clusters: ClusterWatch,
+    private readonly gossip: GossipEvidenceStore,
     private readonly metrics: MetricsService,
   ) {}
 
@@ -109,6 +111,9 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
       await this.clusters.evaluate([...rolesChanged], Date.now());
     }
     await this.flushLastSeen(entries, instances);
+    // Agents' gossip views: evidence about their peers when one falls silent.
+    const views = entries.flatMap((e) => e.heartbeats.flatMap((h) => (h.peers ? [{ reporter: h.instance, peers: h.peers, receivedMs: e.receivedMs }] : [])));
+    if (views.length > 0) await this.gossip.record(views);
     this.metrics.heartbeatsIngested.inc(written);
     this.metrics.drainSeconds.observe((performance.now() - started) / 1000);
   }

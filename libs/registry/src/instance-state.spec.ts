@@ -147,6 +147,27 @@ describe('instance state machine', () => {
     });
   });
 
+  describe('gossip evidence when no prober settles it', () => {
+    const suspectAtGraceEnd = () => applyDeadline(heartbeat(newRecord(0, T), 0).record, 30_000).record;
+    it('stays SUSPECT (partitioned) while most of its gossip peers see it alive, and goes DOWN once they do not', () => {
+      const suspect = suspectAtGraceEnd();
+      const held = applyDeadline(suspect, 40_000, { gossip: { alive: 2, reporters: 3 } });
+      expect(held.transition).toEqual({ from: 'SUSPECT', to: 'SUSPECT', atMs: 40_000, reason: 'heartbeat path broken; alive according to its gossip peers (2 of 3)' });
+      expect(held.record).toMatchObject({ state: 'SUSPECT', partitioned: true, deadlineMs: 70_000 });
+      // Still so a ttl later: no new transition.
+      expect(applyDeadline(held.record, 70_000, { gossip: { alive: 3, reporters: 3 } })).toMatchObject({ transition: null, record: { state: 'SUSPECT', partitioned: true } });
+      // The peers now see it dead (or half of them do: no majority): DOWN.
+      expect(applyDeadline(held.record, 70_000, { gossip: { alive: 1, reporters: 2 } }).transition).toMatchObject({ to: 'DOWN' });
+      expect(applyDeadline(held.record, 70_000).transition).toMatchObject({ to: 'DOWN' });
+    });
+
+    it('is asked only when probers did not decide: a prober majority that cannot reach it still takes it DOWN', () => {
+      const probing = applyDeadline(suspectAtGraceEnd(), 40_000, { startProbe: { roundId: 'r1', windowMs: 5_000 } }).record;
+      expect(applyDeadline(probing, 45_000, { probeResults: [], gossip: { alive: 2, reporters: 2 } }).record).toMatchObject({ state: 'SUSPECT', partitioned: true });
+      expect(applyDeadline(probing, 45_000, { probeResults: [{ reachable: false }], gossip: { alive: 2, reporters: 2 } }).transition).toMatchObject({ to: 'DOWN' });
+    });
+  });
+
   describe('properties', () => {
     const intervalS = fc.integer({ min: 1, max: 60 });
 

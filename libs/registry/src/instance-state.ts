@@ -48,6 +48,8 @@ export interface ProbeResult {
 export interface DeadlineContext {
   startProbe?: { roundId: string; windowMs: number };
   probeResults?: ProbeResult[];
+  /** What the instance's gossip peers say of it (agents in a gossip group), when any reported lately. */
+  gossip?: { alive: number; reporters: number };
 }
 
 export interface Transition {
@@ -134,6 +136,8 @@ export function applyDeadline(rec: InstanceRecord, nowMs: number, ctx: DeadlineC
     const unreachable = answers.filter((a) => !a.reachable).length;
     const reachable = answers.length - unreachable;
     if (answers.length === 0) {
+      const alive = aliveToPeers({ ...rec, probe: null }, nowMs, ctx);
+      if (alive) return alive;
       return step({ ...rec, probe: null, partitioned: false }, 'DOWN', nowMs, `no heartbeat for ${seconds(silentMs)}; no prober answered in time`, 0);
     }
     if (unreachable * 2 > answers.length) {
@@ -148,6 +152,8 @@ export function applyDeadline(rec: InstanceRecord, nowMs: number, ctx: DeadlineC
     if (ctx.startProbe) {
       return { record: { ...rec, probe: ctx.startProbe.roundId, deadlineMs: nowMs + ctx.startProbe.windowMs }, transition: null, changed: true };
     }
+    const alive = aliveToPeers(rec, nowMs, ctx);
+    if (alive) return alive;
     const reason = rec.partitioned
       ? `no heartbeat for ${seconds(silentMs)}; no prober left to confirm it is reachable`
       : `no heartbeat for ${seconds(silentMs)} (ttl ${seconds(rec.ttlMs)} + grace ${seconds(rec.graceMs)})`;
@@ -156,6 +162,20 @@ export function applyDeadline(rec: InstanceRecord, nowMs: number, ctx: DeadlineC
   // Due, but not silent long enough for its state (timings changed since the deadline was set): look again at the right time.
   const next = rec.state === 'UP' ? rec.lastSeenMs + rec.ttlMs : rec.state === 'SUSPECT' ? rec.lastSeenMs + rec.ttlMs + rec.graceMs : 0;
   return { record: { ...rec, deadlineMs: next }, transition: null, changed: next !== rec.deadlineMs };
+}
+
+/**
+ * No prober settled it: when most of the instance's gossip peers that
+ * reported lately still see it alive, its host is up and only the path of its
+ * heartbeats is broken. It stays SUSPECT (partitioned), looked at again after
+ * a ttl; a null answer lets it go DOWN.
+ */
+function aliveToPeers(rec: InstanceRecord, nowMs: number, ctx: DeadlineContext): Step | null {
+  const g = ctx.gossip;
+  if (!g || g.alive === 0 || g.alive * 2 <= g.reporters) return null;
+  const reason = `heartbeat path broken; alive according to its gossip peers (${g.alive} of ${g.reporters})`;
+  const record: InstanceRecord = { ...rec, partitioned: true, reason, deadlineMs: nowMs + rec.ttlMs };
+  return { record, transition: rec.partitioned ? null : { from: 'SUSPECT', to: 'SUSPECT', atMs: nowMs, reason }, changed: true };
 }
 
 /** The sweep may start a probe round for this due instance (it would otherwise go DOWN now). */

@@ -4,6 +4,7 @@ import { CheckResults } from './checks/check-results.service.js';
 import { ChecksService } from './checks/checks.service.js';
 import { ClusterWatch } from './cluster-watch.service.js';
 import { DetectorSweep } from './detector-sweep.service.js';
+import { GossipEvidenceStore } from './gossip-evidence.js';
 import { HeartbeatStream } from './heartbeat-stream.js';
 import { IngestDrain } from './ingest-drain.service.js';
 import { IngestRepository } from './ingest.repository.js';
@@ -26,7 +27,7 @@ export class RegistryModule {}
 /** What a worker runs: the ingest drain on every replica, the detection sweep on the leader. */
 @Module({
   imports: [RealtimeModule],
-  providers: [HeartbeatStream, InstanceStore, IngestRepository, StateChanges, SignalsService, ClusterWatch, ProbesService, IngestDrain, DetectorSweep, TransitionsConsumer, RegistryHousekeeping, RegistryService, ChecksService, CheckResults],
+  providers: [HeartbeatStream, InstanceStore, IngestRepository, StateChanges, SignalsService, ClusterWatch, ProbesService, GossipEvidenceStore, IngestDrain, DetectorSweep, TransitionsConsumer, RegistryHousekeeping, RegistryService, ChecksService, CheckResults],
   exports: [IngestDrain, DetectorSweep, SignalsService, ChecksService, CheckResults, ProbesService],
 })
 export class RegistryWorkerModule {}

@@ -26,6 +26,12 @@ export class HeartbeatMetricsDto {
   rateLimited?: Record<string, number>;
 }
 
+export class PeerViewDto {
+  @ApiPropertyOptional({ type: [String], maxItems: 1000, description: 'Agents (instance names) the group sees alive.' }) alive?: string[];
+  @ApiPropertyOptional({ type: [String], maxItems: 1000 }) suspect?: string[];
+  @ApiPropertyOptional({ type: [String], maxItems: 1000 }) dead?: string[];
+}
+
 export class HeartbeatDto {
   @ApiProperty({ pattern: '^[a-z0-9][a-z0-9._-]{0,62}$', example: 'checkout' }) service!: string;
   @ApiProperty({ pattern: '^[a-z0-9][a-z0-9._-]{0,62}$', example: 'checkout-1' }) instance!: string;
@@ -40,6 +46,12 @@ export class HeartbeatDto {
   @ApiPropertyOptional({ minimum: 0 }) term?: number;
   @ApiPropertyOptional({ type: HeartbeatMetricsDto }) metrics?: HeartbeatMetricsDto;
   @ApiPropertyOptional({ description: 'The peer agent that relayed this heartbeat by gossip.' }) via?: string;
+  @ApiPropertyOptional({
+    type: PeerViewDto,
+    description:
+      'Extension: the sending agent\'s gossip view of its group. When an instance falls silent and no prober confirms it, a majority of its peers still seeing it alive keeps it SUSPECT ("heartbeat path broken") instead of DOWN.',
+  })
+  peers?: PeerViewDto;
 }
 
 export class HeartbeatBatchDto {
