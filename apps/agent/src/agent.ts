@@ -196,6 +196,7 @@ export class Agent {
       group: g.group,
       ...(g.secret ? { secret: g.secret } : {}),
       advertiseHost: advertise,
+      config: { syncIntervalMs: g.syncIntervalSeconds * 1000 },
       relayUrl: `http://${advertise}:${relayPort}/v1/relay`,
       log,
     });

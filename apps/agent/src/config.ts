@@ -72,6 +72,8 @@ export interface GossipConfig {
   port: number;
   group: string;
   secret?: string;
+  /** Full-state (push-pull) exchange period; rumours carry changes in between. 1 s suits small groups; use ~30 s beyond a few dozen agents. */
+  syncIntervalSeconds: number;
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -143,7 +145,7 @@ const CHECK_KEYS = ['type', 'target', 'timeoutMs', 'expectStatus', 'onFail'];
 const INTAKE_KEYS = ['enabled', 'host', 'port', 'slowCallDurationMs', 'slowRequestDurationMs'];
 const PROBER_KEYS = ['enabled', 'waitSeconds', 'concurrency'];
 const BUFFER_KEYS = ['maxEntries'];
-const GOSSIP_KEYS = ['peers', 'host', 'port', 'group', 'secret'];
+const GOSSIP_KEYS = ['peers', 'host', 'port', 'group', 'secret', 'syncIntervalSeconds'];
 
 /**
  * Reads the file named by `--config` (or NINEFOLD_CONFIG), applies the
@@ -311,6 +313,7 @@ function resolveConfig(file: Record<string, unknown>, env: ConfigFlags, flags: C
     host: typeof gossipHost.value === 'string' ? gossipHost.value : strIn(gossipFile.host, 'gossip.host (config file)', problems) ?? '0.0.0.0',
     port: gossipPort.value !== undefined ? intIn(gossipPort.value, 0, 65535, where(gossipPort), problems) ?? DEFAULT_GOSSIP_PORT : intIn(gossipFile.port, 0, 65535, 'gossip.port (config file)', problems) ?? DEFAULT_GOSSIP_PORT,
     group: strIn(gossipFile.group, 'gossip.group (config file)', problems) ?? 'default',
+    syncIntervalSeconds: intIn(gossipFile.syncIntervalSeconds, 1, 600, 'gossip.syncIntervalSeconds (config file)', problems) ?? 1,
     ...(gossipFile.secret !== undefined ? { secret: strIn(gossipFile.secret, 'gossip.secret (config file)', problems) } : {}),
   };
 
