@@ -39,6 +39,9 @@ const CFG = {
   warmupS: envNum('BENCH_WARMUP_S', 2),
   connections: envNum('BENCH_CONNECTIONS', 50),
   drainTimeoutS: envNum('BENCH_DRAIN_TIMEOUT_S', 60),
+  // a.: interleaved short runs, bare and Ninefold in turn, for a ratio that a noisy neighbour skews less.
+  ratioRounds: envNum('BENCH_RATIO_ROUNDS', 5),
+  ratioRunS: envNum('BENCH_RATIO_RUN_S', 3),
   writeDoc: process.env.BENCH_WRITE_DOC !== '0',
 };
 const COMMAND = 'npm run bench:ingest';
@@ -277,6 +280,30 @@ async function measure(label, url, headers, bodies, perRequest) {
   return out;
 }
 
+/**
+ * The single-heartbeat ratio from interleaved short runs: in each round bare
+ * Fastify and Ninefold run back to back (which goes first alternates), so a
+ * burst of other work on this shared machine hits both of a pair alike. The
+ * median of the per-round ratios is the figure the goal is judged by.
+ */
+async function interleavedRatio(bareUrl, apiUrl, headers) {
+  const rounds = [];
+  let accepted = 0;
+  for (let i = 0; i < CFG.ratioRounds; i++) {
+    const order = i % 2 === 0 ? ['bare', 'nf'] : ['nf', 'bare'];
+    const got = {};
+    for (const who of order) {
+      const r = await cannon(who === 'bare' ? bareUrl : apiUrl, headers, singleBodies, CFG.ratioRunS);
+      got[who] = r.requests.average;
+      if (who === 'nf') accepted += r['2xx'];
+    }
+    rounds.push({ bare: got.bare, nf: got.nf, ratio: got.nf / got.bare });
+    log(`a. interleaved round ${i + 1}/${CFG.ratioRounds}: bare ${Math.round(got.bare)} req/s, Ninefold ${Math.round(got.nf)} req/s, ${(100 * got.nf / got.bare).toFixed(0)} %`);
+  }
+  const sorted = rounds.map((r) => r.ratio).sort((a, b) => a - b);
+  return { rounds, median: sorted[Math.floor(sorted.length / 2)], min: sorted[0], max: sorted[sorted.length - 1], accepted };
+}
+
 async function post(url, headers, body) {
   const res = await fetch(url + HB_PATH, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
   return { status: res.status, body: await res.json().catch(() => null) };
@@ -397,6 +424,9 @@ async function main() {
   const aNf = await measure('a. single, Ninefold', apiUrl, agentAuth, singleBodies, 1);
   accepted += aNf.accepted2xx;
   inflightBound += 2 * CFG.connections;
+  const aInterleaved = await interleavedRatio(bareUrl, apiUrl, agentAuth);
+  accepted += aInterleaved.accepted;
+  inflightBound += CFG.ratioRounds * CFG.connections;
   // Where the single-heartbeat entries end in the stream: c. reports their drain apart from the batches'.
   const lastSingleId = (await redis.xrevrange(STREAM_KEY, '+', '-', 'COUNT', 1))[0]?.[0] ?? '0-0';
   const bBare = await measure('b. batch of 100, bare fastify', bareUrl, agentAuth, batchBodies, 100);
@@ -535,7 +565,7 @@ async function main() {
   services = null;
 
   const logs = summarizeLogs([api, worker, bare]);
-  const results = { machine, aBare, aNf, bBare, bNf, persistence, detection, logs, exits: { api: apiExit, worker: workerExit, bare: bareExit } };
+  const results = { machine, aBare, aNf, aInterleaved, bBare, bNf, persistence, detection, logs, exits: { api: apiExit, worker: workerExit, bare: bareExit } };
   const md = report(results);
   process.stdout.write(`\n${md}\n`);
   if (CFG.writeDoc) {
@@ -801,8 +831,8 @@ function summarizeLogs(procs) {
 // Report
 
 function report(r) {
-  const { machine, aBare, aNf, bBare, bNf, persistence: c, detection: d } = r;
-  const aRatio = aNf.reqPerS / aBare.reqPerS;
+  const { machine, aBare, aNf, aInterleaved: ai, bBare, bNf, persistence: c, detection: d } = r;
+  const aRatio = ai.median;
   const bRatio = bNf.reqPerS / bBare.reqPerS;
   const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   const lines = [];
@@ -815,7 +845,13 @@ function report(r) {
     table(
       ['Scenario', 'Bare Fastify', 'Ninefold', 'Ninefold / bare'],
       [
-        ['a. single heartbeat: req/s', fmtInt(aBare.reqPerS), fmtInt(aNf.reqPerS), fmtPct(aRatio)],
+        ['a. single heartbeat: req/s', fmtInt(aBare.reqPerS), fmtInt(aNf.reqPerS), fmtPct(aNf.reqPerS / aBare.reqPerS)],
+        [
+          `a. single heartbeat, ${ai.rounds.length} interleaved rounds of ${CFG.ratioRunS} s each: req/s per round`,
+          ai.rounds.map((x) => fmtInt(x.bare)).join(' · '),
+          ai.rounds.map((x) => fmtInt(x.nf)).join(' · '),
+          `**median ${fmtPct(ai.median)}** (${fmtPct(ai.min)}-${fmtPct(ai.max)})`,
+        ],
         ['a. single heartbeat: p50 / p99 latency', `${fmtMs(aBare.p50)} / ${fmtMs(aBare.p99)}`, `${fmtMs(aNf.p50)} / ${fmtMs(aNf.p99)}`, ''],
         ['b. batch of 100: req/s', fmtInt(bBare.reqPerS), fmtInt(bNf.reqPerS), fmtPct(bRatio)],
         ['b. batch of 100: heartbeats/s', fmtInt(bBare.hbPerS), fmtInt(bNf.hbPerS), fmtPct(bRatio)],
@@ -869,7 +905,7 @@ function report(r) {
     table(
       ['Goal', 'Measured', ''],
       [
-        ['single heartbeats ≥ 70 % of bare Fastify req/s (stretch 85 %)', fmtPct(aRatio), aRatio >= 0.85 ? 'met (stretch too)' : verdict(aRatio >= 0.7)],
+        ['single heartbeats ≥ 70 % of bare Fastify req/s (stretch 85 %): median of the interleaved rounds', fmtPct(aRatio), aRatio >= 0.85 ? 'met (stretch too)' : verdict(aRatio >= 0.7)],
         ['≥ 100,000 heartbeats/s with batches of 100', fmtInt(bNf.hbPerS), verdict(bNf.hbPerS >= 100_000)],
         [`p99 < 25 ms at ${CFG.connections} connections`, `single ${fmtMs(aNf.p99)}, batch ${fmtMs(bNf.p99)}`, verdict(p99Worst < 25)],
         ['persistence ≥ 40,000 rows/s sustained (whole backlog)', fmtInt(c.rowsPerS), verdict(c.rowsPerS >= 40_000)],
@@ -954,6 +990,10 @@ same \`202 {"accepted": n}\` with no auth, no validation and no Redis.
   cycle over 1,000 instances of 10 services, every 4th heartbeat with request and dependency counts.
   The load generator and the server share the 2 cores (see the CPU table), so the ratio is that of
   two servers each running next to the same load generator.
+- **a. interleaved.** This machine is shared and other work comes and goes in bursts; one 10 s run of each
+  server can catch a burst on one side only (single-run ratios of 52-80 % were seen for the same code).
+  So after a./b.'s single runs, ${CFG.ratioRounds} rounds of ${CFG.ratioRunS} s each run bare Fastify and Ninefold back to back
+  (alternating which goes first), and the goal is judged by the median of the per-round ratios.
 - **c.** The worker is started only after a./b., so the api figures are not mixed with the drain's
   CPU; the accepted heartbeats wait in the Redis stream meanwhile (as when workers are down). Rows/s is
   the rows written between the first and the last change of \`count(heartbeats)\` divided by that time

@@ -70,12 +70,14 @@ export class HeartbeatStream {
    * every problem named) and appended; resolves with how many were accepted
    * once Redis has them.
    */
-  async accept(body: unknown): Promise<number> {
+  accept(body: unknown): Promise<number> {
     const parsed = parseHeartbeats(body, Date.now());
-    if (!parsed.ok) throw new DomainError(ErrorCode.Invalid, parsed.errors);
-    await this.append(parsed.heartbeats);
-    this.metrics.heartbeatsAccepted.inc(parsed.heartbeats.length);
-    return parsed.heartbeats.length;
+    if (!parsed.ok) return Promise.reject(new DomainError(ErrorCode.Invalid, parsed.errors));
+    const n = parsed.heartbeats.length;
+    return this.append(parsed.heartbeats).then(() => {
+      this.metrics.heartbeatsAccepted.inc(n);
+      return n;
+    });
   }
 
   /**
@@ -112,7 +114,11 @@ export class HeartbeatStream {
    * only after the entry holding it is in Redis.
    */
   append(heartbeats: Heartbeat[]): Promise<void> {
-    this.refuseWhenBacklogFull();
+    try {
+      this.refuseWhenBacklogFull();
+    } catch (err) {
+      return Promise.reject(err);
+    }
     return new Promise<void>((resolve, reject) => {
       this.pending.push({ json: JSON.stringify(heartbeats), count: heartbeats.length, resolve, reject });
       if (this.pending.length === 1) setImmediate(() => this.flush());

@@ -1,7 +1,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import Fastify, { type FastifyHttpOptions, type FastifyInstance } from 'fastify';
-import { ApiKeysService, MetricsService, type NinefoldConfig, requestId } from '#core';
+import Fastify, { type FastifyHttpOptions, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { ApiKeysService, MetricsService, type NinefoldConfig, type Principal, requestId } from '#core';
 import { HeartbeatStream } from '#registry';
 import { AllExceptionsFilter } from '../common/all-exceptions.filter.js';
 
@@ -60,20 +60,28 @@ export class HeartbeatIngress {
       m.duration.observe(reply.elapsedTime / 1000);
       done();
     });
-    fastify.post(HEARTBEATS_PATH, async (request, reply) => {
-      void reply.header('x-request-id', request.id);
-      const principal = await keys.authenticate(request.headers.authorization, 'agent');
+    // Callback style rather than async/await: on this route every promise and microtask shows in the throughput.
+    const answer = (reply: FastifyReply, accepted: number) => {
+      void reply.code(202).header('content-type', 'application/json; charset=utf-8').send(`{"accepted":${accepted}}`);
+    };
+    const fail = (reply: FastifyReply) => (err: unknown) => void reply.send(err);
+    const ingest = (principal: Principal, request: FastifyRequest, reply: FastifyReply) => {
       const idempotencyKey = request.headers['idempotency-key'];
-      let accepted: number;
       if (idempotencyKey === undefined) {
-        accepted = await stream.accept(request.body);
-      } else {
-        const once = await stream.acceptOnce(request.body, { scope: principal.keyId, key: String(idempotencyKey) });
-        accepted = once.accepted;
-        if (once.replayed) void reply.header('idempotent-replayed', 'true');
+        stream.accept(request.body).then((n) => answer(reply, n), fail(reply));
+        return;
       }
-      void reply.code(202).header('content-type', 'application/json; charset=utf-8');
-      return `{"accepted":${accepted}}`;
+      stream.acceptOnce(request.body, { scope: principal.keyId, key: String(idempotencyKey) }).then((once) => {
+        if (once.replayed) void reply.header('idempotent-replayed', 'true');
+        answer(reply, once.accepted);
+      }, fail(reply));
+    };
+    fastify.post(HEARTBEATS_PATH, (request, reply) => {
+      void reply.header('x-request-id', request.id);
+      const cached = keys.authenticateCached(request.headers.authorization, 'agent');
+      if (cached) ingest(cached, request, reply);
+      else keys.authenticate(request.headers.authorization, 'agent').then((p) => ingest(p, request, reply), fail(reply));
+      return reply;
     });
     await fastify.ready();
     this.instance = fastify;

@@ -12,7 +12,8 @@ import { type RealtimeMessage, RealtimePublisher } from '#realtime';
  * own sockets, so events from any api or worker reach every client whatever
  * replica it is connected to.
  */
-@WebSocketGateway({ path: '/ws', cors: { origin: true, credentials: true } })
+// serveClient: false: the client bundle is not served (and no request pays for the check).
+@WebSocketGateway({ path: '/ws', serveClient: false, cors: { origin: true, credentials: true } })
 export class EventsGateway implements OnGatewayConnection, OnModuleInit, OnApplicationShutdown {
   @WebSocketServer() server!: Server;
   private subscriber!: Redis;
