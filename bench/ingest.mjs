@@ -36,7 +36,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const envNum = (name, def) => (process.env[name] !== undefined && process.env[name] !== '' ? Number(process.env[name]) : def);
 const CFG = {
   durationS: envNum('BENCH_DURATION_S', 10),
-  warmupS: envNum('BENCH_WARMUP_S', 2),
+  warmupS: envNum('BENCH_WARMUP_S', 5),
   connections: envNum('BENCH_CONNECTIONS', 50),
   drainTimeoutS: envNum('BENCH_DRAIN_TIMEOUT_S', 60),
   // a.: interleaved short runs, bare and Ninefold in turn, for a ratio that a noisy neighbour skews less.
@@ -539,13 +539,16 @@ async function main() {
   if (!drained) {
     // Detection only judges silence up to the oldest heartbeat still in the stream: d. needs an empty stream.
     // What is discarded is counted exactly: the entries the worker holds (pending) are still written, the
-    // undelivered ones (the rest; all batches of 100 once the singles are done) are not.
-    const res = await redis.multi().xinfo('GROUPS', STREAM_KEY).xlen(STREAM_KEY).xtrim(STREAM_KEY, 'MAXLEN', 0).exec();
+    // undelivered ones (after the group's last-delivered id) are not. Entries hold the heartbeats of one or
+    // more requests (the api coalesces requests that arrive together), so their heartbeats are counted one by one.
+    const res = await redis.multi().xinfo('GROUPS', STREAM_KEY).xrange(STREAM_KEY, '-', '+').xtrim(STREAM_KEY, 'MAXLEN', 0).exec();
     const groups = res[0][1].map((g) => Object.fromEntries(Array.from({ length: g.length / 2 }, (_, i) => [g[2 * i], g[2 * i + 1]])));
     const group = groups.find((g) => g.name === 'drain');
-    const undelivered = Number(res[1][1]) - Number(group?.pending ?? 0);
-    const onlyBatchesLeft = group && (group['last-delivered-id'] === lastSingleId || streamIdAfter(group['last-delivered-id'], lastSingleId));
-    persistence.discarded = { entries: undelivered, heartbeats: onlyBatchesLeft ? undelivered * 100 : NaN };
+    const lastDelivered = group?.['last-delivered-id'] ?? '0-0';
+    const left = res[1][1].filter(([id]) => streamIdAfter(id, lastDelivered));
+    const undelivered = left.length;
+    const heartbeatsLeft = left.reduce((n, [, fields]) => n + JSON.parse(fields[fields.indexOf('b') + 1]).length, 0);
+    persistence.discarded = { entries: undelivered, heartbeats: heartbeatsLeft };
     log(`c. persistence: discarded the ${fmtInt(undelivered)} undelivered entries (${fmtInt(persistence.discarded.heartbeats)} heartbeats) so that scenario d. starts on an empty stream`);
     const until = Date.now() + 15_000;
     while ((await pendingOf()) > 0 && Date.now() < until) await sleep(100);
