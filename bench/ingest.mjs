@@ -21,7 +21,7 @@
 // down), so the api figures are not mixed with the drain's CPU, and c. then
 // measures the drain on a known backlog.
 //
-// Knobs (environment): BENCH_DURATION_S (10), BENCH_WARMUP_S (2),
+// Knobs (environment): BENCH_DURATION_S (10), BENCH_WARMUP_S (5), BENCH_RATIO_ROUNDS (5), BENCH_RATIO_RUN_S (3),
 // BENCH_CONNECTIONS (50), BENCH_DRAIN_TIMEOUT_S (60), BENCH_WRITE_DOC (1; 0 = print only).
 import { spawn, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

@@ -43,13 +43,10 @@ export class HeartbeatIngress {
     const fastify = Fastify({ bodyLimit: cfg.BODY_LIMIT_BYTES, genReqId: requestId, trustProxy: true, logger: false });
     // As in main.ts: JSON only, other bodies get 415.
     fastify.removeContentTypeParser('text/plain');
-    fastify.setErrorHandler((err, request, reply) => {
-      void reply.header('x-request-id', request.id);
-      errors.send(err, request, reply);
-    });
-    // The api's http_requests metrics, with label sets bound once per status instead of on every request.
+    // The api's http_requests metrics, recorded as the answer is sent (no onResponse hook on this route:
+    // the duration is the time until the answer is handed to the socket), label sets bound once per status.
     const bound = new Map<number, { count: { inc(): void }; duration: { observe(v: number): void } }>();
-    fastify.addHook('onResponse', (request, reply, done) => {
+    const record = (reply: FastifyReply) => {
       let m = bound.get(reply.statusCode);
       if (!m) {
         const labels = { method: 'POST', route: HEARTBEATS_PATH, status: String(reply.statusCode) };
@@ -58,11 +55,16 @@ export class HeartbeatIngress {
       }
       m.count.inc();
       m.duration.observe(reply.elapsedTime / 1000);
-      done();
+    };
+    fastify.setErrorHandler((err, request, reply) => {
+      void reply.header('x-request-id', request.id);
+      errors.send(err, request, reply);
+      record(reply);
     });
     // Callback style rather than async/await: on this route every promise and microtask shows in the throughput.
     const answer = (reply: FastifyReply, accepted: number) => {
       void reply.code(202).header('content-type', 'application/json; charset=utf-8').send(`{"accepted":${accepted}}`);
+      record(reply);
     };
     const fail = (reply: FastifyReply) => (err: unknown) => void reply.send(err);
     const ingest = (principal: Principal, request: FastifyRequest, reply: FastifyReply) => {
