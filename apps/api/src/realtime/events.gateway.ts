@@ -1,19 +1,27 @@
 import { type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { type OnGatewayConnection, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
+import { ConnectedSocket, MessageBody, type OnGatewayConnection, SubscribeMessage, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
 import type { Redis } from 'ioredis';
 import type { Server, Socket } from 'socket.io';
-import { ApiKeysService, DomainError, ErrorCode, RedisService } from '#core';
-import { type RealtimeMessage, RealtimePublisher } from '#realtime';
+import { ApiKeysService, DomainError, ErrorCode, RedisService, RequireRole } from '#core';
+import { parseRooms, type RealtimeMessage, RealtimePublisher, ROOM_ALL, roomsFor } from '#realtime';
+import { RegistryService } from '#registry';
 
 /**
  * socket.io at `/ws`. A client authenticates with `auth: { token: <api key> }`
  * (or an Authorization header) and needs the viewer role. Every replica
  * subscribes to the realtime channel on Redis and forwards each event to its
  * own sockets, so events from any api or worker reach every client whatever
- * replica it is connected to.
+ * replica it is connected to, each exactly once.
+ *
+ * A client gets every event until it subscribes (`subscribe` with
+ * `{ rooms: [...] }`, see libs/realtime/src/realtime-rooms.ts); from then on
+ * only those of its rooms. The acknowledgement carries the current state of
+ * what it subscribed to, so a client that reconnects and subscribes again
+ * has no gap.
  */
 // serveClient: false: the client bundle is not served (and no request pays for the check).
 @WebSocketGateway({ path: '/ws', serveClient: false, cors: { origin: true, credentials: true } })
+@RequireRole('viewer')
 export class EventsGateway implements OnGatewayConnection, OnModuleInit, OnApplicationShutdown {
   @WebSocketServer() server!: Server;
   private subscriber!: Redis;
@@ -22,6 +30,7 @@ export class EventsGateway implements OnGatewayConnection, OnModuleInit, OnAppli
     private readonly keys: ApiKeysService,
     private readonly redis: RedisService,
     private readonly publisher: RealtimePublisher,
+    private readonly registry: RegistryService,
   ) {}
 
   onModuleInit(): void {
@@ -34,20 +43,60 @@ export class EventsGateway implements OnGatewayConnection, OnModuleInit, OnAppli
       } catch {
         return;
       }
-      this.server?.emit(message.event, message.payload);
+      // One emit to the union of the rooms: a socket in several of them gets the event once.
+      this.server?.to(roomsFor(message)).emit(message.event, message.payload);
     });
   }
 
   async handleConnection(client: Socket): Promise<void> {
+    // A subscribe may arrive before the key is checked: it waits for this.
+    const ready = this.authenticate(client);
+    client.data.ready = ready;
+    await ready;
+  }
+
+  private async authenticate(client: Socket): Promise<boolean> {
     const auth = client.handshake.auth as { token?: unknown } | undefined;
     const authorization = typeof auth?.token === 'string' ? `Bearer ${auth.token}` : client.handshake.headers.authorization;
     try {
       client.data.principal = await this.keys.authenticate(authorization, 'viewer');
+      await client.join(ROOM_ALL);
+      return true;
     } catch (err) {
       const forbidden = err instanceof DomainError && err.code === ErrorCode.Forbidden;
       client.emit('error', { statusCode: forbidden ? 403 : 401, message: forbidden ? 'the viewer role is needed for live events' : 'unknown or missing API key (auth.token)' });
       client.disconnect(true);
+      return false;
     }
+  }
+
+  /**
+   * `socket.emit('subscribe', { rooms: ['service:checkout'] }, (ack) => …)`:
+   * follow these rooms instead of everything. The ack is `{ ok: true, rooms,
+   * snapshot }` (snapshot: `services` → the first overview page, `service:<name>`
+   * → that service as GET /api/v1/services/:name shows it) or `{ ok: false, errors }`.
+   */
+  @SubscribeMessage('subscribe')
+  async subscribe(@ConnectedSocket() client: Socket, @MessageBody() body: unknown): Promise<unknown> {
+    const parsed = parseRooms((body as { rooms?: unknown } | null)?.rooms);
+    if ('errors' in parsed) return { ok: false, errors: parsed.errors };
+    await client.leave(ROOM_ALL);
+    await client.join(parsed.rooms);
+    const snapshot: Record<string, unknown> = {};
+    for (const room of parsed.rooms) {
+      if (room === 'services') snapshot[room] = await this.registry.overview(500);
+      else if (room.startsWith('service:')) snapshot[room] = await this.registry.getService(room.slice('service:'.length)).catch(() => null);
+    }
+    return { ok: true, rooms: [...client.rooms].filter((r) => r !== client.id), snapshot };
+  }
+
+  /** `unsubscribe` with `{ rooms }`: stop following them (with none left, nothing arrives until the next subscribe). */
+  @SubscribeMessage('unsubscribe')
+  async unsubscribe(@ConnectedSocket() client: Socket, @MessageBody() body: unknown): Promise<unknown> {
+    const parsed = parseRooms((body as { rooms?: unknown } | null)?.rooms);
+    if ('errors' in parsed) return { ok: false, errors: parsed.errors };
+    for (const room of parsed.rooms) await client.leave(room);
+    return { ok: true, rooms: [...client.rooms].filter((r) => r !== client.id) };
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -1,8 +1,9 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { DomainError, ErrorCode } from '../errors/domain-error.js';
 import { ApiKeysService } from './api-keys.service.js';
 import { PUBLIC_ROUTE, REQUIRED_ROLE } from './auth.decorators.js';
-import type { Principal, Role } from './roles.js';
+import { type Principal, type Role, roleAtLeast } from './roles.js';
 
 interface AuthenticatedRequest {
   headers: Record<string, string | string[] | undefined>;
@@ -13,7 +14,8 @@ interface AuthenticatedRequest {
  * Global guard: every route needs a valid API key unless marked {@link Public};
  * the key's role must include the route's {@link RequireRole} (admin when a
  * route forgot to say, so a mistake fails closed). 401 without a known key,
- * 403 with a key of too small a role.
+ * 403 with a key of too small a role. On WebSocket messages the key is the
+ * one the socket's handshake carried (checked by the gateway on connection).
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
@@ -26,6 +28,14 @@ export class AuthGuard implements CanActivate {
     const targets = [ctx.getHandler(), ctx.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
     const need = this.reflector.getAllAndOverride<Role>(REQUIRED_ROLE, targets) ?? 'admin';
+    if (ctx.getType() === 'ws') {
+      const client = ctx.switchToWs().getClient<{ data?: { ready?: Promise<boolean>; principal?: Principal } }>();
+      await client.data?.ready;
+      const principal = client.data?.principal;
+      if (!principal) throw new DomainError(ErrorCode.Unauthenticated, 'unknown or missing API key (auth.token)');
+      if (!roleAtLeast(principal.role, need)) throw new DomainError(ErrorCode.Forbidden, `this needs the ${need} role; the key "${principal.name}" has ${principal.role}`);
+      return true;
+    }
     const req = ctx.switchToHttp().getRequest<AuthenticatedRequest>();
     req.principal = await this.keys.authenticate(req.headers.authorization, need);
     return true;
