@@ -78,6 +78,19 @@ describe('ninefold-agent (e2e)', () => {
     expect(cmd.stdout).toMatch(/instance host-a/);
     expect(cmd.stdout).toMatch(/last push\s+\d{4}-/);
     expect(cmd.stdout).toMatch(/0 dropped/);
+
+    // It reports itself to the agents registry (the dashboard's Agents page).
+    const listed = await until(() => admin.get('/api/v1/agents'), (r) => r.body.items?.some((a: { instance: string }) => a.instance === 'host-a'), 10_000);
+    expect(listed.body.items.find((a: { instance: string }) => a.instance === 'host-a')).toMatchObject({
+      version: expect.stringMatching(/^\d+\.\d+\.\d+$/),
+      services: ['agent-web'],
+      prober: false,
+      zone: 'eu-1a',
+      connected: true,
+      queue: { dropped: 0, rejected: 0 },
+    });
+    const bad = await admin.withKey(agentKey).put('/api/v1/agents/host-a', { version: '1', services: ['Bad Name'], prober: 'yes' });
+    expect(bad.status).toBe(400);
   });
 
   it('turns application reports on its local intake into the heartbeat metrics the control plane stores', async () => {

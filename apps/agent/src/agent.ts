@@ -12,6 +12,9 @@ import { RelayServer, relayThrough } from './relay.js';
 import { AGENT_VERSION } from './version.js';
 import type { WireHeartbeat } from './wire.js';
 
+/** How often the agent reports itself to the control plane's agents registry. */
+const SELF_REPORT_MS = 60_000;
+
 /** After this many failed direct sends in a row, batches go through a peer that reaches the control plane. */
 const RELAY_AFTER_FAILURES = 2;
 /** While relaying, the direct path is tried again this often. */
@@ -67,6 +70,7 @@ export class Agent {
   private readonly due = new Map<ServiceConfig, number>();
   private readonly lastBeat = new Map<string, number>();
   private timer: NodeJS.Timeout | null = null;
+  private reportTimer: NodeJS.Timeout | null = null;
   private intakePort: number | null = null;
   private readonly startedAt = Date.now();
   private stopping = false;
@@ -108,6 +112,10 @@ export class Agent {
     for (const s of this.cfg.services) this.due.set(s, now + Math.floor(this.random() * Math.min(1000, s.intervalSeconds * 1000)));
     this.schedule();
     this.prober?.start();
+    // What it is and how it fares (version, buffer, dropped counts), for the dashboard's Agents page.
+    void this.reportSelf();
+    this.reportTimer = setInterval(() => void this.reportSelf(), SELF_REPORT_MS);
+    this.reportTimer.unref();
     this.log.info('ninefold-agent started', {
       version: AGENT_VERSION,
       controlPlane: this.cfg.url,
@@ -131,6 +139,7 @@ export class Agent {
     if (this.stopping) return;
     this.stopping = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.reportTimer) clearInterval(this.reportTimer);
     this.checks.stop();
     await this.prober?.stop();
     // A last heartbeat per service carries what applications reported since the previous one.
@@ -230,6 +239,25 @@ export class Agent {
       this.direct.failures = 0;
     }
     return outcome;
+  }
+
+  private async reportSelf(): Promise<void> {
+    const st = this.status();
+    const members = st.gossip.enabled ? st.gossip.members : [];
+    const body = {
+      version: AGENT_VERSION,
+      services: this.cfg.services.map((s) => s.name),
+      prober: this.cfg.prober.enabled,
+      ...(this.cfg.zone ? { zone: this.cfg.zone } : {}),
+      ...(this.cfg.region ? { region: this.cfg.region } : {}),
+      ...(this.cfg.address ? { address: this.cfg.address } : {}),
+      queue: { waiting: st.push.queued + st.push.inFlight, sent: st.push.sent, dropped: st.push.dropped, rejected: st.push.rejected },
+      startedAt: st.startedAt,
+      lastSuccessAt: st.push.lastSuccessAt,
+      ...(this.gossip ? { gossip: { group: this.cfg.gossip.group, alive: members.filter((m) => m.state === 'alive').length, members: members.length } } : {}),
+    };
+    const res = await this.client.put(`/api/v1/agents/${encodeURIComponent(this.cfg.instance)}`, body);
+    if (res.kind !== 'ok') this.log.debug('could not report to the agents registry', { reason: res.message });
   }
 
   /** Who the gossip group says is alive, suspected or dead (this agent left out); undefined without gossip. */

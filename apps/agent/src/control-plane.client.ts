@@ -56,11 +56,15 @@ export class ControlPlaneClient {
     return this.request('DELETE', path, undefined, opts);
   }
 
+  put(path: string, body: unknown, opts: RequestOptions = {}): Promise<Outcome> {
+    return this.request('PUT', path, body, opts);
+  }
+
   close(): void {
     this.agent.destroy();
   }
 
-  private request(method: string, path: string, body: unknown, opts: RequestOptions): Promise<Outcome> {
+  request(method: string, path: string, body: unknown, opts: RequestOptions = {}): Promise<Outcome> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const url = new URL(path.replace(/^\//, ''), this.base);
     return new Promise<Outcome>((resolve) => {

@@ -5,6 +5,7 @@ import { AuthModule, config, CoreModule, loggerParams, QueuesModule } from '#cor
 import { RealtimeModule } from '#realtime';
 import { RegistryModule } from '#registry';
 import { RunbooksModule } from '#runbooks';
+import { AgentsController } from './agents/agents.controller.js';
 import { ChecksController } from './checks/checks.controller.js';
 import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
 import { DnsServer } from './dns/dns.server.js';
@@ -20,7 +21,7 @@ import { ReadinessService } from './ops/readiness.service.js';
 
 @Module({
   imports: [LoggerModule.forRoot(loggerParams(config(), 'api')), CoreModule, QueuesModule, AuthModule, RegistryModule, RunbooksModule, RealtimeModule],
-  controllers: [HomeController, OpsController, KeysController, HeartbeatsController, ServicesController, ProbeTasksController, ChecksController, RecoveryPointsController],
+  controllers: [HomeController, OpsController, KeysController, HeartbeatsController, ServicesController, ProbeTasksController, ChecksController, RecoveryPointsController, AgentsController],
   providers: [ReadinessService, EventsGateway, DnsServer, { provide: APP_FILTER, useClass: AllExceptionsFilter }],
 })
 export class ApiModule {}

@@ -1,4 +1,5 @@
 // Services, instances, discovery and failure detection.
+export * from './agents.service.js';
 export * from './availability.js';
 export * from './checks/check-results.service.js';
 export * from './checks/check-runner.js';

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { RealtimeModule } from '#realtime';
+import { AgentsService } from './agents.service.js';
 import { CheckResults } from './checks/check-results.service.js';
 import { ChecksService } from './checks/checks.service.js';
 import { ClusterWatch } from './cluster-watch.service.js';
@@ -19,8 +20,8 @@ import { TransitionsConsumer } from './transitions-consumer.service.js';
 /** What the api needs: heartbeat acceptance, registry and discovery. */
 @Module({
   imports: [RealtimeModule],
-  providers: [HeartbeatStream, InstanceStore, RegistryService, ProbesService, SignalsService, ClusterWatch, ChecksService, CheckResults],
-  exports: [HeartbeatStream, InstanceStore, RegistryService, ProbesService, ChecksService],
+  providers: [HeartbeatStream, InstanceStore, RegistryService, ProbesService, SignalsService, ClusterWatch, ChecksService, CheckResults, AgentsService],
+  exports: [HeartbeatStream, InstanceStore, RegistryService, ProbesService, ChecksService, AgentsService],
 })
 export class RegistryModule {}
 
