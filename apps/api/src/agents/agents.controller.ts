@@ -1,17 +1,12 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Put } from '@nestjs/common';
 import { ApiNoContentResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { DomainError, ErrorCode, RequireRole } from '#core';
+import { RequireRole } from '#core';
 import { AgentsService } from '#registry';
 import { ApiErrorDto } from '../common/api-error.dto.js';
 import { ApiAuthErrors } from '../common/api-errors.decorator.js';
+import { checkName } from '../common/name-param.js';
 import { AgentDto, AgentListDto, AgentReportDto } from './agents.dto.js';
 
-const NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
-
-function instanceParam(instance: string): string {
-  if (!NAME.test(instance)) throw new DomainError(ErrorCode.Invalid, ['instance must match ^[a-z0-9][a-z0-9._-]{0,62}$']);
-  return instance;
-}
 
 @ApiTags('agents')
 @ApiAuthErrors()
@@ -27,7 +22,7 @@ export class AgentsController {
   })
   @ApiOkResponse({ type: AgentDto })
   report(@Param('instance') instance: string, @Body() body: AgentReportDto): Promise<AgentDto> {
-    return this.agents.report(instanceParam(instance), body);
+    return this.agents.report(checkName(instance, 'instance'), body);
   }
 
   @Get()
@@ -45,6 +40,6 @@ export class AgentsController {
   @ApiNoContentResponse()
   @ApiNotFoundResponse({ type: ApiErrorDto })
   async remove(@Param('instance') instance: string): Promise<void> {
-    await this.agents.remove(instanceParam(instance));
+    await this.agents.remove(checkName(instance, 'instance'));
   }
 }

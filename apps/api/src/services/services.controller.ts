@@ -5,13 +5,10 @@ import { DomainError, ErrorCode, RequireRole } from '#core';
 import { NAME_PATTERN, RegistryService } from '#registry';
 import { ApiErrorDto } from '../common/api-error.dto.js';
 import { ApiAuthErrors } from '../common/api-errors.decorator.js';
+import { checkName } from '../common/name-param.js';
 import { PageQueryDto } from '../common/pagination.dto.js';
 import { CreateServiceDto, DiscoveryQueryDto, InstanceDto, InstanceListDto, OverviewDto, RegisterInstanceDto, ResolveQueryDto, ServiceDto, ServicePageDto } from './services.dto.js';
 
-function checkName(value: string, what: string): string {
-  if (!NAME_PATTERN.test(value)) throw new DomainError(ErrorCode.Invalid, [`${what} must match ${NAME_PATTERN.source}`]);
-  return value;
-}
 
 @ApiTags('services')
 @ApiAuthErrors()
