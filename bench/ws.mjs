@@ -1,0 +1,210 @@
+#!/usr/bin/env node
+// npm run bench:ws: how fast a state change reaches 1,000 dashboards.
+//
+// A throwaway PostgreSQL and Redis, one api and one worker; 1,000 socket.io
+// clients (websocket transport, a viewer key) connect to the api and
+// subscribe to one service's room, as a dashboard showing that service does.
+// The benchmark then flips an instance of that service DOWN and UP again
+// (a heartbeat with status down, then up) 10 times and times the arrival of
+// each instance.state event at every client:
+//   - end to end: from sending the heartbeat to the event at the client
+//     (ingest stream, worker, transitions outbox, Redis, gateway, socket);
+//   - from `at`: from the event's `at` (for a heartbeat-caused change, when the
+//     api received the heartbeat) to the client.
+// Baseline, in the same run: a bare socket.io server (the project's copy,
+// websocket transport) broadcasting one event to 1,000 clients, timed from
+// the emit to the arrival. Results go to docs/benchmarks.md (bench:ws markers).
+// Not measured yet: the dashboard's first paint with 10,000 services (the
+// dashboard is not built yet).
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { machineInfo } from './lib/machine.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const log = (m) => process.stderr.write(`bench:ws: ${m}\n`);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const CLIENTS = Number(process.env.BENCH_WS_CLIENTS ?? 1000);
+const FLIPS = Number(process.env.BENCH_WS_FLIPS ?? 10);
+
+const children = [];
+let services;
+async function cleanup() {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  await services?.stop?.().catch(() => undefined);
+}
+for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => cleanup().finally(() => process.exit(130)));
+
+function spawnNode(args, env) {
+  const c = spawn(process.execPath, args, { cwd: root, env: { PATH: process.env.PATH ?? '', TZ: 'UTC', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  c.lines = [];
+  const collect = (d) => c.lines.push(...d.toString().split('\n').filter(Boolean));
+  c.stdout.on('data', collect);
+  c.stderr.on('data', collect);
+  children.push(c);
+  return c;
+}
+
+function quantile(sorted, q) {
+  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}
+
+async function connectAll(io, url, opts, n) {
+  const sockets = [];
+  for (let i = 0; i < n; i += 50) {
+    const batch = Array.from({ length: Math.min(50, n - i) }, () => io(url, { transports: ['websocket'], reconnection: false, ...opts }));
+    await Promise.all(batch.map((s) => new Promise((resolve, reject) => s.once('connect', resolve).once('connect_error', reject))));
+    sockets.push(...batch);
+  }
+  return sockets;
+}
+
+/** The baseline server: bare socket.io; POST /emit broadcasts { sentAt } to every client. */
+const BARE_SERVER = `
+const http = require('node:http');
+const { Server } = require(${JSON.stringify(path.join(root, 'node_modules', 'socket.io'))});
+const server = http.createServer((req, res) => {
+  if (req.method === 'POST' && req.url === '/emit') { io.emit('tick', { sentAt: Date.now() }); res.end('ok'); return; }
+  res.statusCode = 404; res.end();
+});
+const io = new Server(server, { path: '/ws', serveClient: false, transports: ['websocket'] });
+server.listen(Number(process.env.PORT), '127.0.0.1', () => console.log('bare socket.io listening'));
+`;
+
+async function main() {
+  const { checkNode, ensureBuilt } = await import('../scripts/lib/setup.mjs');
+  checkNode();
+  ensureBuilt(log);
+  const { io } = await import('socket.io-client');
+  const { startEphemeralServices } = await import('../scripts/lib/ephemeral.mjs');
+  const { freePort } = await import('../scripts/lib/ports.mjs');
+  services = await startEphemeralServices({ redis: true, log: () => undefined });
+  const adminKey = `nf-bench-${randomBytes(16).toString('hex')}`;
+  const apiPort = await freePort();
+  const env = { DATABASE_URL: services.databaseUrl, REDIS_URL: services.redisUrl, NINEFOLD_ADMIN_KEY: adminKey, LOG_LEVEL: 'warn', LOG_REQUESTS: 'false', DNS_PORT: '0', DETECTOR_SWEEP_MS: '100' };
+  spawnNode([path.join(root, 'dist', 'apps', 'api', 'main.js')], { ...env, PORT: String(apiPort), HOST: '127.0.0.1' });
+  spawnNode([path.join(root, 'dist', 'apps', 'worker', 'main.js')], env);
+  const apiUrl = `http://127.0.0.1:${apiPort}`;
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`${apiUrl}/readyz`)).ok) break;
+    } catch {
+      // starting
+    }
+    if (i > 600) throw new Error('api did not start');
+    await sleep(100);
+  }
+  const key = async (role) => (await (await fetch(`${apiUrl}/api/v1/keys`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${adminKey}` }, body: JSON.stringify({ name: `bench-${role}`, role }) })).json()).key;
+  const agentKey = await key('agent');
+  const viewerKey = await key('viewer');
+  const beat = (status) =>
+    fetch(`${apiUrl}/api/v1/heartbeats`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${agentKey}` }, body: JSON.stringify({ service: 'ws-bench', instance: 'ws-1', status, intervalSeconds: 60 }) });
+  await beat('up');
+  await sleep(1000);
+
+  // --- baseline: bare socket.io -------------------------------------------------
+  const barePort = await freePort();
+  const bare = spawnNode(['-e', BARE_SERVER], { PORT: String(barePort) });
+  for (let i = 0; !bare.lines.some((l) => l.includes('listening')); i++) {
+    if (bare.exitCode !== null || i > 100) throw new Error(`bare socket.io did not start:\n${bare.lines.join('\n')}`);
+    await sleep(100);
+  }
+  const bareUrl = `http://127.0.0.1:${barePort}`;
+  let t = Date.now();
+  const bareSockets = await connectAll(io, bareUrl, { path: '/ws' }, CLIENTS);
+  log(`baseline: ${CLIENTS} clients connected to bare socket.io in ${Date.now() - t} ms`);
+  const bareLat = [];
+  for (const s of bareSockets) s.on('tick', (p) => bareLat.push(Date.now() - p.sentAt));
+  for (let i = 0; i < FLIPS * 2; i++) {
+    await fetch(`${bareUrl}/emit`, { method: 'POST' });
+    await sleep(500);
+  }
+  await sleep(1000);
+  for (const s of bareSockets) s.close();
+
+  // --- Ninefold -----------------------------------------------------------------
+  t = Date.now();
+  const sockets = await connectAll(io, apiUrl, { path: '/ws', auth: { token: viewerKey } }, CLIENTS);
+  const connectMs = Date.now() - t;
+  log(`Ninefold: ${CLIENTS} clients connected in ${connectMs} ms; subscribing to service:ws-bench`);
+  await Promise.all(sockets.map((s) => s.timeout(30_000).emitWithAck('subscribe', { rooms: ['service:ws-bench'] })));
+  const sentAt = new Map(); // state → send time of the heartbeat that causes it
+  const endToEnd = [];
+  const fanOut = [];
+  let received = 0;
+  for (const s of sockets) {
+    s.on('instance.state', (p) => {
+      if (p.service !== 'ws-bench') return;
+      const now = Date.now();
+      received++;
+      const sent = sentAt.get(p.state);
+      if (sent !== undefined) endToEnd.push(now - sent);
+      fanOut.push(now - Date.parse(p.at));
+    });
+  }
+  for (let i = 0; i < FLIPS; i++) {
+    for (const status of ['down', 'up']) {
+      sentAt.set(status === 'down' ? 'DOWN' : 'UP', Date.now());
+      await beat(status);
+      await sleep(1500);
+    }
+  }
+  await sleep(2000);
+  const expected = CLIENTS * FLIPS * 2;
+  for (const s of sockets) s.close();
+
+  const stats = (xs) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return { n: s.length, p50: quantile(s, 0.5), p99: quantile(s, 0.99), max: s[s.length - 1] };
+  };
+  const b = stats(bareLat);
+  const e = stats(endToEnd);
+  const f = stats(fanOut);
+  log(`baseline p50/p99 ${b.p50}/${b.p99} ms; Ninefold fan-out p50/p99 ${f.p50}/${f.p99} ms, end to end ${e.p50}/${e.p99} ms; ${received}/${expected} events`);
+
+  const m = machineInfo(root);
+  const section = `<!-- bench:ws:start (written by npm run bench:ws; edits inside are overwritten) -->
+## Live events to 1,000 clients
+
+What it does: a throwaway PostgreSQL and Redis, one api and one worker; ${CLIENTS.toLocaleString('en-US')} socket.io clients
+(websocket transport, a viewer key) in the benchmark process connect to the api and subscribe to one
+service's room, as a dashboard showing that service does. An instance of that service is flipped DOWN and
+UP ${FLIPS} times (heartbeats with status down, then up, 1.5 s apart) and every client times every
+\`instance.state\` event. *From \`at\`* runs from the event's \`at\` (for a change a heartbeat causes, the time
+the api received that heartbeat) to its arrival; *end to end* from sending the heartbeat. Both cover the
+ingest stream, the worker, the transitions outbox, Redis, the gateway and the socket. Baseline in the same run: a bare socket.io server (the project's copy) broadcasting to
+${CLIENTS.toLocaleString('en-US')} clients, from the emit to the arrival. Clients, servers, PostgreSQL and Redis share the 2 cores.
+Not measured yet: the first paint of the overview with 10,000 services (the dashboard is not built yet).
+
+Run: ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')} · machine: ${m.cores} cores (${m.cpu}), ${m.memGiB} GiB, Node ${m.node}, load average ${m.load} at the start · commit ${m.commit}
+Command: \`npm run bench:ws\`
+
+| | events received | p50 | p99 | max |
+| --- | --- | --- | --- | --- |
+| baseline: bare socket.io broadcast | ${b.n.toLocaleString('en-US')} of ${(CLIENTS * FLIPS * 2).toLocaleString('en-US')} | ${b.p50} ms | ${b.p99} ms | ${b.max} ms |
+| Ninefold: event \`at\` → client | ${f.n.toLocaleString('en-US')} of ${expected.toLocaleString('en-US')} | ${f.p50} ms | **${f.p99} ms** | ${f.max} ms |
+| Ninefold: end to end (heartbeat sent → client) | ${e.n.toLocaleString('en-US')} | ${e.p50} ms | ${e.p99} ms | ${e.max} ms |
+
+Connecting ${CLIENTS.toLocaleString('en-US')} clients (authenticated handshakes, 50 at a time): ${connectMs.toLocaleString('en-US')} ms.
+
+| Goal | Measured | |
+| --- | --- | --- |
+| a state change reaches 1,000 clients, p99 ≤ 250 ms | end to end p99 ${e.p99} ms (from \`at\` ${f.p99} ms); ${received === expected ? 'every client got every event' : `**${expected - received} events missing**`} | ${e.p99 <= 250 && received === expected ? 'met' : '**not met**'} |
+<!-- bench:ws:end -->`;
+  const file = path.join(root, 'docs', 'benchmarks.md');
+  let doc = fs.readFileSync(file, 'utf8');
+  const re = /<!-- bench:ws:start[\s\S]*?<!-- bench:ws:end -->/;
+  doc = re.test(doc) ? doc.replace(re, section) : `${doc.trimEnd()}\n\n${section}\n`;
+  fs.writeFileSync(file, doc);
+  log('wrote docs/benchmarks.md');
+  process.stdout.write(`${section}\n`);
+}
+
+main()
+  .catch((err) => {
+    process.stderr.write(`bench:ws: ${err.stack ?? err}\n`);
+    process.exitCode = 1;
+  })
+  .finally(cleanup);
