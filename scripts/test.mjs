@@ -24,7 +24,10 @@ if (tc.status !== 0) {
 }
 
 const { startEphemeralServices } = await import('./lib/ephemeral.mjs');
+const { ensureChromium } = await import('./lib/debian.mjs');
 const pg = (await import('pg')).default;
+// The browser tests drive Debian's Chromium (installed here when missing).
+const chromium = ensureChromium(log);
 const { applyMigrations, defaultMigrationsDir } = await import(path.join(root, 'dist', 'libs', 'core', 'src', 'database', 'migrator.js'));
 
 let services = null;
@@ -60,6 +63,7 @@ try {
       NINEFOLD_TEST_PG_ADMIN_URL: adminUrl,
       NINEFOLD_TEST_TEMPLATE_DB: templateDb,
       NINEFOLD_TEST_REDIS_URL: redisUrl,
+      NINEFOLD_CHROMIUM: chromium,
     },
   });
   const forward = (sig) => jest.kill(sig);

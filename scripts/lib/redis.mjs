@@ -1,51 +1,19 @@
 // Starts a private Redis server for `npm start` and `npm test` when no
 // REDIS_URL is given, using the machine's redis-server (installed from Debian's
 // packages when it is missing and we are root).
-import { spawn, execFileSync, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { ensureDebianPackage } from './debian.mjs';
 import { waitFor } from './wait.mjs';
-
-function which(cmd) {
-  const dirs = [...(process.env.PATH ?? '').split(path.delimiter), '/usr/bin', '/usr/sbin', '/usr/local/bin'];
-  for (const d of dirs) {
-    const p = path.join(d, cmd);
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      return p;
-    } catch {
-      // keep looking
-    }
-  }
-  return null;
-}
 
 /** Finds redis-server, installing Debian's package when missing and allowed. */
 export function ensureRedisServer(log = () => {}) {
   const explicit = process.env.NINEFOLD_REDIS_SERVER;
   if (explicit) return explicit;
-  const found = which('redis-server');
+  const found = ensureDebianPackage('redis-server', 'redis-server', log);
   if (found) return found;
-  const root = typeof process.getuid === 'function' && process.getuid() === 0;
-  if (root && which('apt-get')) {
-    log('redis-server is missing: installing Debian package redis-server (apt-get)');
-    // Keep the package from starting its own system-wide service on port 6379.
-    const policy = '/usr/sbin/policy-rc.d';
-    const ownPolicy = !fs.existsSync(policy);
-    if (ownPolicy) fs.writeFileSync(policy, '#!/bin/sh\nexit 101\n', { mode: 0o755 });
-    try {
-      const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-      const update = spawnSync('apt-get', ['update'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-      if (update.status !== 0) log(`apt-get update failed (continuing): ${update.stderr.toString().trim().split('\n').pop()}`);
-      const install = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'redis-server'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-      if (install.status !== 0) throw new Error(`apt-get install redis-server failed: ${install.stderr.toString().trim().split('\n').slice(-3).join(' ')}`);
-    } finally {
-      if (ownPolicy) fs.rmSync(policy, { force: true });
-    }
-    const installed = which('redis-server');
-    if (installed) return installed;
-  }
   throw new Error(
     'redis-server was not found. Install Redis 6.2 or newer (Debian/Ubuntu: `sudo apt-get install redis-server`, ' +
       'macOS: `brew install redis`), set NINEFOLD_REDIS_SERVER to its path, or set REDIS_URL to an existing server.',
@@ -125,4 +93,3 @@ export async function startRedis({ dataDir, port, logFile, ephemeral = false, lo
   return { url, stop, pid: child.pid, port };
 }
 
-export { which };
