@@ -52,7 +52,7 @@ export class HeartbeatStream {
   private readonly logger = new Logger(HeartbeatStream.name);
   readonly key: string;
   readonly group: StreamGroup;
-  private backlog = { length: 0, full: false, checkedAt: 0 };
+  private backlog = { full: false, checkedAt: 0 };
   private pending: PendingAppend[] = [];
   private writer?: Redis;
 
@@ -69,38 +69,38 @@ export class HeartbeatStream {
    * A heartbeat request body, validated (one bad item rejects the batch with
    * every problem named) and appended; resolves with how many were accepted
    * once Redis has them.
+   *
+   * With an `Idempotency-Key` (`idempotency`), the first request with that key
+   * (within `scope`, the caller's API key) is appended, and a repeat within
+   * {@link IDEMPOTENCY_TTL_SECONDS} is answered with the first one's count
+   * without appending anything (`replayed`). Agents resend a batch with the
+   * same key when they could not tell whether it arrived, so a resend never
+   * stores a heartbeat twice. The check and the append are one Lua script, so
+   * a crash cannot split them.
    */
-  accept(body: unknown): Promise<number> {
-    const parsed = parseHeartbeats(body, Date.now());
-    if (!parsed.ok) return Promise.reject(new DomainError(ErrorCode.Invalid, parsed.errors));
-    const n = parsed.heartbeats.length;
-    return this.append(parsed.heartbeats).then(() => {
-      this.metrics.heartbeatsAccepted.inc(n);
-      return n;
+  receive(body: unknown, idempotency?: { scope: string; key: string }): Promise<{ accepted: number; replayed: boolean }> {
+    let heartbeats: Heartbeat[];
+    try {
+      if (idempotency && !IDEMPOTENCY_KEY.test(idempotency.key)) throw new DomainError(ErrorCode.Invalid, ['Idempotency-Key must be 1 to 255 visible ASCII characters']);
+      const parsed = parseHeartbeats(body, Date.now());
+      if (!parsed.ok) throw new DomainError(ErrorCode.Invalid, parsed.errors);
+      heartbeats = parsed.heartbeats;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const n = heartbeats.length;
+    const appended = idempotency ? this.appendOnce(heartbeats, idempotency) : this.append(heartbeats).then(() => ({ accepted: n, replayed: false }));
+    return appended.then((r) => {
+      if (!r.replayed) this.metrics.heartbeatsAccepted.inc(n);
+      return r;
     });
   }
 
-  /**
-   * Like {@link accept}, for a request sent with an `Idempotency-Key`: the
-   * first request with that key (within `scope`, the caller's API key) is
-   * appended, and a repeat within {@link IDEMPOTENCY_TTL_SECONDS} is answered
-   * with the first one's count without appending anything. Agents resend a
-   * batch with the same key when they could not tell whether it arrived (a
-   * timeout, a dropped connection), so a resend never stores a heartbeat twice.
-   * The check and the append are one Lua script, so they cannot be split by a
-   * crash.
-   */
-  async acceptOnce(body: unknown, idempotency: { scope: string; key: string }): Promise<{ accepted: number; replayed: boolean }> {
-    if (!IDEMPOTENCY_KEY.test(idempotency.key)) {
-      throw new DomainError(ErrorCode.Invalid, ['Idempotency-Key must be 1 to 255 visible ASCII characters']);
-    }
-    const parsed = parseHeartbeats(body, Date.now());
-    if (!parsed.ok) throw new DomainError(ErrorCode.Invalid, parsed.errors);
+  private async appendOnce(heartbeats: Heartbeat[], idempotency: { scope: string; key: string }): Promise<{ accepted: number; replayed: boolean }> {
     this.refuseWhenBacklogFull();
     const conn = this.appender() as Redis & { appendOnce(idemKey: string, stream: string, ttl: number, body: string, count: number): Promise<[number, string]> };
     const idemKey = this.redis.key('hb', 'idem', idempotency.scope, idempotency.key);
-    const [appended, count] = await conn.appendOnce(idemKey, this.key, IDEMPOTENCY_TTL_SECONDS, JSON.stringify(parsed.heartbeats), parsed.heartbeats.length);
-    if (appended === 1) this.metrics.heartbeatsAccepted.inc(parsed.heartbeats.length);
+    const [appended, count] = await conn.appendOnce(idemKey, this.key, IDEMPOTENCY_TTL_SECONDS, JSON.stringify(heartbeats), heartbeats.length);
     return { accepted: Number(count), replayed: appended !== 1 };
   }
 
@@ -184,7 +184,6 @@ export class HeartbeatStream {
             if (full) this.logger.warn({ backlog: length }, 'heartbeat backlog full; refusing heartbeats until the workers catch up');
             else this.logger.log({ backlog: length }, 'heartbeat backlog below its limit again; accepting heartbeats');
           }
-          this.backlog.length = length;
           this.backlog.full = full;
         })
         .catch(() => {

@@ -18,8 +18,8 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => void;
  * copy, the same body limit, JSON parser, request ids and error JSON) and
  * every other request to Nest.
  *
- * The route keeps {@link HeartbeatsController}'s rules (it calls the same two
- * methods: the agent role, 202 only once the batch is in the Redis stream).
+ * The route keeps {@link HeartbeatsController}'s rules (the agent role, and
+ * the same HeartbeatStream.receive: 202 only once the batch is in the Redis stream).
  * The controller stays the documented implementation (OpenAPI) and serves the
  * route while the api starts and once it shuts down, when Nest answers 503.
  */
@@ -68,14 +68,10 @@ export class HeartbeatIngress {
     };
     const fail = (reply: FastifyReply) => (err: unknown) => void reply.send(err);
     const ingest = (principal: Principal, request: FastifyRequest, reply: FastifyReply) => {
-      const idempotencyKey = request.headers['idempotency-key'];
-      if (idempotencyKey === undefined) {
-        stream.accept(request.body).then((n) => answer(reply, n), fail(reply));
-        return;
-      }
-      stream.acceptOnce(request.body, { scope: principal.keyId, key: String(idempotencyKey) }).then((once) => {
-        if (once.replayed) void reply.header('idempotent-replayed', 'true');
-        answer(reply, once.accepted);
+      const key = request.headers['idempotency-key'];
+      stream.receive(request.body, key === undefined ? undefined : { scope: principal.keyId, key: String(key) }).then((r) => {
+        if (r.replayed) void reply.header('idempotent-replayed', 'true');
+        answer(reply, r.accepted);
       }, fail(reply));
     };
     fastify.post(HEARTBEATS_PATH, (request, reply) => {

@@ -37,9 +37,8 @@ export class HeartbeatsController {
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<AcceptedDto> {
-    if (idempotencyKey === undefined) return { accepted: await this.stream.accept(body) };
-    const once = await this.stream.acceptOnce(body, { scope: principal.keyId, key: idempotencyKey });
-    if (once.replayed) void reply.header('idempotent-replayed', 'true');
-    return { accepted: once.accepted };
+    const r = await this.stream.receive(body, idempotencyKey === undefined ? undefined : { scope: principal.keyId, key: idempotencyKey });
+    if (r.replayed) void reply.header('idempotent-replayed', 'true');
+    return { accepted: r.accepted };
   }
 }
