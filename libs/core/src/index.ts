@@ -10,6 +10,7 @@ export * from './config/config.module.js';
 export * from './config/env.schema.js';
 export * from './core.module.js';
 export * from './database/migrator.js';
+export * from './database/pagination.js';
 export * from './database/prisma.service.js';
 export * from './database/sql-pool.service.js';
 export * from './errors/domain-error.js';

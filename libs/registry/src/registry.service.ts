@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { DomainError, ErrorCode, PrismaService, RedisService, TtlCache } from '#core';
+import { checkCursor, DomainError, ErrorCode, pageOf, PrismaService, RedisService, TtlCache } from '#core';
+import { NAME_PATTERN } from './heartbeat.js';
 import { type ClusterLeader, ClusterWatch } from './cluster-watch.service.js';
 import { availabilityOver, composeAvailability, spansFrom, type StateSpan } from './availability.js';
 import { isFlapping } from './detection.js';
@@ -149,11 +150,10 @@ export class RegistryService {
   }
 
   async listServices(limit: number, cursor?: string): Promise<{ items: ServiceView[]; nextCursor: string | null }> {
-    if (cursor !== undefined && !/^[a-z0-9][a-z0-9._-]{0,62}$/.test(cursor)) throw new DomainError(ErrorCode.Invalid, ['cursor must be the nextCursor of a previous page']);
+    checkCursor(cursor, NAME_PATTERN);
     const rows = await this.prisma.service.findMany({ orderBy: { name: 'asc' }, take: limit + 1, ...(cursor ? { where: { name: { gt: cursor } } } : {}) });
-    const more = rows.length > limit;
-    const page = more ? rows.slice(0, limit) : rows;
-    return { items: await this.views(page), nextCursor: more ? page[page.length - 1].name : null };
+    const page = pageOf(rows, limit, (r) => r.name);
+    return { items: await this.views(page.items), nextCursor: page.nextCursor };
   }
 
   /**

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DomainError, ErrorCode, PrismaService } from '#core';
+import { afterId, DomainError, ErrorCode, pageOf, PrismaService } from '#core';
 
 export interface RecoveryPointView {
   id: string;
@@ -35,17 +35,15 @@ export class RecoveryPointsService {
 
   /** Newest first (by the time the data was taken). */
   async list(service: string | undefined, limit: number, cursor?: string): Promise<{ items: RecoveryPointView[]; nextCursor: string | null }> {
-    if (cursor !== undefined && !/^[0-9a-f-]{36}$/.test(cursor)) throw new DomainError(ErrorCode.Invalid, ['cursor must be the nextCursor of a previous page']);
     const rows = await this.prisma.recoveryPoint.findMany({
       where: service ? { service: { name: service } } : undefined,
       include: { service: { select: { name: true } } },
       orderBy: [{ at: 'desc' }, { id: 'desc' }],
       take: limit + 1,
-      ...(cursor ? { cursor: { id: cursor }, skip: 1 } : {}),
+      ...afterId(cursor),
     });
-    const more = rows.length > limit;
-    const page = more ? rows.slice(0, limit) : rows;
-    return { items: page.map((r) => view(r, r.service.name)), nextCursor: more ? page[page.length - 1].id : null };
+    const page = pageOf(rows, limit, (r) => r.id);
+    return { items: page.items.map((r) => view(r, r.service.name)), nextCursor: page.nextCursor };
   }
 }
 

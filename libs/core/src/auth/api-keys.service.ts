@@ -10,6 +10,7 @@ import { RedisService } from '../redis/redis.service.js';
 import { bearerToken, displayPrefix, generateApiKey, hashApiKey } from './api-key.js';
 import { type Principal, type Role, roleAtLeast } from './roles.js';
 import { TtlCache } from './ttl-cache.js';
+import { afterId, pageOf } from '../database/pagination.js';
 
 /** An API key as listed: never the secret, never its hash. */
 export interface ApiKeyView {
@@ -31,7 +32,6 @@ export interface CreatedApiKey extends ApiKeyView {
 const NEGATIVE_TTL_MS = 5000;
 const MAX_CACHED = 10_000;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const viewSelect = { id: true, name: true, role: true, prefix: true, createdAt: true, lastUsedAt: true, revokedAt: true } as const;
 
@@ -127,16 +127,8 @@ export class ApiKeysService implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** Keys newest first; `cursor` is the id of the last key of the previous page. */
   async list(limit: number, cursor?: string): Promise<{ items: ApiKeyView[]; nextCursor: string | null }> {
-    if (cursor !== undefined && !UUID.test(cursor)) throw new DomainError(ErrorCode.Invalid, ['cursor must be the nextCursor of a previous page']);
-    const items = await this.prisma.apiKey.findMany({
-      select: viewSelect,
-      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-      take: limit + 1,
-      ...(cursor ? { cursor: { id: cursor }, skip: 1 } : {}),
-    });
-    const more = items.length > limit;
-    const page = more ? items.slice(0, limit) : items;
-    return { items: page, nextCursor: more ? page[page.length - 1].id : null };
+    const rows = await this.prisma.apiKey.findMany({ select: viewSelect, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: limit + 1, ...afterId(cursor) });
+    return pageOf(rows, limit, (r) => r.id);
   }
 
   /**
@@ -173,9 +165,7 @@ export class ApiKeysService implements OnApplicationBootstrap, OnModuleDestroy {
    * guard, the heartbeat ingress, the WebSocket handshake) authenticates.
    */
   async authenticate(authorization: string | string[] | undefined, need: Role): Promise<Principal> {
-    const token = bearerToken(authorization);
-    if (!token) throw new DomainError(ErrorCode.Unauthenticated, 'missing API key: send Authorization: Bearer <key>');
-    return this.allow(await this.verify(token), need);
+    return this.authenticateCached(authorization, need) ?? this.authorize(await this.lookup(bearerToken(authorization) as string), need);
   }
 
   /**
@@ -187,12 +177,11 @@ export class ApiKeysService implements OnApplicationBootstrap, OnModuleDestroy {
     const token = bearerToken(authorization);
     if (!token) throw new DomainError(ErrorCode.Unauthenticated, 'missing API key: send Authorization: Bearer <key>');
     const principal = this.cache.get(token);
-    if (principal === undefined) return undefined;
-    if (principal) this.lastUsed.set(principal.keyId, Date.now());
-    return this.allow(principal, need);
+    return principal === undefined ? undefined : this.authorize(this.used(principal), need);
   }
 
-  private allow(principal: Principal | null, need: Role): Principal {
+  /** 401 for no (or a revoked) key, 403 when its role does not include `need`; else the principal. */
+  authorize(principal: Principal | null | undefined, need: Role): Principal {
     if (!principal) throw new DomainError(ErrorCode.Unauthenticated, 'unknown or revoked API key');
     if (!roleAtLeast(principal.role, need)) {
       throw new DomainError(ErrorCode.Forbidden, `this needs the ${need} role; the key "${principal.name}" has ${principal.role}`);
@@ -200,22 +189,26 @@ export class ApiKeysService implements OnApplicationBootstrap, OnModuleDestroy {
     return principal;
   }
 
-  /** The principal of a plain key, or null when it is unknown or revoked. */
-  async verify(plain: string): Promise<Principal | null> {
-    // Cached by the key as sent: a hit costs one map lookup, no hashing (the
-    // heartbeat route verifies a key tens of thousands of times a second).
-    let principal = this.cache.get(plain);
-    if (principal === undefined) {
-      const hash = hashApiKey(plain);
-      let row;
-      try {
-        row = await this.prisma.apiKey.findUnique({ where: { hash }, select: { id: true, name: true, role: true, revokedAt: true } });
-      } catch (err) {
-        throw new DependencyUnavailableError('postgres', err);
-      }
-      principal = row && !row.revokedAt ? { keyId: row.id, name: row.name, role: row.role } : null;
-      this.cache.set(plain, principal, principal ? this.config.KEY_CACHE_TTL_SECONDS * 1000 : NEGATIVE_TTL_MS);
+  /**
+   * A key not in the cache, from the database (by its hash), then cached by
+   * the key as sent: a later hit costs one map lookup, no hashing (the
+   * heartbeat route verifies a key tens of thousands of times a second).
+   */
+  private async lookup(plain: string): Promise<Principal | null> {
+    const hash = hashApiKey(plain);
+    let row;
+    try {
+      row = await this.prisma.apiKey.findUnique({ where: { hash }, select: { id: true, name: true, role: true, revokedAt: true } });
+    } catch (err) {
+      throw new DependencyUnavailableError('postgres', err);
     }
+    const principal = row && !row.revokedAt ? { keyId: row.id, name: row.name, role: row.role } : null;
+    this.cache.set(plain, principal, principal ? this.config.KEY_CACHE_TTL_SECONDS * 1000 : NEGATIVE_TTL_MS);
+    return this.used(principal);
+  }
+
+  /** Notes the use of a key (written in batches by {@link flushLastUsed}). */
+  private used(principal: Principal | null): Principal | null {
     if (principal) this.lastUsed.set(principal.keyId, Date.now());
     return principal;
   }

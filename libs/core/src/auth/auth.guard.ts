@@ -1,9 +1,8 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { DomainError, ErrorCode } from '../errors/domain-error.js';
 import { ApiKeysService } from './api-keys.service.js';
 import { PUBLIC_ROUTE, REQUIRED_ROLE } from './auth.decorators.js';
-import { type Principal, type Role, roleAtLeast } from './roles.js';
+import type { Principal, Role } from './roles.js';
 
 interface AuthenticatedRequest {
   headers: Record<string, string | string[] | undefined>;
@@ -31,9 +30,7 @@ export class AuthGuard implements CanActivate {
     if (ctx.getType() === 'ws') {
       const client = ctx.switchToWs().getClient<{ data?: { ready?: Promise<boolean>; principal?: Principal } }>();
       await client.data?.ready;
-      const principal = client.data?.principal;
-      if (!principal) throw new DomainError(ErrorCode.Unauthenticated, 'unknown or missing API key (auth.token)');
-      if (!roleAtLeast(principal.role, need)) throw new DomainError(ErrorCode.Forbidden, `this needs the ${need} role; the key "${principal.name}" has ${principal.role}`);
+      this.keys.authorize(client.data?.principal, need);
       return true;
     }
     const req = ctx.switchToHttp().getRequest<AuthenticatedRequest>();

@@ -1,7 +1,7 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';
-import { CHECK_JOB_OPTIONS, CheckJob, DomainError, ErrorCode, PrismaService, QueueName, type RunCheckPayload } from '#core';
+import { afterId, CHECK_JOB_OPTIONS, CheckJob, DomainError, ErrorCode, pageOf, PrismaService, QueueName, type RunCheckPayload } from '#core';
 import { RegistryService } from '../registry.service.js';
 import { type CheckIdentity, CheckResults, type CheckStatus } from './check-results.service.js';
 import { splitHostPort } from './check-runner.js';
@@ -95,17 +95,15 @@ export class ChecksService {
   }
 
   async list(limit: number, cursor?: string, service?: string): Promise<{ items: CheckView[]; nextCursor: string | null }> {
-    if (cursor !== undefined && !/^[0-9a-f-]{36}$/.test(cursor)) throw new DomainError(ErrorCode.Invalid, ['cursor must be the nextCursor of a previous page']);
     const rows = await this.prisma.check.findMany({
       where: service ? { service: { name: service } } : undefined,
       include: { service: { select: { name: true } } },
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
       take: limit + 1,
-      ...(cursor ? { cursor: { id: cursor }, skip: 1 } : {}),
+      ...afterId(cursor),
     });
-    const more = rows.length > limit;
-    const page = more ? rows.slice(0, limit) : rows;
-    return { items: await Promise.all(page.map((r) => this.view(r))), nextCursor: more ? page[page.length - 1].id : null };
+    const page = pageOf(rows, limit, (r) => r.id);
+    return { items: await Promise.all(page.items.map((r) => this.view(r))), nextCursor: page.nextCursor };
   }
 
   async get(id: string): Promise<CheckView> {
