@@ -67,6 +67,8 @@ export class Agent {
   private relay?: RelayServer;
   private gossipAddress: string | null = null;
   private readonly direct = { failures: 0, lastAttemptAt: 0, relayed: 0 };
+  /** Keep-alive clients of the peers' relays, by origin. */
+  private readonly peerClients = new Map<string, ControlPlaneClient>();
   private readonly due = new Map<ServiceConfig, number>();
   private readonly lastBeat = new Map<string, number>();
   private timer: NodeJS.Timeout | null = null;
@@ -155,6 +157,7 @@ export class Agent {
     await this.relay?.close();
     await this.intake.close();
     this.client.close();
+    for (const c of this.peerClients.values()) c.close();
     this.log.info('ninefold-agent stopped');
   }
 
@@ -230,14 +233,11 @@ export class Agent {
     }
     this.direct.lastAttemptAt = now;
     const outcome = await this.client.post('/api/v1/heartbeats', heartbeats.length === 1 ? heartbeats[0] : { heartbeats }, { headers: { 'idempotency-key': key } });
-    if (outcome.kind === 'failed' || outcome.kind === 'throttled') {
-      this.direct.failures++;
-      if (this.direct.failures === RELAY_AFTER_FAILURES) this.gossip?.setReachesControlPlane(false);
-      if (this.gossip && this.direct.failures >= RELAY_AFTER_FAILURES) return (await this.viaPeer(heartbeats, key)) ?? outcome;
-    } else {
-      if (this.direct.failures >= RELAY_AFTER_FAILURES || this.gossip?.membership?.member(this.cfg.instance)?.reachesControlPlane === false) this.gossip?.setReachesControlPlane(true);
-      this.direct.failures = 0;
-    }
+    const reached = outcome.kind !== 'failed' && outcome.kind !== 'throttled';
+    this.direct.failures = reached ? 0 : this.direct.failures + 1;
+    // Told to the group only when it changes (the membership spreads changes only).
+    if (reached || this.direct.failures >= RELAY_AFTER_FAILURES) this.gossip?.setReachesControlPlane(reached);
+    if (!reached && this.gossip && this.direct.failures >= RELAY_AFTER_FAILURES) return (await this.viaPeer(heartbeats, key)) ?? outcome;
     return outcome;
   }
 
@@ -279,7 +279,13 @@ export class Agent {
     const peers = (this.gossip?.alive() ?? []).filter((m) => m.id !== this.cfg.instance && m.reachesControlPlane && m.address.relayUrl);
     if (peers.length === 0) return undefined;
     const peer = peers[Math.floor(this.random() * peers.length)];
-    const outcome = await relayThrough({ id: peer.id, relayUrl: peer.address.relayUrl! }, { heartbeats, idempotencyKey: key }, { self: this.cfg.instance, group: this.cfg.gossip.group, ...(this.cfg.gossip.secret ? { secret: this.cfg.gossip.secret } : {}), timeoutMs: this.cfg.requestTimeoutMs });
+    const origin = new URL(peer.address.relayUrl!).origin;
+    let client = this.peerClients.get(origin);
+    if (!client) {
+      client = new ControlPlaneClient(origin, null, { timeoutMs: this.cfg.requestTimeoutMs, userAgent: `ninefold-agent/${AGENT_VERSION}` });
+      this.peerClients.set(origin, client);
+    }
+    const outcome = await relayThrough(client, peer.id, { heartbeats, idempotencyKey: key }, { self: this.cfg.instance, group: this.cfg.gossip.group, ...(this.cfg.gossip.secret ? { secret: this.cfg.gossip.secret } : {}) });
     if (outcome.kind === 'ok') {
       this.direct.relayed += heartbeats.length;
       return outcome;

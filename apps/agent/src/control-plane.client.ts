@@ -35,7 +35,8 @@ export class ControlPlaneClient {
 
   constructor(
     baseUrl: string,
-    private readonly key: string,
+    /** null for a peer agent's relay, which takes no API key. */
+    private readonly key: string | null,
     private readonly opts: { timeoutMs: number; userAgent: string },
   ) {
     this.base = new URL(baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
@@ -65,7 +66,8 @@ export class ControlPlaneClient {
   }
 
   request(method: string, path: string, body: unknown, opts: RequestOptions = {}): Promise<Outcome> {
-    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    // A Buffer is JSON already serialized (the relay signs the exact bytes it sends).
+    const payload = body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body));
     const url = new URL(path.replace(/^\//, ''), this.base);
     return new Promise<Outcome>((resolve) => {
       let settled = false;
@@ -81,7 +83,7 @@ export class ControlPlaneClient {
           method,
           agent: this.agent,
           headers: {
-            authorization: `Bearer ${this.key}`,
+            ...(this.key !== null ? { authorization: `Bearer ${this.key}` } : {}),
             'user-agent': this.opts.userAgent,
             accept: 'application/json',
             ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}),
@@ -136,7 +138,9 @@ function errorMessage(body: unknown): string | undefined {
   const m = (body as { message?: unknown }).message;
   if (typeof m === 'string') return m;
   if (Array.isArray(m)) return m.map(String).join('; ');
-  return undefined;
+  // The agents' own servers (the relay) answer { error }.
+  const e = (body as { error?: unknown }).error;
+  return typeof e === 'string' ? e : undefined;
 }
 
 function headersValue(v: string | string[] | undefined): string | undefined {

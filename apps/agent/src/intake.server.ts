@@ -1,5 +1,5 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
+import { JsonHttpServer, readBody, sendJson } from './local-http.js';
 import type { Logger } from './logger.js';
 import type { MetricsAggregator } from './metrics-aggregator.js';
 import { DEPENDENCY_PATTERN, MAX_BATCH } from './wire.js';
@@ -46,40 +46,18 @@ class BadRequest extends Error {
  *   GET  /v1/status, GET /healthz
  */
 export class IntakeServer {
-  private server?: http.Server;
+  private readonly http: JsonHttpServer;
 
-  constructor(private readonly deps: IntakeDeps) {}
-
-  async listen(host: string, port: number): Promise<number> {
-    const server = http.createServer((req, res) => {
-      this.handle(req, res).catch((err: unknown) => {
-        this.deps.log.error('intake request failed', { err: (err as Error).message, url: req.url });
-        if (!res.headersSent) send(res, 500, { error: 'internal error' });
-      });
-    });
-    server.keepAliveTimeout = 30_000;
-    server.headersTimeout = 10_000;
-    server.requestTimeout = 15_000;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    server.on('error', (err) => this.deps.log.error('intake server error', { err: err.message }));
-    this.server = server;
-    return (server.address() as AddressInfo).port;
+  constructor(private readonly deps: IntakeDeps) {
+    this.http = new JsonHttpServer('intake', (req, res) => this.handle(req, res), deps.log);
   }
 
-  async close(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    this.server = undefined;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeIdleConnections();
-    });
+  listen(host: string, port: number): Promise<number> {
+    return this.http.listen(host, port);
+  }
+
+  close(): Promise<void> {
+    return this.http.close();
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -90,16 +68,16 @@ export class IntakeServer {
       const body = await readJson(req, res);
       if (body === undefined) return;
       const answer = await this.deps.rateLimitCheck(decodeURIComponent(limit[1]), body);
-      return send(res, answer.status, answer.body);
+      return sendJson(res, answer.status, answer.body);
     }
     switch (route) {
       case 'GET /healthz':
-        return send(res, 200, { status: 'ok' });
+        return sendJson(res, 200, { status: 'ok' });
       case 'GET /v1/status':
-        return send(res, 200, this.deps.status());
+        return sendJson(res, 200, this.deps.status());
       case 'GET /v1/breakers': {
         const service = url.searchParams.get('service') ?? this.deps.services[0];
-        return send(res, 200, this.deps.breakers(service));
+        return sendJson(res, 200, this.deps.breakers(service));
       }
       case 'POST /v1/calls':
       case 'POST /v1/requests':
@@ -109,21 +87,21 @@ export class IntakeServer {
         const known = ['GET /healthz', 'GET /v1/status', 'GET /v1/breakers', 'POST /v1/calls', 'POST /v1/requests', 'POST /v1/rate-limited', 'POST /v1/ratelimits/:policy/check'];
         const samePath = known.filter((k) => k.endsWith(` ${url.pathname}`));
         return samePath.length > 0
-          ? send(res, 405, { error: `method ${req.method} not allowed; use ${samePath.map((k) => k.split(' ')[0]).join(' or ')}` })
-          : send(res, 404, { error: `no such endpoint; the intake serves ${known.join(', ')}` });
+          ? sendJson(res, 405, { error: `method ${req.method} not allowed; use ${samePath.map((k) => k.split(' ')[0]).join(' or ')}` })
+          : sendJson(res, 404, { error: `no such endpoint; the intake serves ${known.join(', ')}` });
       }
     }
     if (!this.deps.reports) {
       req.resume();
-      return send(res, 404, { error: 'application reports are switched off on this agent (intake.enabled: false)' });
+      return sendJson(res, 404, { error: 'application reports are switched off on this agent (intake.enabled: false)' });
     }
     const body = await readJson(req, res);
     if (body === undefined) return;
     try {
       const recorded = route === 'POST /v1/calls' ? this.calls(body) : route === 'POST /v1/requests' ? this.requests(body) : this.rateLimited(body);
-      send(res, 202, { recorded });
+      sendJson(res, 202, { recorded });
     } catch (err) {
-      if (err instanceof BadRequest) return send(res, 400, { error: 'invalid report', problems: err.problems });
+      if (err instanceof BadRequest) return sendJson(res, 400, { error: 'invalid report', problems: err.problems });
       throw err;
     }
   }
@@ -252,31 +230,17 @@ function isObject(v: unknown): v is Record<string, unknown> {
 async function readJson(req: http.IncomingMessage, res: http.ServerResponse): Promise<unknown> {
   const type = req.headers['content-type'] ?? '';
   if (!/^application\/json\b/i.test(type)) {
-    send(res, 415, { error: 'send JSON with Content-Type: application/json' });
+    sendJson(res, 415, { error: 'send JSON with Content-Type: application/json' });
     req.resume();
     return undefined;
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > BODY_LIMIT) {
-      send(res, 413, { error: `body larger than ${BODY_LIMIT} bytes` });
-      req.destroy();
-      return undefined;
-    }
-    chunks.push(chunk as Buffer);
-  }
+  const body = await readBody(req, res, BODY_LIMIT);
+  if (body === null) return undefined;
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    return JSON.parse(body.toString('utf8'));
   } catch (err) {
-    send(res, 400, { error: `malformed JSON: ${(err as Error).message}` });
+    sendJson(res, 400, { error: `malformed JSON: ${(err as Error).message}` });
     return undefined;
   }
 }
 
-function send(res: http.ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}

@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
 import type { ControlPlaneClient, Outcome } from './control-plane.client.js';
+import { JsonHttpServer, readBody, sendJson } from './local-http.js';
 import type { Logger } from './logger.js';
 import { MAX_BATCH, type WireHeartbeat } from './wire.js';
 
@@ -23,63 +23,42 @@ const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
  * otherwise), so the origin keeps the batch until it really arrived.
  */
 export class RelayServer {
-  private server?: http.Server;
+  private readonly http: JsonHttpServer;
   /** Heartbeats this agent relayed for peers. */
   relayed = 0;
 
   constructor(
     private readonly opts: { self: string; group: string; secret?: string; client: ControlPlaneClient; log: Logger },
-  ) {}
-
-  async listen(host: string, port: number): Promise<number> {
-    const server = http.createServer((req, res) => {
-      this.handle(req, res).catch((err: unknown) => {
-        this.opts.log.error('relay request failed', { err: (err as Error).message });
-        if (!res.headersSent) reply(res, 500, { error: 'internal error' });
-      });
-    });
-    server.headersTimeout = 10_000;
-    server.requestTimeout = 30_000;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    server.on('error', (err) => this.opts.log.error('relay server error', { err: err.message }));
-    this.server = server;
-    return (server.address() as AddressInfo).port;
+  ) {
+    this.http = new JsonHttpServer('relay', (req, res) => this.handle(req, res), opts.log, 30_000);
   }
 
-  async close(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    if (!server) return;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeIdleConnections();
-    });
+  listen(host: string, port: number): Promise<number> {
+    return this.http.listen(host, port);
+  }
+
+  close(): Promise<void> {
+    return this.http.close();
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    if (req.method !== 'POST' || req.url !== '/v1/relay') return reply(res, 404, { error: 'only POST /v1/relay is served here' });
-    const body = await readBody(req);
-    if (body === null) return reply(res, 413, { error: `body larger than ${BODY_LIMIT} bytes` });
+    if (req.method !== 'POST' || req.url !== '/v1/relay') return sendJson(res, 404, { error: 'only POST /v1/relay is served here' });
+    const body = await readBody(req, res, BODY_LIMIT);
+    if (body === null) return;
     const origin = header(req, 'x-ninefold-peer');
-    if (!origin || !NAME_PATTERN.test(origin)) return reply(res, 400, { error: 'x-ninefold-peer must name the origin agent' });
-    if (header(req, 'x-ninefold-group') !== this.opts.group) return reply(res, 403, { error: 'not a member of this gossip group' });
+    if (!origin || !NAME_PATTERN.test(origin)) return sendJson(res, 400, { error: 'x-ninefold-peer must name the origin agent' });
+    if (header(req, 'x-ninefold-group') !== this.opts.group) return sendJson(res, 403, { error: 'not a member of this gossip group' });
     if (this.opts.secret !== undefined && !validSignature(this.opts.secret, body, header(req, 'x-ninefold-signature'))) {
-      return reply(res, 403, { error: 'bad or missing x-ninefold-signature' });
+      return sendJson(res, 403, { error: 'bad or missing x-ninefold-signature' });
     }
     let parsed: { heartbeats?: unknown; idempotencyKey?: unknown };
     try {
       parsed = JSON.parse(body.toString('utf8')) as typeof parsed;
     } catch {
-      return reply(res, 400, { error: 'malformed JSON' });
+      return sendJson(res, 400, { error: 'malformed JSON' });
     }
     if (!Array.isArray(parsed.heartbeats) || parsed.heartbeats.length === 0 || parsed.heartbeats.length > MAX_BATCH || typeof parsed.idempotencyKey !== 'string') {
-      return reply(res, 400, { error: `body must be { heartbeats: [1..${MAX_BATCH}], idempotencyKey }` });
+      return sendJson(res, 400, { error: `body must be { heartbeats: [1..${MAX_BATCH}], idempotencyKey }` });
     }
     const heartbeats = (parsed.heartbeats as WireHeartbeat[]).map((h) => ({ ...h, via: this.opts.self }));
     // The origin's key, scoped by the origin: a resend through this or another peer is stored once.
@@ -87,43 +66,29 @@ export class RelayServer {
     const outcome = await this.opts.client.post('/api/v1/heartbeats', { heartbeats }, { headers: { 'idempotency-key': key } });
     if (outcome.kind === 'ok') {
       this.relayed += heartbeats.length;
-      return reply(res, 202, outcome.body ?? { accepted: heartbeats.length });
+      return sendJson(res, 202, outcome.body ?? { accepted: heartbeats.length });
     }
     this.opts.log.warn('could not relay heartbeats for a peer', { peer: origin, reason: outcome.message });
-    if (outcome.kind === 'rejected') return reply(res, outcome.status, { error: outcome.message });
-    return reply(res, 503, { error: `this peer cannot reach the control plane either: ${outcome.message}` });
+    if (outcome.kind === 'rejected') return sendJson(res, outcome.status, { error: outcome.message });
+    return sendJson(res, 503, { error: `this peer cannot reach the control plane either: ${outcome.message}` });
   }
 }
 
-/** Sends a batch through a peer's relay; the answer is the control plane's, as the peer saw it. */
+/** Sends a batch through a peer's relay (`client`: one for that peer, without an API key); the answer is the control plane's, as the peer saw it. */
 export async function relayThrough(
-  peer: { id: string; relayUrl: string },
+  client: ControlPlaneClient,
+  peerId: string,
   batch: { heartbeats: WireHeartbeat[]; idempotencyKey: string },
-  opts: { self: string; group: string; secret?: string; timeoutMs: number },
+  opts: { self: string; group: string; secret?: string },
 ): Promise<Outcome> {
   const body = Buffer.from(JSON.stringify(batch));
   const headers: Record<string, string> = {
-    'content-type': 'application/json',
     'x-ninefold-peer': opts.self,
     'x-ninefold-group': opts.group,
     ...(opts.secret !== undefined ? { 'x-ninefold-signature': sign(opts.secret, body) } : {}),
   };
-  try {
-    const res = await fetch(peer.relayUrl, { method: 'POST', headers, body, signal: AbortSignal.timeout(opts.timeoutMs) });
-    const text = await res.text();
-    let parsed: unknown;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      parsed = undefined;
-    }
-    if (res.status === 202) return { kind: 'ok', status: 202, body: parsed, headers: {} };
-    const message = `relay via ${peer.id}: ${(parsed as { error?: string } | undefined)?.error ?? `HTTP ${res.status}`}`;
-    if (res.status === 400 || res.status === 413) return { kind: 'rejected', status: res.status, message };
-    return { kind: 'failed', status: res.status, message };
-  } catch (err) {
-    return { kind: 'failed', message: `relay via ${peer.id}: ${(err as Error).message}` };
-  }
+  const outcome = await client.post('/v1/relay', body, { headers });
+  return outcome.kind === 'ok' ? outcome : { ...outcome, message: `relay via ${peerId}: ${outcome.message}` };
 }
 
 function sign(secret: string, body: Buffer): string {
@@ -140,22 +105,3 @@ function header(req: http.IncomingMessage, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-async function readBody(req: http.IncomingMessage): Promise<Buffer | null> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > BODY_LIMIT) {
-      req.destroy();
-      return null;
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
-
-function reply(res: http.ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
