@@ -10,38 +10,20 @@
 //   load:  30 s of 1,000 intake requests a second (POST /v1/calls, one call
 //          each, over keep-alive connections from this process).
 // Results go to docs/benchmarks.md between the bench:agent markers.
-import { execFileSync, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { machineInfo } from './lib/machine.mjs';
+import { cleanup, spawnNode, startControlPlane, waitForLine } from './lib/stack.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const log = (m) => process.stderr.write(`bench:agent: ${m}\n`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
 const RATE = 1000;
-
-const children = [];
-let services;
-async function cleanup() {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-  await services?.stop?.().catch(() => undefined);
-}
-for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => cleanup().finally(() => process.exit(130)));
-
-function spawnNode(args, env) {
-  const c = spawn(process.execPath, args, { cwd: root, env: { PATH: process.env.PATH ?? '', TZ: 'UTC', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  c.lines = [];
-  const collect = (d) => c.lines.push(...d.toString().split('\n').filter(Boolean));
-  c.stdout.on('data', collect);
-  c.stderr.on('data', collect);
-  children.push(c);
-  return c;
-}
 
 /** utime+stime in seconds, RSS and its peak in MiB, from /proc. */
 function sample(pid) {
@@ -109,34 +91,15 @@ async function main() {
   // The agent as users install it: the one-file bundle of npm run build:agent.
   execFileSync(process.execPath, [path.join(root, 'scripts', 'build-agent.mjs')], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
   const agentBundle = path.join(root, 'dist', 'package-agent', 'ninefold-agent.mjs');
-  const { startEphemeralServices } = await import('../scripts/lib/ephemeral.mjs');
   const { freePort } = await import('../scripts/lib/ports.mjs');
-  services = await startEphemeralServices({ redis: true, log: () => undefined });
-  const adminKey = `nf-bench-${randomBytes(16).toString('hex')}`;
-  const apiPort = await freePort();
-  const env = { DATABASE_URL: services.databaseUrl, REDIS_URL: services.redisUrl, NINEFOLD_ADMIN_KEY: adminKey, LOG_LEVEL: 'warn', LOG_REQUESTS: 'false', DNS_PORT: '0' };
-  spawnNode([path.join(root, 'dist', 'apps', 'api', 'main.js')], { ...env, PORT: String(apiPort), HOST: '127.0.0.1' });
-  spawnNode([path.join(root, 'dist', 'apps', 'worker', 'main.js')], env);
-  const apiUrl = `http://127.0.0.1:${apiPort}`;
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`${apiUrl}/readyz`)).ok) break;
-    } catch {
-      // starting
-    }
-    if (i > 600) throw new Error('api did not start');
-    await sleep(100);
-  }
-  const keyRes = await fetch(`${apiUrl}/api/v1/keys`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${adminKey}` }, body: JSON.stringify({ name: 'bench-agent', role: 'agent' }) });
-  const { key } = await keyRes.json();
+  const cp = await startControlPlane();
+  const apiUrl = cp.apiUrl;
+  const key = await cp.key('agent');
 
   const intakePort = await freePort();
   const agent = spawnNode([agentBundle, 'run', '--url', apiUrl, '--instance', 'bench-host', '--service', 'web:8080', '--service', 'api:8081', '--service', 'jobs', '--interval', '10', '--intake-port', String(intakePort)], { NINEFOLD_KEY: key });
   const baseline = spawnNode(['-e', 'setInterval(() => {}, 1000)'], {});
-  for (let i = 0; !agent.lines.some((l) => l.includes('ninefold-agent started')); i++) {
-    if (agent.exitCode !== null || i > 300) throw new Error(`agent did not start:\n${agent.lines.join('\n')}`);
-    await sleep(100);
-  }
+  await waitForLine(agent, 'ninefold-agent started', 30_000, 'agent');
   log(`agent started; warming up 5 s, then ${SECONDS} s idle and ${SECONDS} s at ${RATE} intake requests/s`);
   await sleep(5000);
   const pids = { agent: agent.pid, baseline: baseline.pid };
@@ -149,7 +112,7 @@ async function main() {
   // What reached the control plane: the calls in dependency_rollups.
   await sleep(11_000); // the next heartbeat carries the last window
   const pg = (await import('pg')).default;
-  const db = new pg.Client({ connectionString: services.databaseUrl });
+  const db = new pg.Client({ connectionString: cp.databaseUrl });
   await db.connect();
   const { rows } = await db.query("SELECT coalesce(sum(calls),0)::text AS calls FROM dependency_rollups WHERE dependency = 'payments'");
   await db.end();

@@ -16,36 +16,17 @@
 // the emit to the arrival. Results go to docs/benchmarks.md (bench:ws markers).
 // Not measured yet: the dashboard's first paint with 10,000 services (the
 // dashboard is not built yet).
-import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { machineInfo } from './lib/machine.mjs';
+import { cleanup, spawnNode, startControlPlane, waitForLine } from './lib/stack.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const log = (m) => process.stderr.write(`bench:ws: ${m}\n`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const CLIENTS = Number(process.env.BENCH_WS_CLIENTS ?? 1000);
 const FLIPS = Number(process.env.BENCH_WS_FLIPS ?? 10);
-
-const children = [];
-let services;
-async function cleanup() {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-  await services?.stop?.().catch(() => undefined);
-}
-for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => cleanup().finally(() => process.exit(130)));
-
-function spawnNode(args, env) {
-  const c = spawn(process.execPath, args, { cwd: root, env: { PATH: process.env.PATH ?? '', TZ: 'UTC', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  c.lines = [];
-  const collect = (d) => c.lines.push(...d.toString().split('\n').filter(Boolean));
-  c.stdout.on('data', collect);
-  c.stderr.on('data', collect);
-  children.push(c);
-  return c;
-}
 
 function quantile(sorted, q) {
   return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
@@ -78,25 +59,8 @@ async function main() {
   checkNode();
   ensureBuilt(log);
   const { io } = await import('socket.io-client');
-  const { startEphemeralServices } = await import('../scripts/lib/ephemeral.mjs');
   const { freePort } = await import('../scripts/lib/ports.mjs');
-  services = await startEphemeralServices({ redis: true, log: () => undefined });
-  const adminKey = `nf-bench-${randomBytes(16).toString('hex')}`;
-  const apiPort = await freePort();
-  const env = { DATABASE_URL: services.databaseUrl, REDIS_URL: services.redisUrl, NINEFOLD_ADMIN_KEY: adminKey, LOG_LEVEL: 'warn', LOG_REQUESTS: 'false', DNS_PORT: '0', DETECTOR_SWEEP_MS: '100' };
-  spawnNode([path.join(root, 'dist', 'apps', 'api', 'main.js')], { ...env, PORT: String(apiPort), HOST: '127.0.0.1' });
-  spawnNode([path.join(root, 'dist', 'apps', 'worker', 'main.js')], env);
-  const apiUrl = `http://127.0.0.1:${apiPort}`;
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`${apiUrl}/readyz`)).ok) break;
-    } catch {
-      // starting
-    }
-    if (i > 600) throw new Error('api did not start');
-    await sleep(100);
-  }
-  const key = async (role) => (await (await fetch(`${apiUrl}/api/v1/keys`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${adminKey}` }, body: JSON.stringify({ name: `bench-${role}`, role }) })).json()).key;
+  const { apiUrl, key } = await startControlPlane({ DETECTOR_SWEEP_MS: '100' });
   const agentKey = await key('agent');
   const viewerKey = await key('viewer');
   const beat = (status) =>
@@ -107,10 +71,7 @@ async function main() {
   // --- baseline: bare socket.io -------------------------------------------------
   const barePort = await freePort();
   const bare = spawnNode(['-e', BARE_SERVER], { PORT: String(barePort) });
-  for (let i = 0; !bare.lines.some((l) => l.includes('listening')); i++) {
-    if (bare.exitCode !== null || i > 100) throw new Error(`bare socket.io did not start:\n${bare.lines.join('\n')}`);
-    await sleep(100);
-  }
+  await waitForLine(bare, 'listening', 10_000, 'bare socket.io');
   const bareUrl = `http://127.0.0.1:${barePort}`;
   let t = Date.now();
   const bareSockets = await connectAll(io, bareUrl, { path: '/ws' }, CLIENTS);
