@@ -1,7 +1,8 @@
 import fc from 'fast-check';
-import { availabilityOver, composeAvailability, spansFrom } from './availability.js';
+import { availabilityOver, composeAvailability, dailyAvailability, spansFrom, utcDaysStart } from './availability.js';
 
 const H = 3600_000;
+const D = 24 * H;
 
 describe('availability from state history', () => {
   it('is the share of known time not DOWN; DEGRADED counts as available, UNKNOWN is left out', () => {
@@ -49,5 +50,57 @@ describe('composed availability', () => {
     expect(composeAvailability(1, [[0.99], [0.99]])).toBeCloseTo(0.9801, 12);
     expect(composeAvailability(1, [[0.99, 0.99]])).toBeCloseTo(0.9999, 12);
     expect(composeAvailability(0.999, [[0.9995], [0.99, 0.99]])).toBeCloseTo(0.999 * 0.9995 * 0.9999, 12);
+  });
+});
+
+describe('availability per UTC day', () => {
+  // 2026-03-01T00:00:00Z
+  const start = Date.UTC(2026, 2, 1);
+
+  it('splits a DOWN span crossing midnight between the two days', () => {
+    // UP from the start; DOWN from 22:00 on day 1 to 02:00 on day 2; UP again.
+    const spans = spansFrom('UP', start, [{ atMs: start + 22 * H, to: 'DOWN' }, { atMs: start + D + 2 * H, to: 'UP' }], start + 3 * D);
+    expect(dailyAvailability(spans, start, 3)).toEqual([
+      { date: '2026-03-01', availability: 1 - 2 / 24, downSeconds: 7200, knownSeconds: 86_400 },
+      { date: '2026-03-02', availability: 1 - 2 / 24, downSeconds: 7200, knownSeconds: 86_400 },
+      { date: '2026-03-03', availability: 1, downSeconds: 0, knownSeconds: 86_400 },
+    ]);
+  });
+
+  it('gives null for a day with nothing known, DEGRADED counts as up, UNKNOWN is left out', () => {
+    // Day 1 UNKNOWN throughout; day 2: 12 h UNKNOWN, 6 h DEGRADED, 6 h DOWN.
+    const spans = spansFrom('UNKNOWN', start, [{ atMs: start + D + 12 * H, to: 'DEGRADED' }, { atMs: start + D + 18 * H, to: 'DOWN' }], start + 2 * D);
+    const days = dailyAvailability(spans, start, 2);
+    expect(days[0]).toEqual({ date: '2026-03-01', availability: null, downSeconds: 0, knownSeconds: 0 });
+    expect(days[1]).toEqual({ date: '2026-03-02', availability: 0.5, downSeconds: 6 * 3600, knownSeconds: 12 * 3600 });
+  });
+
+  it('judges the last day (today) on its time so far, and days before the history as unknown', () => {
+    // History starts on day 2 (created then) and stops at 06:00 on day 3 ("now"), down for the last hour.
+    const now = start + 2 * D + 6 * H;
+    const spans = spansFrom('UNKNOWN', start, [{ atMs: start + D, to: 'UP' }, { atMs: now - H, to: 'DOWN' }], now);
+    const days = dailyAvailability(spans, start, 3);
+    expect(days.map((d) => d.availability)).toEqual([null, 1, 5 / 6]);
+    expect(days[2]).toMatchObject({ date: '2026-03-03', downSeconds: 3600, knownSeconds: 6 * 3600 });
+  });
+
+  it('adds up to the availability over the whole range (property)', () => {
+    const state = fc.constantFrom('UP' as const, 'DEGRADED' as const, 'DOWN' as const, 'UNKNOWN' as const);
+    fc.assert(
+      fc.property(state, fc.array(fc.record({ atMs: fc.integer({ min: 0, max: 10 * D }), to: state }), { maxLength: 40 }), fc.integer({ min: 1, max: 10 * D }), (initial, ts, end) => {
+        const spans = spansFrom(initial, start, [...ts].sort((a, b) => a.atMs - b.atMs).map((t) => ({ atMs: start + t.atMs, to: t.to })), start + end);
+        const days = dailyAvailability(spans, start, 10);
+        const whole = availabilityOver(spans, start, start + 10 * D);
+        expect(days).toHaveLength(10);
+        expect(days.reduce((n, d) => n + d.downSeconds, 0)).toBeCloseTo(whole.downSeconds, 6);
+        expect(days.reduce((n, d) => n + d.knownSeconds, 0)).toBeCloseTo(whole.knownSeconds, 6);
+      }),
+    );
+  });
+
+  it('starts a range of n days at UTC midnight n - 1 days before today', () => {
+    expect(utcDaysStart(start + 2 * D + 5 * H, 3)).toBe(start);
+    expect(utcDaysStart(start, 1)).toBe(start);
+    expect(new Date(utcDaysStart(Date.UTC(2026, 2, 31, 23, 59), 90)).toISOString()).toBe('2026-01-01T00:00:00.000Z');
   });
 });

@@ -45,6 +45,39 @@ export function spansFrom(initial: StateSpan['state'], startMs: number, transiti
   return spans;
 }
 
+const DAY_MS = 86_400_000;
+
+/** Availability of one UTC calendar day. */
+export interface DayAvailability extends Availability {
+  /** The day, `YYYY-MM-DD` (UTC). */
+  date: string;
+}
+
+/** UTC midnight of the day `days - 1` days before the one `nowMs` falls in: the start of a `days`-day range ending today. */
+export function utcDaysStart(nowMs: number, days: number): number {
+  return Math.floor(nowMs / DAY_MS) * DAY_MS - (days - 1) * DAY_MS;
+}
+
+/**
+ * Availability per UTC calendar day, oldest first, for `days` days from
+ * `startMs` (a UTC midnight), by the rule of {@link availabilityOver}. Spans
+ * ending before the last day's end (the history stops at "now") leave the
+ * rest of that day out, so today is judged on its time so far. Each span is
+ * handed only to the days it overlaps: linear in spans plus days.
+ */
+export function dailyAvailability(spans: StateSpan[], startMs: number, days: number): DayAvailability[] {
+  const byDay: StateSpan[][] = Array.from({ length: days }, () => []);
+  for (const s of spans) {
+    const first = Math.max(0, Math.floor((s.fromMs - startMs) / DAY_MS));
+    const last = Math.min(days - 1, Math.floor((s.toMs - 1 - startMs) / DAY_MS));
+    for (let d = first; d <= last; d++) byDay[d].push(s);
+  }
+  return byDay.map((daySpans, d) => {
+    const from = startMs + d * DAY_MS;
+    return { date: new Date(from).toISOString().slice(0, 10), ...availabilityOver(daySpans, from, from + DAY_MS) };
+  });
+}
+
 /**
  * Availability of a service together with what it depends on: `groups` are
  * in sequence (all needed), the members of a group in parallel (any one will

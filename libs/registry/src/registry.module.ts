@@ -13,22 +13,25 @@ import { InstanceStore } from './instance-store.js';
 import { ProbesService } from './probes.service.js';
 import { RegistryHousekeeping } from './registry-housekeeping.service.js';
 import { RegistryService } from './registry.service.js';
+import { ServiceHistoryService } from './service-history.service.js';
 import { SignalsService } from './signals.service.js';
 import { StateChanges } from './state-changes.service.js';
+import { StateHistoryRepository } from './state-history.repository.js';
+import { StatusPageService } from './status-page.service.js';
 import { TransitionsConsumer } from './transitions-consumer.service.js';
 
-/** What the api needs: heartbeat acceptance, registry and discovery. */
+/** What the api needs: heartbeat acceptance, registry and discovery, state history and the status page. */
 @Module({
   imports: [RealtimeModule],
-  providers: [HeartbeatStream, InstanceStore, RegistryService, ProbesService, SignalsService, ClusterWatch, ChecksService, CheckResults, AgentsService],
-  exports: [HeartbeatStream, InstanceStore, RegistryService, ProbesService, ChecksService, AgentsService],
+  providers: [HeartbeatStream, InstanceStore, StateHistoryRepository, RegistryService, ServiceHistoryService, StatusPageService, ProbesService, SignalsService, ClusterWatch, ChecksService, CheckResults, AgentsService],
+  exports: [HeartbeatStream, InstanceStore, RegistryService, ServiceHistoryService, StatusPageService, ProbesService, ChecksService, AgentsService],
 })
 export class RegistryModule {}
 
 /** What a worker runs: the ingest drain on every replica, the detection sweep on the leader. */
 @Module({
   imports: [RealtimeModule],
-  providers: [HeartbeatStream, InstanceStore, IngestRepository, StateChanges, SignalsService, ClusterWatch, ProbesService, GossipEvidenceStore, IngestDrain, DetectorSweep, TransitionsConsumer, RegistryHousekeeping, RegistryService, ChecksService, CheckResults],
+  providers: [HeartbeatStream, InstanceStore, IngestRepository, StateChanges, SignalsService, ClusterWatch, ProbesService, GossipEvidenceStore, IngestDrain, DetectorSweep, TransitionsConsumer, RegistryHousekeeping, StateHistoryRepository, RegistryService, ChecksService, CheckResults],
   exports: [IngestDrain, DetectorSweep, SignalsService, ChecksService, CheckResults, ProbesService],
 })
 export class RegistryWorkerModule {}

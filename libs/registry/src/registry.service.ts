@@ -2,11 +2,12 @@ import { Injectable } from '@nestjs/common';
 import { checkCursor, DomainError, ErrorCode, pageOf, PrismaService, RedisService, TtlCache } from '#core';
 import { NAME_PATTERN } from './heartbeat.js';
 import { type ClusterLeader, ClusterWatch } from './cluster-watch.service.js';
-import { availabilityOver, composeAvailability, spansFrom, type StateSpan } from './availability.js';
+import { availabilityOver, composeAvailability, type StateSpan } from './availability.js';
 import { isFlapping } from './detection.js';
 import { newRecord, timings } from './instance-state.js';
 import { InstanceStore, type StoredInstance } from './instance-store.js';
 import { countMembers, evaluateQuorum, type QuorumRule, survives, type Survives } from './quorum.js';
+import { StateHistoryRepository } from './state-history.repository.js';
 
 /** How long a deregistration outweighs heartbeats received before it (far longer than any ingest backlog should last). */
 export const DEREGISTERED_TOMBSTONE_MS = 15 * 60_000;
@@ -25,6 +26,8 @@ export interface ServiceSpec {
   minHealthy?: number;
   detector?: 'fixed' | 'phi';
   phiThreshold?: number;
+  /** Shown on the public status page (default true). */
+  public?: boolean;
 }
 
 export interface InstanceSpec {
@@ -85,6 +88,8 @@ export interface ServiceView {
   /** SLOs of the service (defined with POST /api/v1/slos). */
   slos: unknown[];
   selfRegistered: boolean;
+  /** Shown on the public status page. */
+  public: boolean;
   instances: InstanceView[];
   createdAt: string;
 }
@@ -92,6 +97,7 @@ export interface ServiceView {
 export interface OverviewItem {
   name: string;
   tier: string | null;
+  public: boolean;
   state: ServiceView['state'];
   stateSince: string;
   stateReason: string | null;
@@ -127,6 +133,7 @@ export class RegistryService {
     private readonly store: InstanceStore,
     private readonly redis: RedisService,
     private readonly clusters: ClusterWatch,
+    private readonly history: StateHistoryRepository,
   ) {}
 
   /** Creates or updates a service (declaring a self-registered one makes it declared). */
@@ -140,6 +147,7 @@ export class RegistryService {
       minHealthy: spec.minHealthy,
       detector: spec.detector,
       phiThreshold: spec.phiThreshold,
+      public: spec.public,
       selfRegistered: false,
     };
     const existing = await this.prisma.service.findUnique({ where: { name }, select: { id: true } });
@@ -177,6 +185,7 @@ export class RegistryService {
       items: page.items.map((v) => ({
         name: v.name,
         tier: v.tier,
+        public: v.public,
         state: v.state,
         stateSince: v.stateSince,
         stateReason: v.stateReason,
@@ -347,28 +356,15 @@ export class RegistryService {
       ...availabilityOf(spans.get(row.id) ?? [], dependsOn.map((g) => g.map((n) => (depIds.has(n) ? (spans.get(depIds.get(n)!) ?? []) : null))), now),
       slos: [],
       selfRegistered: row.selfRegistered,
+      public: row.public,
       instances,
       createdAt: row.createdAt.toISOString(),
     };
   }
 
   /** State spans of the last 30 days per service, from service_transitions. */
-  private async spans(serviceIds: string[], now: number): Promise<Map<string, StateSpan[]>> {
-    const out = new Map<string, StateSpan[]>();
-    if (serviceIds.length === 0) return out;
-    const start = new Date(now - 30 * 86_400_000);
-    const [before, within] = await Promise.all([
-      this.prisma.$queryRaw<{ service_id: string; to: StateSpan['state'] }[]>`
-        SELECT DISTINCT ON (service_id) service_id, "to" FROM service_transitions
-         WHERE service_id = ANY(${serviceIds}::uuid[]) AND at <= ${start} ORDER BY service_id, at DESC, id DESC`,
-      this.prisma.serviceTransition.findMany({ where: { serviceId: { in: serviceIds }, at: { gt: start } }, orderBy: [{ at: 'asc' }, { id: 'asc' }], select: { serviceId: true, at: true, to: true } }),
-    ]);
-    const initial = new Map(before.map((r) => [r.service_id, r.to]));
-    for (const id of serviceIds) {
-      const ts = within.filter((t) => t.serviceId === id).map((t) => ({ atMs: t.at.getTime(), to: t.to }));
-      out.set(id, spansFrom(initial.get(id) ?? 'UNKNOWN', start.getTime(), ts, now));
-    }
-    return out;
+  private spans(serviceIds: string[], now: number): Promise<Map<string, StateSpan[]>> {
+    return this.history.spans(serviceIds, now - 30 * DAY_MS, now);
   }
 
   /** Tells the workers to forget what they cached of an instance (`*`: of the whole service). */
@@ -392,6 +388,7 @@ interface ServiceRow {
   stateSince: Date;
   stateReason: string | null;
   selfRegistered: boolean;
+  public: boolean;
   createdAt: Date;
 }
 

@@ -1,10 +1,10 @@
 import { type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { ConnectedSocket, MessageBody, type OnGatewayConnection, SubscribeMessage, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
-import type { Redis } from 'ioredis';
 import type { Server, Socket } from 'socket.io';
-import { ApiKeysService, DomainError, ErrorCode, RedisService, RequireRole } from '#core';
-import { parseRooms, type RealtimeMessage, RealtimePublisher, ROOM_ALL, roomsFor } from '#realtime';
+import { ApiKeysService, DomainError, ErrorCode, RequireRole } from '#core';
+import { parseRooms, ROOM_ALL, roomsFor } from '#realtime';
 import { RegistryService } from '#registry';
+import { RealtimeFeed } from './realtime-feed.service.js';
 
 /**
  * socket.io at `/ws`. A client authenticates with `auth: { token: <api key> }`
@@ -24,28 +24,16 @@ import { RegistryService } from '#registry';
 @RequireRole('viewer')
 export class EventsGateway implements OnGatewayConnection, OnModuleInit, OnApplicationShutdown {
   @WebSocketServer() server!: Server;
-  private subscriber!: Redis;
 
   constructor(
     private readonly keys: ApiKeysService,
-    private readonly redis: RedisService,
-    private readonly publisher: RealtimePublisher,
+    private readonly feed: RealtimeFeed,
     private readonly registry: RegistryService,
   ) {}
 
   onModuleInit(): void {
-    this.subscriber = this.redis.connect('realtime-subscriber');
-    void this.subscriber.subscribe(this.publisher.channel).catch(() => undefined);
-    this.subscriber.on('message', (_channel: string, raw: string) => {
-      let message: RealtimeMessage;
-      try {
-        message = JSON.parse(raw) as RealtimeMessage;
-      } catch {
-        return;
-      }
-      // One emit to the union of the rooms: a socket in several of them gets the event once.
-      this.server?.to(roomsFor(message)).emit(message.event, message.payload);
-    });
+    // One emit to the union of the rooms: a socket in several of them gets the event once.
+    this.feed.listen((message) => this.server?.to(roomsFor(message)).emit(message.event, message.payload));
   }
 
   async handleConnection(client: Socket): Promise<void> {
@@ -74,16 +62,20 @@ export class EventsGateway implements OnGatewayConnection, OnModuleInit, OnAppli
    * `socket.emit('subscribe', { rooms: ['service:checkout'] }, (ack) => …)`:
    * follow these rooms instead of everything. The ack is `{ ok: true, rooms,
    * snapshot }` (snapshot: `services` → the first overview page, `service:<name>`
-   * → that service as GET /api/v1/services/:name shows it) or `{ ok: false, errors }`.
+   * → that service as GET /api/v1/services/:name shows it; none with
+   * `snapshot: false`, for a client that reads the state over REST) or
+   * `{ ok: false, errors }`.
    */
   @SubscribeMessage('subscribe')
   async subscribe(@ConnectedSocket() client: Socket, @MessageBody() body: unknown): Promise<unknown> {
-    const parsed = parseRooms((body as { rooms?: unknown } | null)?.rooms);
+    const request = body as { rooms?: unknown; snapshot?: unknown } | null;
+    const parsed = parseRooms(request?.rooms);
     if ('errors' in parsed) return { ok: false, errors: parsed.errors };
+    if (request?.snapshot !== undefined && typeof request.snapshot !== 'boolean') return { ok: false, errors: ['snapshot must be true or false'] };
     await client.leave(ROOM_ALL);
     await client.join(parsed.rooms);
     const snapshot: Record<string, unknown> = {};
-    for (const room of parsed.rooms) {
+    for (const room of request?.snapshot === false ? [] : parsed.rooms) {
       if (room === 'services') snapshot[room] = await this.registry.overview(500);
       else if (room.startsWith('service:')) snapshot[room] = await this.registry.getService(room.slice('service:'.length)).catch(() => null);
     }

@@ -2,19 +2,20 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Res } from
 import { ApiCreatedResponse, ApiNoContentResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { DomainError, ErrorCode, RequireRole } from '#core';
-import { NAME_PATTERN, RegistryService } from '#registry';
+import { NAME_PATTERN, RegistryService, ServiceHistoryService } from '#registry';
 import { ApiErrorDto } from '../common/api-error.dto.js';
 import { ApiAuthErrors } from '../common/api-errors.decorator.js';
 import { checkName } from '../common/name-param.js';
 import { PageQueryDto } from '../common/pagination.dto.js';
-import { CreateServiceDto, DiscoveryQueryDto, InstanceDto, InstanceListDto, OverviewDto, RegisterInstanceDto, ResolveQueryDto, ServiceDto, ServicePageDto } from './services.dto.js';
-
-
+import { CreateServiceDto, DiscoveryQueryDto, HistoryPageDto, HistoryQueryDto, InstanceDto, InstanceListDto, OverviewDto, RegisterInstanceDto, ResolveQueryDto, ServiceDto, ServicePageDto, UptimeDto, UptimeQueryDto } from './services.dto.js';
 @ApiTags('services')
 @ApiAuthErrors()
 @Controller('api/v1')
 export class ServicesController {
-  constructor(private readonly registry: RegistryService) {}
+  constructor(
+    private readonly registry: RegistryService,
+    private readonly history: ServiceHistoryService,
+  ) {}
 
   @Post('services')
   @RequireRole('admin')
@@ -56,6 +57,24 @@ export class ServicesController {
   @ApiNotFoundResponse({ type: ApiErrorDto })
   get(@Param('name') name: string): Promise<ServiceDto> {
     return this.registry.getService(checkName(name, 'name'));
+  }
+
+  @Get('services/:name/history')
+  @RequireRole('viewer')
+  @ApiOperation({ summary: 'State changes of the service and its instances, newest first' })
+  @ApiOkResponse({ type: HistoryPageDto })
+  @ApiNotFoundResponse({ type: ApiErrorDto })
+  changes(@Param('name') name: string, @Query() q: HistoryQueryDto): Promise<HistoryPageDto> {
+    return this.history.changes(checkName(name, 'name'), q.limit, q.cursor);
+  }
+
+  @Get('services/:name/uptime')
+  @RequireRole('viewer')
+  @ApiOperation({ summary: 'Availability per UTC day over the last `days` days (default 90), oldest first, today so far last' })
+  @ApiOkResponse({ type: UptimeDto })
+  @ApiNotFoundResponse({ type: ApiErrorDto })
+  uptime(@Param('name') name: string, @Query() q: UptimeQueryDto): Promise<UptimeDto> {
+    return this.history.uptime(checkName(name, 'name'), q.days);
   }
 
   @Delete('services/:name')

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsIn, IsInt, IsNumber, IsObject, IsOptional, IsString, Length, Matches, Max, MaxLength, Min } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsInt, IsNumber, IsObject, IsOptional, IsString, Length, Matches, Max, MaxLength, Min } from 'class-validator';
 
 const NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 const NAME_MESSAGE = (field: string) => `${field} must match ^[a-z0-9][a-z0-9._-]{0,62}$`;
@@ -34,6 +34,10 @@ export class ServiceSpecDto {
 
   @ApiPropertyOptional({ minimum: 1, maximum: 16, default: 8 }) @IsOptional() @IsNumber() @Min(1) @Max(16)
   phiThreshold?: number;
+
+  /** Listed on the public status page (`/status`). */
+  @ApiPropertyOptional({ default: true }) @IsOptional() @IsBoolean({ message: 'public must be true or false' })
+  public?: boolean;
 }
 
 export class CreateServiceDto extends ServiceSpecDto {
@@ -143,6 +147,8 @@ export class ServiceDto {
   /** SLOs defined for the service. */
   @ApiProperty({ type: 'array', items: { type: 'object' } }) slos!: unknown[];
   @ApiProperty() selfRegistered!: boolean;
+  /** Listed on the public status page. */
+  @ApiProperty() public!: boolean;
   @ApiProperty({ type: [InstanceDto] }) instances!: InstanceDto[];
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
 }
@@ -174,6 +180,7 @@ export class BudgetDto {
 export class OverviewItemDto {
   @ApiProperty() name!: string;
   @ApiProperty({ nullable: true, type: String }) tier!: string | null;
+  @ApiProperty() public!: boolean;
   @ApiProperty({ enum: ['UP', 'DEGRADED', 'DOWN', 'UNKNOWN'] }) state!: string;
   @ApiProperty({ format: 'date-time' }) stateSince!: string;
   @ApiProperty({ nullable: true, type: String }) stateReason!: string | null;
@@ -200,4 +207,56 @@ export class OverviewDto {
   @ApiProperty({ type: OverviewTotalsDto }) totals!: OverviewTotalsDto;
   @ApiProperty({ type: [OverviewItemDto] }) items!: OverviewItemDto[];
   @ApiProperty({ nullable: true, type: String }) nextCursor!: string | null;
+}
+
+export class HistoryQueryDto {
+  /** Changes per page (1-500). */
+  @ApiPropertyOptional({ minimum: 1, maximum: 500, default: 50 })
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(500)
+  limit: number = 50;
+
+  /** `nextCursor` of the previous page. */
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(200)
+  cursor?: string;
+}
+
+export class HistoryItemDto {
+  @ApiProperty({ format: 'date-time' }) at!: string;
+  /** Whether the service itself or one of its instances changed state. */
+  @ApiProperty({ enum: ['service', 'instance'] }) kind!: string;
+  /** The instance; null for the service's own changes (and for an instance deleted since). */
+  @ApiProperty({ nullable: true, type: String }) instance!: string | null;
+  @ApiProperty() from!: string;
+  @ApiProperty() to!: string;
+  @ApiProperty({ nullable: true, type: String }) reason!: string | null;
+}
+
+export class HistoryPageDto {
+  /** Newest first. */
+  @ApiProperty({ type: [HistoryItemDto] }) items!: HistoryItemDto[];
+  @ApiProperty({ nullable: true, type: String }) nextCursor!: string | null;
+}
+
+export class UptimeQueryDto {
+  @ApiPropertyOptional({ minimum: 1, maximum: 90, default: 90 })
+  @IsOptional() @Type(() => Number) @IsInt({ message: 'days must be an integer from 1 to 90' }) @Min(1, { message: 'days must be an integer from 1 to 90' }) @Max(90, { message: 'days must be an integer from 1 to 90' })
+  days: number = 90;
+}
+
+export class UptimeDayDto {
+  /** The UTC day, YYYY-MM-DD. */
+  @ApiProperty({ example: '2026-11-29' }) date!: string;
+  /** Share of the day's known time the service was not DOWN; null when nothing is known of that day. */
+  @ApiProperty({ nullable: true, type: Number }) availability!: number | null;
+  @ApiProperty() downSeconds!: number;
+  /** Seconds of the day with a known state (the day so far, for today). */
+  @ApiProperty() knownSeconds!: number;
+}
+
+export class UptimeDto {
+  @ApiProperty() service!: string;
+  /** One per UTC day, oldest first; the last is today, so far. */
+  @ApiProperty({ type: [UptimeDayDto] }) days!: UptimeDayDto[];
+  @ApiProperty({ nullable: true, type: Number }) availability!: number | null;
+  @ApiProperty() downSeconds!: number;
 }

@@ -133,6 +133,10 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(86_400)
   DNS_TTL_SECONDS = 0;
 
+  /** Heading of the public status page (`/status`, `GET /api/v1/status`). */
+  @IsOptional() @IsString() @MaxLength(200, { message: 'NINEFOLD_STATUS_TITLE must be at most 200 characters' })
+  NINEFOLD_STATUS_TITLE = 'Service status';
+
   /** Seconds allowed for in-flight work to finish on SIGTERM. */
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(600)
   SHUTDOWN_GRACE_SECONDS = 10;

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "services" ADD COLUMN     "public" BOOLEAN NOT NULL DEFAULT true;
