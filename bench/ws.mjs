@@ -14,8 +14,13 @@
 // Baseline, in the same run: a bare socket.io server (the project's copy,
 // websocket transport) broadcasting one event to 1,000 clients, timed from
 // the emit to the arrival. Results go to docs/benchmarks.md (bench:ws markers).
-// Not measured yet: the dashboard's first paint with 10,000 services (the
-// dashboard is not built yet).
+//
+// Then the dashboard's first paint with 10,000 services: 10,000 services are
+// registered (heartbeats in batches of 1,000) and headless Chromium opens the
+// overview, signed in, 5 times in fresh contexts (cold cache), timing from
+// navigation start to the first tile painted and to every service loaded.
+// Baseline, in the same run and browser: a static HTML page, served by a bare
+// Node http server, listing the same first 120 services as plain markup.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,6 +58,78 @@ const server = http.createServer((req, res) => {
 const io = new Server(server, { path: '/ws', serveClient: false, transports: ['websocket'] });
 server.listen(Number(process.env.PORT), '127.0.0.1', () => console.log('bare socket.io listening'));
 `;
+
+const SERVICES = Number(process.env.BENCH_WS_SERVICES ?? 10_000);
+const LOADS = 5;
+
+/** Registers SERVICES services (one instance each, a heartbeat every hour) through the heartbeat API. */
+async function registerServices(apiUrl, agentKey, adminKey) {
+  for (let i = 0; i < SERVICES; i += 1000) {
+    const heartbeats = Array.from({ length: Math.min(1000, SERVICES - i) }, (_, j) => ({ service: `svc-${String(i + j).padStart(5, '0')}`, instance: 'i-1', intervalSeconds: 3600 }));
+    const res = await fetch(`${apiUrl}/api/v1/heartbeats`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${agentKey}` }, body: JSON.stringify({ heartbeats }) });
+    if (res.status !== 202) throw new Error(`heartbeats: HTTP ${res.status}`);
+  }
+  for (const deadline = Date.now() + 120_000; Date.now() < deadline; await sleep(1000)) {
+    const o = await (await fetch(`${apiUrl}/api/v1/overview?limit=1`, { headers: { authorization: `Bearer ${adminKey}` } })).json();
+    const n = Object.values(o.totals.services).reduce((a, b) => a + b, 0);
+    if (n >= SERVICES && o.totals.services.UP >= SERVICES) return;
+  }
+  throw new Error(`${SERVICES} services were not all registered and UP within 2 minutes`);
+}
+
+/** In the page: when the first tile (or the baseline's first row) is painted, and when every service is loaded. */
+const PAINT_PROBE = `
+  new MutationObserver((_, obs) => {
+    if (!window.__firstTile && document.querySelector('.tile, .row')) requestAnimationFrame(() => { window.__firstTile = performance.now(); });
+    if (!window.__complete && /^([\\d,]+) of \\1 services$/.test(document.querySelector('[aria-live]')?.textContent ?? '')) { window.__complete = performance.now(); obs.disconnect(); }
+  }).observe(document, { childList: true, subtree: true, characterData: true });
+`;
+
+async function timeLoads(browser, url, init, wantComplete) {
+  const firstTile = [];
+  const complete = [];
+  for (let i = 0; i < LOADS; i++) {
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    if (init) await context.addInitScript(init);
+    await context.addInitScript(PAINT_PROBE);
+    const page = await context.newPage();
+    await page.goto(url);
+    await page.waitForFunction(() => window.__firstTile, null, { timeout: 30_000 });
+    firstTile.push(Math.round(await page.evaluate(() => window.__firstTile)));
+    if (wantComplete) {
+      await page.waitForFunction(() => window.__complete, null, { timeout: 60_000 });
+      complete.push(Math.round(await page.evaluate(() => window.__complete)));
+    }
+    await context.close();
+  }
+  return { firstTile, complete };
+}
+
+async function firstPaint(apiUrl, agentKey, adminKey, viewerKey) {
+  let t = Date.now();
+  await registerServices(apiUrl, agentKey, adminKey);
+  log(`${SERVICES.toLocaleString('en-US')} services registered and UP in ${Date.now() - t} ms`);
+  const first = await (await fetch(`${apiUrl}/api/v1/overview?limit=120`, { headers: { authorization: `Bearer ${viewerKey}` } })).json();
+  const rows = first.items.map((s) => `<div class="row"><b>${s.name}</b> ${s.state} ${s.instances.up}/${s.instances.total} up</div>`).join('');
+  const html = `<!doctype html><html><head><meta charset="utf-8"><title>baseline</title></head><body>${rows}</body></html>`;
+  const http = await import('node:http');
+  const { freePort } = await import('../scripts/lib/ports.mjs');
+  const port = await freePort();
+  const server = http.createServer((_req, res) => res.setHeader('content-type', 'text/html; charset=utf-8').end(html));
+  await new Promise((r) => server.listen(port, '127.0.0.1', r));
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath: process.env.NINEFOLD_CHROMIUM ?? '/usr/bin/chromium', headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  try {
+    const session = JSON.stringify({ key: viewerKey, name: 'bench', role: 'viewer' });
+    const baseline = await timeLoads(browser, `http://127.0.0.1:${port}/`, null, false);
+    const dashboard = await timeLoads(browser, `${apiUrl}/`, `sessionStorage.setItem('ninefold.session', ${JSON.stringify(session)})`, true);
+    log(`first tile: baseline ${baseline.firstTile.join('/')} ms; dashboard ${dashboard.firstTile.join('/')} ms; all ${SERVICES} loaded ${dashboard.complete.join('/')} ms`);
+    return { baseline, dashboard };
+  } finally {
+    await browser.close();
+    server.close();
+  }
+}
 
 async function main() {
   const { checkNode, ensureBuilt } = await import('../scripts/lib/setup.mjs');
@@ -120,6 +197,10 @@ async function main() {
     const s = [...xs].sort((a, b) => a - b);
     return { n: s.length, p50: quantile(s, 0.5), p99: quantile(s, 0.99), max: s[s.length - 1] };
   };
+  const paint = await firstPaint(apiUrl, agentKey, await key('admin'), viewerKey);
+  const median = (xs) => quantile([...xs].sort((a, b) => a - b), 0.5);
+  const fp = { base: median(paint.baseline.firstTile), tile: median(paint.dashboard.firstTile), tileMax: Math.max(...paint.dashboard.firstTile), all: median(paint.dashboard.complete) };
+
   const b = stats(bareLat);
   const e = stats(endToEnd);
   const f = stats(fanOut);
@@ -137,7 +218,12 @@ UP ${FLIPS} times (heartbeats with status down, then up, 1.5 s apart) and every 
 the api received that heartbeat) to its arrival; *end to end* from sending the heartbeat. Both cover the
 ingest stream, the worker, the transitions outbox, Redis, the gateway and the socket. Baseline in the same run: a bare socket.io server (the project's copy) broadcasting to
 ${CLIENTS.toLocaleString('en-US')} clients, from the emit to the arrival. Clients, servers, PostgreSQL and Redis share the 2 cores.
-Not measured yet: the first paint of the overview with 10,000 services (the dashboard is not built yet).
+
+First paint: ${SERVICES.toLocaleString('en-US')} services registered (one instance each); headless Chromium (1440×900)
+opens the overview signed in with a viewer key, ${LOADS} times, each in a fresh context (cold cache), timed from
+navigation start to the first tile painted, and to every service loaded (the first page of 120 paints;
+the rest arrives behind it in pages of 500). Baseline in the same run and browser: a static HTML page from a
+bare Node http server listing the same first 120 services as plain markup.
 
 Run: ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')} · machine: ${m.cores} cores (${m.cpu}), ${m.memGiB} GiB, Node ${m.node}, load average ${m.load} at the start · commit ${m.commit}
 Command: \`npm run bench:ws\`
@@ -150,9 +236,16 @@ Command: \`npm run bench:ws\`
 
 Connecting ${CLIENTS.toLocaleString('en-US')} clients (authenticated handshakes, 50 at a time): ${connectMs.toLocaleString('en-US')} ms.
 
+| First paint, ${SERVICES.toLocaleString('en-US')} services (${LOADS} cold loads) | median | all loads | ratio to baseline |
+| --- | --- | --- | --- |
+| baseline: static HTML, first 120 services | ${fp.base} ms | ${paint.baseline.firstTile.join(', ')} ms | 1 |
+| dashboard: first tile painted | **${fp.tile} ms** | ${paint.dashboard.firstTile.join(', ')} ms | ${(fp.tile / fp.base).toFixed(1)} |
+| dashboard: all ${SERVICES.toLocaleString('en-US')} services loaded | ${fp.all} ms | ${paint.dashboard.complete.join(', ')} ms | – |
+
 | Goal | Measured | |
 | --- | --- | --- |
 | a state change reaches 1,000 clients, p99 ≤ 250 ms | end to end p99 ${e.p99} ms (from \`at\` ${f.p99} ms); ${received === expected ? 'every client got every event' : `**${expected - received} events missing**`} | ${e.p99 <= 250 && received === expected ? 'met' : '**not met**'} |
+| overview first paint with ${SERVICES.toLocaleString('en-US')} services under 1.5 s (headless Chromium) | median ${fp.tile} ms, slowest of ${LOADS} loads ${fp.tileMax} ms | ${fp.tileMax < 1500 ? 'met' : '**not met**'} |
 <!-- bench:ws:end -->`;
   const file = path.join(root, 'docs', 'benchmarks.md');
   let doc = fs.readFileSync(file, 'utf8');

@@ -1,9 +1,11 @@
 #!/usr/bin/env node
-// npm run build: Prisma client, TypeScript → dist/, and the entry points
-// dist/apps/api/main.js, dist/apps/worker/main.js and dist/apps/agent/main.js.
+// npm run build: Prisma client, TypeScript → dist/, the entry points
+// dist/apps/api/main.js, dist/apps/worker/main.js and dist/apps/agent/main.js,
+// and the web UI (type-checked, then bundled by Vite) → dist/dashboard/.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const bin = (name) => path.join(root, 'node_modules', '.bin', name);
@@ -19,4 +21,18 @@ run(bin('tsc'), ['-p', 'tsconfig.build.json']);
 for (const app of ['api', 'worker', 'agent']) {
   const shim = path.join(root, 'dist', 'apps', app, 'main.js');
   fs.writeFileSync(shim, `// Entry point of the Ninefold ${app}: node dist/apps/${app}/main.js\nimport './src/main.js';\n`);
+}
+
+run(bin('tsc'), ['-p', path.join('apps', 'dashboard', 'tsconfig.json')]);
+run(bin('vite'), ['build', '--config', path.join('apps', 'dashboard', 'vite.config.mjs')]);
+// Compressed copies next to each script, style and icon: the api sends them
+// to browsers that accept them (@fastify/static preCompressed).
+{
+  const walk = (dir) => fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+  for (const file of walk(path.join(root, 'dist', 'dashboard'))) {
+    if (!/\.(js|css|svg)$/.test(file)) continue;
+    const body = fs.readFileSync(file);
+    fs.writeFileSync(`${file}.br`, zlib.brotliCompressSync(body, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11 } }));
+    fs.writeFileSync(`${file}.gz`, zlib.gzipSync(body, { level: 9 }));
+  }
 }

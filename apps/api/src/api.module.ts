@@ -13,15 +13,18 @@ import { HeartbeatsController } from './heartbeats/heartbeats.controller.js';
 import { ProbeTasksController } from './probes/probe-tasks.controller.js';
 import { RecoveryPointsController } from './recovery-points/recovery-points.controller.js';
 import { EventsGateway } from './realtime/events.gateway.js';
+import { RealtimeFeed } from './realtime/realtime-feed.service.js';
+import { StatusController } from './status/status.controller.js';
+import { StatusGateway } from './status/status.gateway.js';
+import { WebController } from './web/web.controller.js';
 import { ServicesController } from './services/services.controller.js';
 import { KeysController } from './keys/keys.controller.js';
-import { HomeController } from './ops/home.controller.js';
 import { OpsController } from './ops/ops.controller.js';
 import { ReadinessService } from './ops/readiness.service.js';
 
 @Module({
   imports: [LoggerModule.forRoot(loggerParams(config(), 'api')), CoreModule, QueuesModule, AuthModule, RegistryModule, RunbooksModule, RealtimeModule],
-  controllers: [HomeController, OpsController, KeysController, HeartbeatsController, ServicesController, ProbeTasksController, ChecksController, RecoveryPointsController, AgentsController],
-  providers: [ReadinessService, EventsGateway, DnsServer, { provide: APP_FILTER, useClass: AllExceptionsFilter }],
+  controllers: [WebController, OpsController, KeysController, HeartbeatsController, ServicesController, ProbeTasksController, ChecksController, RecoveryPointsController, AgentsController, StatusController],
+  providers: [ReadinessService, RealtimeFeed, EventsGateway, StatusGateway, DnsServer, { provide: APP_FILTER, useClass: AllExceptionsFilter }],
 })
 export class ApiModule {}

@@ -1,12 +1,16 @@
 import 'reflect-metadata';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { Logger as NestLogger, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import fastifyStatic from '@fastify/static';
 import { Logger } from 'nestjs-pino';
 import { ApiKeysService, applyMigrationsWithRetry, config, ConfigError, DomainError, ErrorCode, MetricsService, requestId, installShutdownWatchdog } from '#core';
 import { ApiModule } from './api.module.js';
 import { ApiFastifyAdapter, HeartbeatIngress } from './heartbeats/heartbeat-ingress.js';
 import { setupOpenApi } from './openapi.js';
+import { dashboardDir } from './web/web-pages.js';
 
 async function bootstrap(): Promise<void> {
   const cfg = config();
@@ -52,6 +56,24 @@ async function bootstrap(): Promise<void> {
     metrics.httpRequests.inc(labels);
     metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
   });
+
+  // The web UI's scripts, styles and icon (its pages come from WebController).
+  // Asset names carry a content hash, so browsers keep them for a year.
+  if (existsSync(dashboardDir())) {
+    await app.register(fastifyStatic, {
+      root: dashboardDir(),
+      prefix: '/',
+      index: false,
+      wildcard: false,
+      preCompressed: true,
+      cacheControl: false,
+      allowedPath: (pathName: string) => !pathName.endsWith('.html'),
+      setHeaders: (reply, file) => {
+        void reply.header('cache-control', file.includes(`${path.sep}assets${path.sep}`) ? 'public, max-age=31536000, immutable' : 'public, max-age=3600');
+        void reply.header('x-content-type-options', 'nosniff');
+      },
+    });
+  }
 
   setupOpenApi(app);
   await ingress.start(app, cfg);

@@ -1,0 +1,192 @@
+import path from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { ARTIFACTS, launchBrowser } from '../../../../test/support/browser.js';
+import { HttpClient } from '../../../../test/support/http.js';
+import { type Stack, startStack } from '../../../../test/support/stack.js';
+import { until } from '../../../../test/support/until.js';
+
+/**
+ * The dashboard and the public status page in a real headless Chromium,
+ * against the real api and worker: what a user signs in to and watches.
+ */
+describe('dashboard and status page in a browser (e2e)', () => {
+  let stack: Stack;
+  let browser: Browser;
+  let agent: HttpClient;
+  let viewerKey: string;
+  let beating: NodeJS.Timeout | undefined;
+  const contexts: BrowserContext[] = [];
+  const pageErrors: string[] = [];
+
+  const beat = (service: string, instance: string, extra: Record<string, unknown> = {}) => agent.post('/api/v1/heartbeats', { service, instance, intervalSeconds: 1, ...extra });
+
+  async function newPage(opts: { width?: number; height?: number; dark?: boolean } = {}): Promise<Page> {
+    const context = await browser.newContext({ viewport: { width: opts.width ?? 1280, height: opts.height ?? 800 }, colorScheme: opts.dark ? 'dark' : 'light' });
+    contexts.push(context);
+    const page = await context.newPage();
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    return page;
+  }
+
+  async function signIn(page: Page, key: string): Promise<void> {
+    await page.goto(`${stack.api.url}/`);
+    await page.getByLabel('API key').fill(key);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('.tile').first().waitFor({ timeout: 20_000 });
+  }
+
+  const shot = (page: Page, name: string) => page.screenshot({ path: path.join(ARTIFACTS, `dashboard-${name}.png`) });
+
+  beforeAll(async () => {
+    [stack, browser] = await Promise.all([startStack({ env: { NINEFOLD_STATUS_TITLE: 'Acme status' } }), launchBrowser()]);
+    ({ http: agent } = await stack.client('agent'));
+    ({ key: viewerKey } = await stack.client('viewer'));
+    expect((await stack.admin.post('/api/v1/services', { name: 'web-shop', description: 'The storefront', survivalGoal: 'zone' })).status).toBe(201);
+    expect((await stack.admin.post('/api/v1/services', { name: 'ledger', public: false })).status).toBe(201);
+    for (const [service, instance, zone] of [['web-shop', 'web-shop-1', 'eu-1a'], ['web-shop', 'web-shop-2', 'eu-1b'], ['ledger', 'ledger-1', 'eu-1a']]) {
+      expect((await beat(service, instance, { zone, intervalSeconds: 3600 })).status).toBe(202);
+    }
+    // A service whose heartbeats keep coming (every 300 ms, 1 s interval) until a test stops them.
+    beating = setInterval(() => void beat('cart', 'cart-1').catch(() => undefined), 300);
+    await until(() => stack.admin.get('/api/v1/services/cart'), (r) => r.status === 200 && r.body.state === 'UP', 15_000);
+  });
+
+  afterAll(async () => {
+    clearInterval(beating);
+    for (const c of contexts) await c.close().catch(() => undefined);
+    await browser?.close();
+    await stack?.stop();
+  });
+
+  afterEach(() => {
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('serves the built pages with a content security policy, and hashed assets cached for a year and compressed', async () => {
+    const anonymous = new HttpClient(stack.api.url);
+    const home = await anonymous.get('/');
+    expect(home.status).toBe(200);
+    expect(home.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    expect(home.headers.get('cache-control')).toBe('no-cache');
+    // A reload on a deep link opens the same app.
+    expect((await anonymous.get('/services/web-shop')).text).toBe(home.text);
+    const script = /src="(\/assets\/main-[^"]+\.js)"/.exec(home.text)?.[1];
+    expect(script).toBeDefined();
+    const asset = await fetch(`${stack.api.url}${script}`, { headers: { 'accept-encoding': 'br' } });
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    expect(asset.headers.get('content-encoding')).toBe('br');
+    expect((await anonymous.get('/status')).headers.get('content-security-policy')).toContain('frame-ancestors *');
+    expect((await anonymous.get('/index.html')).status).toBe(404);
+  });
+
+  it('refuses a wrong key with a clear message, then signs in and shows every service as a tile with its state in words', async () => {
+    const page = await newPage();
+    await page.goto(`${stack.api.url}/`);
+    await page.getByLabel('API key').fill('nf_not_a_real_key');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').getByText('This key is not accepted').waitFor();
+    await page.getByLabel('API key').fill(stack.adminKey);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    const tile = page.locator('.tile[data-service="web-shop"]');
+    await tile.locator('.badge[data-state="UP"]').waitFor({ timeout: 20_000 });
+    await expect(tile.textContent()).resolves.toContain('2/2 up');
+    await page.locator('[data-live="live"]').waitFor();
+    expect(await page.locator('.tile').count()).toBe(3);
+    await shot(page, 'overview');
+
+    // "/" jumps to the search; the filter narrows the grid.
+    await page.keyboard.press('/');
+    await page.keyboard.type('web');
+    await until(async () => page.locator('.tile').count(), (n) => n === 1, 5000);
+    expect(new URL(page.url()).searchParams.get('q')).toBe('web');
+  });
+
+  it('turns a service DOWN on screen, without a reload, when its heartbeats stop', async () => {
+    const page = await newPage();
+    await signIn(page, stack.adminKey);
+    const tile = page.locator('.tile[data-service="cart"]');
+    await tile.locator('.badge[data-state="UP"]').waitFor();
+    // Page-side code as strings: this file is compiled without the DOM's types.
+    await page.evaluate('window.marker = 42');
+
+    clearInterval(beating);
+    // ttl 3 s + grace 1 s after the last heartbeat, pushed over the WebSocket.
+    await tile.locator('.badge[data-state="DOWN"]').waitFor({ timeout: 20_000 });
+    expect(await tile.getAttribute('class')).toContain('tile-down');
+    expect(await page.evaluate('window.marker')).toBe(42);
+    // The worst comes first.
+    expect(await page.locator('.tile').first().getAttribute('data-service')).toBe('cart');
+    await shot(page, 'service-down');
+
+    // Its page shows the instance DOWN, why, and the changes.
+    await tile.click();
+    await page.locator('tr[data-instance="cart-1"][data-state="DOWN"]').waitFor();
+    await page.locator('[data-panel="history"] li').first().waitFor();
+    expect(await page.locator('[data-panel="history"]').textContent()).toContain('up →');
+    expect(await page.getByRole('button', { name: 'Deregister' }).count()).toBe(1);
+    expect(await page.getByRole('button', { name: 'Delete service' }).count()).toBe(1);
+    await shot(page, 'service-page');
+
+    // And back UP, live, on the same page.
+    expect((await beat('cart', 'cart-1')).status).toBe(202);
+    await page.locator('tr[data-instance="cart-1"][data-state="UP"]').waitFor({ timeout: 15_000 });
+  });
+
+  it('shows a viewer no operator or admin buttons', async () => {
+    const page = await newPage();
+    await signIn(page, viewerKey);
+    await page.goto(`${stack.api.url}/services/web-shop`);
+    await page.locator('tr[data-instance="web-shop-1"]').waitFor();
+    await page.locator('[data-panel="uptime"] .bars').waitFor();
+    expect(await page.locator('.role').textContent()).toBe('viewer');
+    expect(await page.getByRole('button', { name: 'Deregister' }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Delete service' }).count()).toBe(0);
+    await page.goto(`${stack.api.url}/agents`);
+    await page.getByRole('heading', { name: 'Agents', exact: true }).waitFor();
+    expect(await page.getByRole('button', { name: 'Forget' }).count()).toBe(0);
+    await shot(page, 'viewer');
+  });
+
+  it('works at phone width and in the dark theme, by keyboard', async () => {
+    const page = await newPage({ width: 390, height: 844, dark: true });
+    await signIn(page, viewerKey);
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+    const background = () => page.evaluate<string>('getComputedStyle(document.body).backgroundColor');
+    // The system's dark scheme, then the theme button's choices: dark, light.
+    expect(await background()).toBe('rgb(14, 17, 22)');
+    await page.getByRole('button', { name: /^Theme:/ }).click();
+    expect(await page.evaluate('document.documentElement.dataset.theme')).toBe('dark');
+    await page.getByRole('button', { name: /^Theme:/ }).click();
+    expect(await background()).toBe('rgb(246, 247, 249)');
+    await page.getByRole('button', { name: /^Theme:/ }).click();
+    await page.getByRole('button', { name: 'Theme: system' }).waitFor();
+    expect(await background()).toBe('rgb(14, 17, 22)');
+    await shot(page, 'phone-dark');
+    // Tab to the first tile, arrow down to the next, Enter opens it.
+    await page.locator('.tile').first().focus();
+    const first = await page.locator('.tile').first().getAttribute('data-service');
+    await page.keyboard.press('ArrowDown');
+    const focused = await until(() => page.evaluate<string | null>("document.activeElement?.getAttribute('data-service') ?? null"), (f) => f !== null && f !== first, 5000);
+    await page.keyboard.press('Enter');
+    await page.waitForURL(`**/services/${focused}`);
+  });
+
+  it('serves the public status page without a key: public services only, updated live', async () => {
+    const page = await newPage();
+    await page.goto(`${stack.api.url}/status`);
+    await page.getByRole('heading', { name: 'Acme status' }).waitFor();
+    const shop = page.locator('.status-service[data-service="web-shop"]');
+    await shop.waitFor();
+    expect(await page.locator('.status-service[data-service="ledger"]').count()).toBe(0);
+    expect(await shop.locator('.bar').count()).toBe(90);
+    await page.locator('[data-live="live"]').waitFor();
+
+    // web-shop goes down: the page says so without a reload.
+    expect((await beat('web-shop', 'web-shop-1', { status: 'down' })).status).toBe(202);
+    expect((await beat('web-shop', 'web-shop-2', { status: 'down' })).status).toBe(202);
+    await shop.locator('.badge[data-state="DOWN"]').waitFor({ timeout: 15_000 });
+    await page.locator('[data-overall="partial_outage"], [data-overall="major_outage"]').waitFor();
+    await page.screenshot({ path: path.join(ARTIFACTS, 'status-page.png') });
+  });
+});
