@@ -127,7 +127,7 @@ try {
     await new Promise((r) => setTimeout(r, 300));
   }
   if (!stopping) {
-    log(`Ninefold is up: ${url}  (dashboard ${url}/ · API docs ${url}/api/docs · metrics ${url}/metrics). Ctrl-C stops it.`);
+    log(`Ninefold is up: ${url}  (dashboard ${url}/ · status page ${url}/status · API docs ${url}/api/docs · metrics ${url}/metrics). Ctrl-C stops it.`);
   }
 } catch (err) {
   log(`could not start: ${err.message}`);

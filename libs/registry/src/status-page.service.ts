@@ -48,15 +48,23 @@ export class StatusPageService {
   /**
    * The status page, computed at most once per {@link STATUS_CACHE_MS} per
    * process: callers arriving while it is computed share that computation,
-   * so a burst of reloads costs one pair of queries.
+   * so a burst of reloads costs one pair of queries. While the database
+   * cannot be read, the last answer is served as it was.
    */
   async status(): Promise<StatusView> {
     if (this.cached && this.cached.expiresAt > this.now()) return this.cached.view;
     this.computing ??= this.compute()
-      .then((view) => {
-        this.cached = { view, names: new Set(view.services.map((s) => s.name)), expiresAt: this.now() + STATUS_CACHE_MS };
-        return view;
-      })
+      .then(
+        (view) => {
+          this.cached = { view, names: new Set(view.services.map((s) => s.name)), expiresAt: this.now() + STATUS_CACHE_MS };
+          return view;
+        },
+        (err: unknown) => {
+          // Postgres is away: the last answer (its updatedAt says how old) beats an error page during an outage.
+          if (this.cached) return this.cached.view;
+          throw err;
+        },
+      )
       .finally(() => {
         this.computing = null;
       });

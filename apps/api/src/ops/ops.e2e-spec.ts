@@ -82,6 +82,9 @@ describe('operations endpoints and errors (e2e)', () => {
     // A key the api has not seen yet, so verifying it needs Postgres.
     const fresh = await admin.post('/api/v1/keys', { name: 'late', role: 'viewer' });
     expect(fresh.status).toBe(201);
+    const status = await anon.get('/api/v1/status');
+    expect(status.status).toBe(200);
+    const statusAt = Date.now();
     await pgProxy.cut();
     const down = await until(() => anon.get('/readyz'), (r) => r.status === 503, 10_000);
     expect(down.body.message).toBe('postgres is down');
@@ -96,6 +99,12 @@ describe('operations endpoints and errors (e2e)', () => {
     // The error id in the response finds the details in the log.
     expect(call.body.errorId).toMatch(/^[0-9a-f-]{36}$/);
     await api.waitForLine((l) => l.includes(call.body.errorId), 5000);
+
+    // The public status page outlives its 10-second cache: the last answer, as it was.
+    await new Promise((r) => setTimeout(r, Math.max(0, statusAt + 10_500 - Date.now())));
+    const stale = await anon.get('/api/v1/status');
+    expect(stale.status).toBe(200);
+    expect(stale.body.updatedAt).toBe(status.body.updatedAt);
 
     await pgProxy.restore();
     const up = await until(() => anon.get('/readyz'), (r) => r.status === 200, 20_000);
@@ -126,11 +135,17 @@ describe('operations endpoints and errors (e2e)', () => {
     const doc = await anon.get('/api/docs-json');
     expect(doc.status).toBe(200);
     expect(doc.body.openapi).toMatch(/^3\./);
-    const paths = doc.body.paths as Record<string, Record<string, { responses: Record<string, unknown> }>>;
+    const paths = doc.body.paths as Record<string, Record<string, { responses: Record<string, unknown>; security?: unknown[] }>>;
     for (const p of ['/healthz', '/readyz', '/metrics', '/api/v1/keys', '/api/v1/keys/{id}', '/api/v1/auth/whoami']) expect(paths).toHaveProperty([p]);
     for (const [p, ops] of Object.entries(paths)) {
       if (!p.startsWith('/api/v1')) continue;
-      for (const op of Object.values(ops)) expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['400', '401', '403', '503']));
+      // Endpoints that need a key document its errors; public ones (the status page) at least the outage answer.
+      for (const op of Object.values(ops)) expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(op.security ? ['400', '401', '403', '503'] : ['503']));
+    }
+    expect(paths['/api/v1/status'].get.security).toBeUndefined();
+    for (const [p, ops] of Object.entries(paths)) {
+      if (!p.startsWith('/api/v1') || p === '/api/v1/status') continue;
+      for (const op of Object.values(ops)) expect(op.security).toBeDefined();
     }
     expect(doc.body.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
     // A full validation of the document against the OpenAPI 3 specification.
