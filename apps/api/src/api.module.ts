@@ -6,6 +6,7 @@ import { RealtimeModule } from '#realtime';
 import { RegistryModule } from '#registry';
 import { RunbooksModule } from '#runbooks';
 import { AgentsController } from './agents/agents.controller.js';
+import { AvailabilityController } from './availability/availability.controller.js';
 import { ChecksController } from './checks/checks.controller.js';
 import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
 import { DnsServer } from './dns/dns.server.js';
@@ -24,7 +25,7 @@ import { ReadinessService } from './ops/readiness.service.js';
 
 @Module({
   imports: [LoggerModule.forRoot(loggerParams(config(), 'api')), CoreModule, QueuesModule, AuthModule, RegistryModule, RunbooksModule, RealtimeModule],
-  controllers: [WebController, OpsController, KeysController, HeartbeatsController, ServicesController, ProbeTasksController, ChecksController, RecoveryPointsController, AgentsController, StatusController],
+  controllers: [WebController, OpsController, KeysController, HeartbeatsController, ServicesController, ProbeTasksController, ChecksController, RecoveryPointsController, AgentsController, StatusController, AvailabilityController],
   providers: [ReadinessService, RealtimeFeed, EventsGateway, StatusGateway, DnsServer, { provide: APP_FILTER, useClass: AllExceptionsFilter }],
 })
 export class ApiModule {}

@@ -51,6 +51,28 @@ describe('composed availability', () => {
     expect(composeAvailability(1, [[0.99, 0.99]])).toBeCloseTo(0.9999, 12);
     expect(composeAvailability(0.999, [[0.9995], [0.99, 0.99]])).toBeCloseTo(0.999 * 0.9995 * 0.9999, 12);
   });
+
+  it('multiplies in sequence and combines in parallel: 99.9 % and 99.9 % give 99.8 % and 99.9999 %', () => {
+    expect(composeAvailability(1, [[0.999], [0.999]])).toBeCloseTo(0.998001, 9);
+    expect(composeAvailability(1, [[0.999, 0.999]])).toBeCloseTo(0.999999, 9);
+  });
+
+  const a = fc.double({ min: 0, max: 1, noNaN: true });
+  const groups = fc.array(fc.array(a, { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 5 });
+
+  it('never gets lower when a parallel member is added (property)', () => {
+    fc.assert(
+      fc.property(groups, fc.nat(), a, (gs, i, extra) => {
+        const g = i % gs.length;
+        const more = gs.map((members, j) => (j === g ? [...members, extra] : members));
+        expect(composeAvailability(1, more)).toBeGreaterThanOrEqual(composeAvailability(1, gs) - 1e-12);
+      }),
+    );
+  });
+
+  it('never gets higher when a group is added in sequence (property)', () => {
+    fc.assert(fc.property(groups, fc.array(a, { minLength: 1, maxLength: 4 }), (gs, extra) => expect(composeAvailability(1, [...gs, extra])).toBeLessThanOrEqual(composeAvailability(1, gs) + 1e-12)));
+  });
 });
 
 describe('availability per UTC day', () => {

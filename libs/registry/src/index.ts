@@ -17,6 +17,7 @@ export * from './ingest-drain.service.js';
 export * from './ingest.repository.js';
 export * from './instance-state.js';
 export * from './instance-store.js';
+export * from './nines.js';
 export * from './phi-accrual.js';
 export * from './probes.service.js';
 export * from './quorum.js';
