@@ -9,6 +9,7 @@ const shared = {
     '^#registry$': '<rootDir>/libs/registry/src/index.ts',
     '^#realtime$': '<rootDir>/libs/realtime/src/index.ts',
     '^#runbooks$': '<rootDir>/libs/runbooks/src/index.ts',
+    '^#slo$': '<rootDir>/libs/slo/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   transform: {
