@@ -98,8 +98,11 @@ describe('dashboard and status page in a browser (e2e)', () => {
     // "/" jumps to the search; the filter narrows the grid.
     await page.keyboard.press('/');
     await page.keyboard.type('web');
-    await until(async () => page.locator('.tile').count(), (n) => n === 1, 5000);
-    expect(new URL(page.url()).searchParams.get('q')).toBe('web');
+    // The search is kept in the address (for sharing) as it is typed.
+    await until(async () => new URL(page.url()).searchParams.get('q'), (q) => q === 'web', 5000);
+    expect(await page.locator('.search input').inputValue()).toBe('web');
+    expect(await page.locator('.tile').count()).toBe(1);
+    expect(await page.locator('.tile').getAttribute('data-service')).toBe('web-shop');
   });
 
   it('turns a service DOWN on screen, without a reload, when its heartbeats stop', async () => {
@@ -162,6 +165,8 @@ describe('dashboard and status page in a browser (e2e)', () => {
     await page.getByRole('button', { name: /^Theme:/ }).click();
     await page.getByRole('button', { name: 'Theme: system' }).waitFor();
     expect(await background()).toBe('rgb(14, 17, 22)');
+    // Colours change with a 0.3 s transition: let it finish before the picture.
+    await page.waitForTimeout(500);
     await shot(page, 'phone-dark');
     // Tab to the first tile, arrow down to the next, Enter opens it.
     await page.locator('.tile').first().focus();
