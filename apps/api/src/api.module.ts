@@ -5,6 +5,7 @@ import { AuthModule, config, CoreModule, loggerParams, QueuesModule } from '#cor
 import { RealtimeModule } from '#realtime';
 import { RegistryModule } from '#registry';
 import { RunbooksModule } from '#runbooks';
+import { SloModule } from '#slo';
 import { AgentsController } from './agents/agents.controller.js';
 import { AvailabilityController } from './availability/availability.controller.js';
 import { ChecksController } from './checks/checks.controller.js';
@@ -15,6 +16,7 @@ import { ProbeTasksController } from './probes/probe-tasks.controller.js';
 import { RecoveryPointsController } from './recovery-points/recovery-points.controller.js';
 import { EventsGateway } from './realtime/events.gateway.js';
 import { RealtimeFeed } from './realtime/realtime-feed.service.js';
+import { SlosController } from './slos/slos.controller.js';
 import { StatusController } from './status/status.controller.js';
 import { StatusGateway } from './status/status.gateway.js';
 import { WebController } from './web/web.controller.js';
@@ -24,8 +26,8 @@ import { OpsController } from './ops/ops.controller.js';
 import { ReadinessService } from './ops/readiness.service.js';
 
 @Module({
-  imports: [LoggerModule.forRoot(loggerParams(config(), 'api')), CoreModule, QueuesModule, AuthModule, RegistryModule, RunbooksModule, RealtimeModule],
-  controllers: [WebController, OpsController, KeysController, HeartbeatsController, ServicesController, ProbeTasksController, ChecksController, RecoveryPointsController, AgentsController, StatusController, AvailabilityController],
+  imports: [LoggerModule.forRoot(loggerParams(config(), 'api')), CoreModule, QueuesModule, AuthModule, RegistryModule, RunbooksModule, RealtimeModule, SloModule],
+  controllers: [WebController, OpsController, KeysController, HeartbeatsController, ServicesController, ProbeTasksController, ChecksController, RecoveryPointsController, AgentsController, StatusController, AvailabilityController, SlosController],
   providers: [ReadinessService, RealtimeFeed, EventsGateway, StatusGateway, DnsServer, { provide: APP_FILTER, useClass: AllExceptionsFilter }],
 })
 export class ApiModule {}

@@ -24,7 +24,7 @@ import { TransitionsConsumer } from './transitions-consumer.service.js';
 @Module({
   imports: [RealtimeModule],
   providers: [HeartbeatStream, InstanceStore, StateHistoryRepository, RegistryService, ServiceHistoryService, StatusPageService, ProbesService, SignalsService, ClusterWatch, ChecksService, CheckResults, AgentsService],
-  exports: [HeartbeatStream, InstanceStore, RegistryService, ServiceHistoryService, StatusPageService, ProbesService, ChecksService, AgentsService],
+  exports: [HeartbeatStream, InstanceStore, StateHistoryRepository, RegistryService, ServiceHistoryService, StatusPageService, ProbesService, ChecksService, AgentsService],
 })
 export class RegistryModule {}
 

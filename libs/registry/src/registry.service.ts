@@ -64,6 +64,16 @@ export interface InstanceView {
   partitioned: boolean;
 }
 
+/** An SLO as a service lists it. */
+export interface SloSummary {
+  id: string;
+  name: string;
+  objective: number;
+  sli: { type: string };
+  window: string;
+  windowDays: number;
+}
+
 export interface ServiceView {
   name: string;
   description: string | null;
@@ -85,8 +95,8 @@ export interface ServiceView {
   availability: Record<'1h' | '24h' | '7d' | '30d', number | null>;
   /** 30-day availability together with its dependencies (dependsOn: groups in sequence, members in parallel). */
   composite30d: number | null;
-  /** SLOs of the service (defined with POST /api/v1/slos). */
-  slos: unknown[];
+  /** SLOs of the service (defined with POST /api/v1/slos; their figures at GET /api/v1/slos/:id). */
+  slos: SloSummary[];
   selfRegistered: boolean;
   /** Shown on the public status page. */
   public: boolean;
@@ -323,12 +333,17 @@ export class RegistryService {
     const now = Date.now();
     const depNames = [...new Set(rows.flatMap((r) => dependsOnOf(r).flat()))];
     const deps = depNames.length > 0 ? await this.prisma.service.findMany({ where: { name: { in: depNames } }, select: { id: true, name: true } }) : [];
-    const spans = await this.spans([...rows.map((r) => r.id), ...deps.map((d) => d.id)], now);
+    const [spans, sloRows] = await Promise.all([
+      this.spans([...rows.map((r) => r.id), ...deps.map((d) => d.id)], now),
+      this.prisma.slo.findMany({ where: { serviceId: { in: rows.map((r) => r.id) } }, orderBy: { name: 'asc' }, select: { id: true, serviceId: true, name: true, objective: true, sliType: true, window: true, windowDays: true } }),
+    ]);
     const depIds = new Map(deps.map((d) => [d.name, d.id]));
-    return Promise.all(rows.map((r) => this.view(r, spans, depIds, now)));
+    const slos = new Map<string, SloSummary[]>();
+    for (const o of sloRows) slos.set(o.serviceId, [...(slos.get(o.serviceId) ?? []), { id: o.id, name: o.name, objective: o.objective, sli: { type: o.sliType }, window: o.window, windowDays: o.windowDays }]);
+    return Promise.all(rows.map((r) => this.view(r, spans, depIds, now, slos.get(r.id) ?? [])));
   }
 
-  private async view(row: ServiceRow, spans: Map<string, StateSpan[]>, depIds: Map<string, string>, now: number): Promise<ServiceView> {
+  private async view(row: ServiceRow, spans: Map<string, StateSpan[]>, depIds: Map<string, string>, now: number, slos: SloSummary[]): Promise<ServiceView> {
     const instances = await this.instancesOf(row.id, row.name);
     const verdict = evaluateQuorum(row.quorum, countMembers(instances.map((i) => i.state)), row.minHealthy);
     const s = survives(
@@ -354,7 +369,7 @@ export class RegistryService {
       survives: s,
       leader: await this.clusters.leaderOf(row.id),
       ...availabilityOf(spans.get(row.id) ?? [], dependsOn.map((g) => g.map((n) => (depIds.has(n) ? (spans.get(depIds.get(n)!) ?? []) : null))), now),
-      slos: [],
+      slos,
       selfRegistered: row.selfRegistered,
       public: row.public,
       instances,

@@ -1,1 +1,4 @@
 export * from './burn-rate.js';
+export * from './slo.module.js';
+export * from './slo.service.js';
+export * from './window.js';

@@ -121,6 +121,15 @@ export class LeaderDto {
   @ApiProperty({ format: 'date-time' }) since!: string;
 }
 
+export class SloSummaryDto {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty() name!: string;
+  @ApiProperty() objective!: number;
+  @ApiProperty({ type: 'object', properties: { type: { type: 'string', enum: ['availability', 'requests'] } } }) sli!: { type: string };
+  @ApiProperty({ enum: ['rolling', 'calendar_month'] }) window!: string;
+  @ApiProperty() windowDays!: number;
+}
+
 export class ServiceDto {
   @ApiProperty() name!: string;
   @ApiProperty({ nullable: true, type: String }) description!: string | null;
@@ -144,8 +153,8 @@ export class ServiceDto {
   availability!: Record<'1h' | '24h' | '7d' | '30d', number | null>;
   /** 30-day availability composed with the services it depends on; null while any of them has no data. */
   @ApiProperty({ nullable: true, type: Number }) composite30d!: number | null;
-  /** SLOs defined for the service. */
-  @ApiProperty({ type: 'array', items: { type: 'object' } }) slos!: unknown[];
+  /** SLOs defined for the service (their figures: GET /api/v1/slos/:id). */
+  @ApiProperty({ type: [SloSummaryDto] }) slos!: SloSummaryDto[];
   @ApiProperty() selfRegistered!: boolean;
   /** Listed on the public status page. */
   @ApiProperty() public!: boolean;

@@ -1,0 +1,111 @@
+import { HttpClient } from '../../../../test/support/http.js';
+import { type Stack, startStack } from '../../../../test/support/stack.js';
+import { until } from '../../../../test/support/until.js';
+
+/**
+ * SLOs against real heartbeats: request metrics in → SLI, budget, burn rates
+ * and alert states out; an outage → the availability budget consumed is
+ * exactly the outage's length.
+ */
+describe('SLOs (e2e)', () => {
+  let stack: Stack;
+  let agent: HttpClient;
+  let viewer: HttpClient;
+
+  beforeAll(async () => {
+    stack = await startStack();
+    ({ http: agent } = await stack.client('agent'));
+    ({ http: viewer } = await stack.client('viewer'));
+  });
+
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('says what is wrong with a definition', async () => {
+    expect((await agent.post('/api/v1/heartbeats', { service: 'pay', instance: 'pay-1' })).status).toBe(202);
+    await until(() => stack.admin.get('/api/v1/services/pay'), (r) => r.status === 200, 10_000);
+    const cases: [Record<string, unknown>, string][] = [
+      [{ service: 'pay', name: 'x', objective: 99.9, sli: { type: 'requests' } }, 'objective must be a fraction between 0.5 and 0.999999 (99.9 % is 0.999)'],
+      [{ service: 'pay', name: 'x', objective: 0.999, sli: { type: 'latency', thresholdMs: 200 } }, 'sli.type must be availability or requests'],
+      [{ service: 'pay', name: 'x', objective: 0.999, sli: { type: 'requests' }, windowDays: 0 }, 'windowDays must be an integer from 1 to 90'],
+      [{ service: 'pay', name: 'x', objective: 0.999, sli: { type: 'requests' }, window: 'weekly' }, 'window must be rolling or calendar_month'],
+      [{ service: 'pay', name: 'x', objective: 0.999 }, 'sli must be an object { type }'],
+    ];
+    for (const [body, message] of cases) {
+      const res = await stack.admin.post('/api/v1/slos', body);
+      expect(res.status).toBe(400);
+      expect(res.body.message.join('\n')).toContain(message);
+    }
+    expect((await stack.admin.post('/api/v1/slos', { service: 'nowhere', name: 'x', objective: 0.999, sli: { type: 'requests' } })).status).toBe(404);
+    expect((await viewer.post('/api/v1/slos', { service: 'pay', name: 'x', objective: 0.999, sli: { type: 'requests' } })).status).toBe(403);
+    // Nothing was stored.
+    expect((await viewer.get('/api/v1/slos?service=pay')).body.items).toEqual([]);
+  });
+
+  it('turns reported requests into SLI, error budget, burn rates and alert states', async () => {
+    const created = await stack.admin.post('/api/v1/slos', { service: 'pay', name: 'requests', objective: 0.999, sli: { type: 'requests' } });
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+    // 1,000 requests, 50 failed: a 5 % error ratio, 50 times what 99.9 % allows.
+    expect((await agent.post('/api/v1/heartbeats', { service: 'pay', instance: 'pay-1', metrics: { requests: { total: 1000, errors: 50 } } })).status).toBe(202);
+    const slo = await until(() => viewer.get(`/api/v1/slos/${id}`), (r) => r.status === 200 && r.body.sli.total === 1000, 15_000);
+    expect(slo.body).toMatchObject({ service: 'pay', name: 'requests', objective: 0.999, window: 'rolling', windowDays: 30, sli: { type: 'requests', value: 0.95, good: 950, total: 1000 } });
+    expect(slo.body.errorBudget.allowedEvents).toBeCloseTo(1, 9);
+    expect(slo.body.errorBudget.consumed).toBe(50);
+    expect(slo.body.errorBudget.remaining).toBeCloseTo(-49, 9);
+    for (const w of ['5m', '30m', '1h', '6h', '1d', '3d']) expect(slo.body.burnRates[w]).toBeCloseTo(50, 9);
+    const alert = (a: { severity: string; longWindow: string }) => `${a.severity}:${a.longWindow}`;
+    expect(slo.body.alerts.filter((a: { firing: boolean }) => a.firing).map(alert)).toEqual(['page:1h', 'page:6h', 'ticket:3d']);
+    expect(slo.body.alerts[0]).toMatchObject({ shortWindow: '5m', burnRate: 14.4 });
+
+    // The low-traffic guard: 1,000 requests are too few to page on for this team.
+    const guarded = await stack.admin.post('/api/v1/slos', { service: 'pay', name: 'requests', objective: 0.999, sli: { type: 'requests' }, minEvents: 5000 });
+    expect(guarded.status).toBe(200);
+    expect(guarded.body.id).toBe(id);
+    expect(guarded.body.alerts.filter((a: { firing: boolean }) => a.firing).map(alert)).toEqual(['ticket:3d']);
+    expect(guarded.body.alerts[0].suppressed).toBe('only 1000 events in 1h (fewer than 5000): too few to page on');
+
+    // The service lists it; the list filters by service; delete removes it.
+    expect((await viewer.get('/api/v1/services/pay')).body.slos).toEqual([{ id, name: 'requests', objective: 0.999, sli: { type: 'requests' }, window: 'rolling', windowDays: 30 }]);
+    expect((await viewer.get('/api/v1/slos?service=pay')).body.items.map((s: { id: string }) => s.id)).toEqual([id]);
+    expect((await viewer.get('/api/v1/slos?service=other')).body.items).toEqual([]);
+    expect((await stack.admin.delete(`/api/v1/slos/${id}`)).status).toBe(204);
+    expect((await viewer.get(`/api/v1/slos/${id}`)).status).toBe(404);
+    expect((await viewer.get('/api/v1/slos/not-an-id')).status).toBe(404);
+  });
+
+  it('counts an outage against the availability budget by exactly its length', async () => {
+    const beat = (status: 'up' | 'down') => agent.post('/api/v1/heartbeats', { service: 'ledger', instance: 'ledger-1', status, intervalSeconds: 60 });
+    expect((await beat('up')).status).toBe(202);
+    await until(() => stack.admin.get('/api/v1/services/ledger'), (r) => r.body?.state === 'UP', 10_000);
+    const created = await stack.admin.post('/api/v1/slos', { service: 'ledger', name: 'availability', objective: 0.999, sli: { type: 'availability' }, window: 'calendar_month' });
+    expect(created.status).toBe(201);
+    expect(created.body.errorBudget).toMatchObject({ consumed: 0, remaining: 1 });
+
+    await new Promise((r) => setTimeout(r, 1000));
+    expect((await beat('down')).status).toBe(202);
+    await until(() => stack.admin.get('/api/v1/services/ledger'), (r) => r.body?.state === 'DOWN', 10_000);
+    await new Promise((r) => setTimeout(r, 2000));
+    expect((await beat('up')).status).toBe(202);
+    await until(() => stack.admin.get('/api/v1/services/ledger'), (r) => r.body?.state === 'UP', 10_000);
+
+    // The outage as the state history recorded it.
+    const history = (await viewer.get('/api/v1/services/ledger/history')).body.items.filter((h: { kind: string }) => h.kind === 'service');
+    const downAt = Date.parse(history.find((h: { to: string }) => h.to === 'DOWN').at);
+    const upAt = Date.parse(history.find((h: { from: string; to: string }) => h.from === 'DOWN' && h.to === 'UP').at);
+    const outage = (upAt - downAt) / 1000;
+    expect(outage).toBeGreaterThan(1.5);
+
+    const slo = (await viewer.get(`/api/v1/slos/${created.body.id}`)).body;
+    expect(slo.errorBudget.consumed).toBeCloseTo(outage, 6);
+    expect(slo.sli.total - slo.sli.good).toBeCloseTo(outage, 6);
+    const now = new Date();
+    const days = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 0)).getUTCDate();
+    expect(slo.windowDays).toBe(days);
+    expect(slo.windowStart).toBe(new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)).toISOString());
+    expect(slo.errorBudget.allowedSeconds).toBeCloseTo(0.001 * days * 86_400, 6);
+    expect(slo.errorBudget.remaining).toBeCloseTo(1 - outage / (0.001 * days * 86_400), 9);
+    expect(slo.burnRates['5m']).toBeGreaterThan(1);
+  });
+});

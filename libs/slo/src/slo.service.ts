@@ -1,0 +1,189 @@
+import { Injectable } from '@nestjs/common';
+import { checkCursor, DomainError, ErrorCode, pageOf, PrismaService } from '#core';
+import { availabilityOver, StateHistoryRepository } from '#registry';
+import { type SloWindow, windowOf } from './window.js';
+import { type AlertState, BURN_WINDOWS, type BurnWindow, burnRate, evaluateAlerts, policyFor, type WindowCounts } from './burn-rate.js';
+
+export type SliType = 'availability' | 'requests';
+
+export interface SloSpec {
+  service: string;
+  name: string;
+  objective: number;
+  windowDays?: number;
+  window?: SloWindow;
+  sli: { type: SliType };
+  minEvents?: number;
+  description?: string;
+}
+
+/** An SLO with its figures, as GET /api/v1/slos/:id shows it. */
+export interface SloView {
+  id: string;
+  service: string;
+  name: string;
+  description: string | null;
+  objective: number;
+  window: SloWindow;
+  /** Days of a rolling window; for a calendar month, the days of the current month. */
+  windowDays: number;
+  minEvents: number;
+  /** What is counted, and what was measured over the window so far. Time-based SLIs count seconds. */
+  sli: { type: SliType; value: number | null; good: number; total: number };
+  windowStart: string;
+  evaluatedAt: string;
+  errorBudget: { allowedSeconds?: number; allowedEvents?: number; consumed: number; remaining: number | null };
+  burnRates: Record<BurnWindow, number | null>;
+  alerts: (Pick<AlertState, 'severity' | 'longWindow' | 'shortWindow' | 'burnRate' | 'firing' | 'longBurnRate' | 'shortBurnRate' | 'suppressed'>)[];
+  createdAt: string;
+}
+
+interface SloRow {
+  id: string;
+  serviceId: string;
+  name: string;
+  description: string | null;
+  objective: number;
+  sliType: SliType;
+  window: SloWindow;
+  windowDays: number;
+  minEvents: number;
+  createdAt: Date;
+  service: { name: string };
+}
+
+const LONGEST_BURN_MS = BURN_WINDOWS['3d'] * 1000;
+
+/** SLO definitions and their figures: SLI, error budget, burn rates and multi-window alerts. */
+@Injectable()
+export class SloService {
+  /** The clock; replaceable in tests. */
+  now: () => number = Date.now;
+
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly history: StateHistoryRepository,
+  ) {}
+
+  /** Creates an SLO, or updates the one of that service with that name. */
+  async upsert(spec: SloSpec): Promise<{ view: SloView; created: boolean }> {
+    const service = await this.prisma.service.findUnique({ where: { name: spec.service }, select: { id: true } });
+    if (!service) throw new DomainError(ErrorCode.NotFound, `service ${spec.service} not found: declare it or send a heartbeat first`);
+    const data = {
+      objective: spec.objective,
+      sliType: spec.sli.type,
+      window: spec.window ?? 'rolling',
+      windowDays: spec.windowDays ?? 30,
+      minEvents: spec.minEvents ?? 0,
+      description: spec.description ?? null,
+    };
+    const key = { serviceId_name: { serviceId: service.id, name: spec.name } };
+    const existing = await this.prisma.slo.findUnique({ where: key, select: { id: true } });
+    const row = await this.prisma.slo.upsert({ where: key, create: { serviceId: service.id, name: spec.name, ...data }, update: data, include: { service: { select: { name: true } } } });
+    return { view: await this.evaluate(row), created: !existing };
+  }
+
+  async get(id: string): Promise<SloView> {
+    return this.evaluate(await this.row(id));
+  }
+
+  /** SLOs by service and name, with their figures (`service`: of one service only). */
+  async list(limit: number, cursor?: string, service?: string): Promise<{ items: SloView[]; nextCursor: string | null }> {
+    checkCursor(cursor);
+    const rows = await this.prisma.slo.findMany({
+      where: { ...(service ? { service: { name: service } } : {}), ...(cursor ? { id: { gt: cursor } } : {}) },
+      orderBy: { id: 'asc' },
+      take: limit + 1,
+      include: { service: { select: { name: true } } },
+    });
+    const page = pageOf(rows, limit, (r) => r.id);
+    return { items: await Promise.all(page.items.map((r) => this.evaluate(r))), nextCursor: page.nextCursor };
+  }
+
+  async remove(id: string): Promise<void> {
+    await this.row(id);
+    await this.prisma.slo.delete({ where: { id } });
+  }
+
+  private async row(id: string): Promise<SloRow> {
+    const row = /^[0-9a-f-]{36}$/i.test(id) ? await this.prisma.slo.findUnique({ where: { id }, include: { service: { select: { name: true } } } }) : null;
+    if (!row) throw new DomainError(ErrorCode.NotFound, `SLO ${id} not found`);
+    return row;
+  }
+
+  /** The SLO's figures now, from the state history (availability) or the request rollups (requests). */
+  private async evaluate(row: SloRow): Promise<SloView> {
+    const nowMs = this.now();
+    const w = windowOf(row.window, row.windowDays, nowMs);
+    const counts = row.sliType === 'availability' ? await this.availabilityCounts(row.serviceId, w.startMs, nowMs) : await this.requestCounts(row.serviceId, w.startMs, nowMs);
+    const whole = counts.window;
+    const consumed = Math.max(0, whole.total - whole.good);
+    // Time-based: the budget is the downtime the objective allows over the whole window (43.2 min of 30 days at 99.9 %).
+    const allowed = row.sliType === 'availability' ? (1 - row.objective) * (w.lengthMs / 1000) : whole.total * (1 - row.objective);
+    // Share of the budget left; null while an event-based SLI has seen no event.
+    const remaining = allowed > 0 ? 1 - consumed / allowed : null;
+    const burnRates = Object.fromEntries((Object.keys(BURN_WINDOWS) as BurnWindow[]).map((k) => [k, burnRate(counts.burn[k], row.objective)])) as Record<BurnWindow, number | null>;
+    return {
+      id: row.id,
+      service: row.service.name,
+      name: row.name,
+      description: row.description,
+      objective: row.objective,
+      window: row.window,
+      windowDays: w.days,
+      minEvents: row.minEvents,
+      sli: { type: row.sliType, value: whole.total > 0 ? whole.good / whole.total : null, good: whole.good, total: whole.total },
+      windowStart: new Date(w.startMs).toISOString(),
+      evaluatedAt: new Date(nowMs).toISOString(),
+      errorBudget: { ...(row.sliType === 'availability' ? { allowedSeconds: allowed } : { allowedEvents: allowed }), consumed, remaining },
+      burnRates,
+      alerts: evaluateAlerts(counts.burn, row.objective, policyFor(w.days), row.minEvents).map((a) => ({
+        severity: a.severity,
+        longWindow: a.longWindow,
+        shortWindow: a.shortWindow,
+        burnRate: a.burnRate,
+        firing: a.firing,
+        longBurnRate: a.longBurnRate,
+        shortBurnRate: a.shortBurnRate,
+        suppressed: a.suppressed,
+      })),
+      createdAt: row.createdAt.toISOString(),
+    };
+  }
+
+  /** Seconds not DOWN (good) of the seconds known (total), over the window and each burn window. */
+  private async availabilityCounts(serviceId: string, startMs: number, nowMs: number): Promise<{ window: WindowCounts; burn: Record<BurnWindow, WindowCounts> }> {
+    const from = Math.min(startMs, nowMs - LONGEST_BURN_MS);
+    const spans = (await this.history.spans([serviceId], from, nowMs)).get(serviceId) ?? [];
+    const over = (fromMs: number): WindowCounts => {
+      const a = availabilityOver(spans, fromMs, nowMs);
+      return { good: a.knownSeconds - a.downSeconds, total: a.knownSeconds };
+    };
+    const burn = Object.fromEntries((Object.entries(BURN_WINDOWS) as [BurnWindow, number][]).map(([k, s]) => [k, over(nowMs - s * 1000)])) as Record<BurnWindow, WindowCounts>;
+    return { window: over(startMs), burn };
+  }
+
+  /** Requests without error (good) of all requests (total), summed from the per-minute rollups in one query. */
+  private async requestCounts(serviceId: string, startMs: number, nowMs: number): Promise<{ window: WindowCounts; burn: Record<BurnWindow, WindowCounts> }> {
+    // A rollup minute belongs to a window when it starts inside it.
+    const at = (ms: number) => new Date(Math.floor(ms / 60_000) * 60_000);
+    const b = BURN_WINDOWS;
+    const t = (s: number) => at(nowMs - s * 1000);
+    const [r] = await this.prisma.$queryRaw<Record<string, bigint | null>[]>`
+      SELECT
+        sum(total) FILTER (WHERE minute >= ${at(startMs)}) AS w_total, sum(errors) FILTER (WHERE minute >= ${at(startMs)}) AS w_errors,
+        sum(total) FILTER (WHERE minute >= ${t(b['5m'])}) AS m5_total, sum(errors) FILTER (WHERE minute >= ${t(b['5m'])}) AS m5_errors,
+        sum(total) FILTER (WHERE minute >= ${t(b['30m'])}) AS m30_total, sum(errors) FILTER (WHERE minute >= ${t(b['30m'])}) AS m30_errors,
+        sum(total) FILTER (WHERE minute >= ${t(b['1h'])}) AS h1_total, sum(errors) FILTER (WHERE minute >= ${t(b['1h'])}) AS h1_errors,
+        sum(total) FILTER (WHERE minute >= ${t(b['6h'])}) AS h6_total, sum(errors) FILTER (WHERE minute >= ${t(b['6h'])}) AS h6_errors,
+        sum(total) FILTER (WHERE minute >= ${t(b['1d'])}) AS d1_total, sum(errors) FILTER (WHERE minute >= ${t(b['1d'])}) AS d1_errors,
+        sum(total) FILTER (WHERE minute >= ${t(b['3d'])}) AS d3_total, sum(errors) FILTER (WHERE minute >= ${t(b['3d'])}) AS d3_errors
+      FROM request_rollups
+      WHERE service_id = ${serviceId}::uuid AND minute >= ${at(Math.min(startMs, nowMs - LONGEST_BURN_MS))}`;
+    const pair = (p: string): WindowCounts => {
+      const total = Number(r?.[`${p}_total`] ?? 0);
+      return { total, good: total - Number(r?.[`${p}_errors`] ?? 0) };
+    };
+    return { window: pair('w'), burn: { '5m': pair('m5'), '30m': pair('m30'), '1h': pair('h1'), '6h': pair('h6'), '1d': pair('d1'), '3d': pair('d3') } };
+  }
+}
