@@ -32,6 +32,6 @@ export class RegistryModule {}
 @Module({
   imports: [RealtimeModule],
   providers: [HeartbeatStream, InstanceStore, IngestRepository, StateChanges, SignalsService, ClusterWatch, ProbesService, GossipEvidenceStore, IngestDrain, DetectorSweep, TransitionsConsumer, RegistryHousekeeping, StateHistoryRepository, RegistryService, ChecksService, CheckResults],
-  exports: [IngestDrain, DetectorSweep, SignalsService, ChecksService, CheckResults, ProbesService],
+  exports: [IngestDrain, DetectorSweep, SignalsService, ChecksService, CheckResults, ProbesService, StateHistoryRepository],
 })
 export class RegistryWorkerModule {}

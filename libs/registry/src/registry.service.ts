@@ -72,6 +72,18 @@ export interface SloSummary {
   sli: { type: string };
   window: string;
   windowDays: number;
+  /** Share of the error budget left at the leader's last evaluation (null: not evaluated yet, or no data). */
+  budgetRemaining: number | null;
+  /** Alert rules firing then, as "<severity>:<longWindow>". */
+  firing: string[];
+  evaluatedAt: string | null;
+}
+
+/** The error budget a service shows: its SLO with the least left (null while none is evaluated). */
+export function tightestBudget(slos: SloSummary[]): { remaining: number; slo: string } | null {
+  let best: { remaining: number; slo: string } | null = null;
+  for (const o of slos) if (o.budgetRemaining !== null && (best === null || o.budgetRemaining < best.remaining)) best = { remaining: o.budgetRemaining, slo: o.name };
+  return best;
 }
 
 export interface ServiceView {
@@ -213,8 +225,7 @@ export class RegistryService {
         survivalGoal: v.survivalGoal,
         survivalGoalMet: v.survivalGoalMet,
         leader: v.leader,
-        // Error budgets come with SLOs (POST /api/v1/slos): null while a service has none.
-        budget: null,
+        budget: tightestBudget(v.slos),
       })),
       nextCursor: page.nextCursor,
     };
@@ -335,11 +346,11 @@ export class RegistryService {
     const deps = depNames.length > 0 ? await this.prisma.service.findMany({ where: { name: { in: depNames } }, select: { id: true, name: true } }) : [];
     const [spans, sloRows] = await Promise.all([
       this.spans([...rows.map((r) => r.id), ...deps.map((d) => d.id)], now),
-      this.prisma.slo.findMany({ where: { serviceId: { in: rows.map((r) => r.id) } }, orderBy: { name: 'asc' }, select: { id: true, serviceId: true, name: true, objective: true, sliType: true, window: true, windowDays: true } }),
+      this.prisma.slo.findMany({ where: { serviceId: { in: rows.map((r) => r.id) } }, orderBy: { name: 'asc' }, select: { id: true, serviceId: true, name: true, objective: true, sliType: true, window: true, windowDays: true, budgetRemaining: true, firing: true, evaluatedAt: true } }),
     ]);
     const depIds = new Map(deps.map((d) => [d.name, d.id]));
     const slos = new Map<string, SloSummary[]>();
-    for (const o of sloRows) slos.set(o.serviceId, [...(slos.get(o.serviceId) ?? []), { id: o.id, name: o.name, objective: o.objective, sli: { type: o.sliType }, window: o.window, windowDays: o.windowDays }]);
+    for (const o of sloRows) slos.set(o.serviceId, [...(slos.get(o.serviceId) ?? []), { id: o.id, name: o.name, objective: o.objective, sli: { type: o.sliType }, window: o.window, windowDays: o.windowDays, budgetRemaining: o.budgetRemaining, firing: o.firing, evaluatedAt: o.evaluatedAt?.toISOString() ?? null }]);
     return Promise.all(rows.map((r) => this.view(r, spans, depIds, now, slos.get(r.id) ?? [])));
   }
 

@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
-import { RegistryModule } from '#registry';
+import { RealtimeModule } from '#realtime';
+import { RegistryModule, RegistryWorkerModule } from '#registry';
+import { SloEvaluator } from './slo-evaluator.service.js';
 import { SloService } from './slo.service.js';
 
 /** SLO definitions and their evaluation. */
@@ -9,3 +11,10 @@ import { SloService } from './slo.service.js';
   exports: [SloService],
 })
 export class SloModule {}
+
+/** What a worker runs: the leader's periodic evaluation of every SLO. */
+@Module({
+  imports: [RegistryWorkerModule, RealtimeModule],
+  providers: [SloService, SloEvaluator],
+})
+export class SloWorkerModule {}

@@ -38,7 +38,7 @@ export interface SloView {
   createdAt: string;
 }
 
-interface SloRow {
+export interface SloRow {
   id: string;
   serviceId: string;
   name: string;
@@ -112,6 +112,10 @@ export class SloService {
   }
 
   /** The SLO's figures now, from the state history (availability) or the request rollups (requests). */
+  evaluateRow(row: SloRow): Promise<SloView> {
+    return this.evaluate(row);
+  }
+
   private async evaluate(row: SloRow): Promise<SloView> {
     const nowMs = this.now();
     const w = windowOf(row.window, row.windowDays, nowMs);

@@ -128,6 +128,11 @@ export class SloSummaryDto {
   @ApiProperty({ type: 'object', properties: { type: { type: 'string', enum: ['availability', 'requests'] } } }) sli!: { type: string };
   @ApiProperty({ enum: ['rolling', 'calendar_month'] }) window!: string;
   @ApiProperty() windowDays!: number;
+  /** Share of the error budget left at the last evaluation (every SLO_EVALUATION_SECONDS); null before the first. */
+  @ApiProperty({ nullable: true, type: Number }) budgetRemaining!: number | null;
+  /** Alert rules firing then, as "<severity>:<longWindow>". */
+  @ApiProperty({ type: [String], example: ['page:1h'] }) firing!: string[];
+  @ApiProperty({ format: 'date-time', nullable: true, type: String }) evaluatedAt!: string | null;
 }
 
 export class ServiceDto {
@@ -181,7 +186,7 @@ export class OverviewInstancesDto {
 }
 
 export class BudgetDto {
-  /** Share of the error budget left (0-1) of the service's tightest SLO. */
+  /** Share of the error budget left of the service's tightest SLO (1 untouched, below 0 overspent), at its last evaluation. */
   @ApiProperty() remaining!: number;
   @ApiProperty() slo!: string;
 }

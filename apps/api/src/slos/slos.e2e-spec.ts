@@ -1,3 +1,4 @@
+import { io, type Socket } from 'socket.io-client';
 import { HttpClient } from '../../../../test/support/http.js';
 import { type Stack, startStack } from '../../../../test/support/stack.js';
 import { until } from '../../../../test/support/until.js';
@@ -11,14 +12,18 @@ describe('SLOs (e2e)', () => {
   let stack: Stack;
   let agent: HttpClient;
   let viewer: HttpClient;
+  let viewerKey: string;
+  const sockets: Socket[] = [];
 
   beforeAll(async () => {
-    stack = await startStack();
+    // The leader evaluates every SLO each second here (30 s by default).
+    stack = await startStack({ env: { SLO_EVALUATION_SECONDS: '1' } });
     ({ http: agent } = await stack.client('agent'));
-    ({ http: viewer } = await stack.client('viewer'));
+    ({ http: viewer, key: viewerKey } = await stack.client('viewer'));
   });
 
   afterAll(async () => {
+    for (const socket of sockets) socket.close();
     await stack?.stop();
   });
 
@@ -67,7 +72,7 @@ describe('SLOs (e2e)', () => {
     expect(guarded.body.alerts[0].suppressed).toBe('only 1000 events in 1h (fewer than 5000): too few to page on');
 
     // The service lists it; the list filters by service; delete removes it.
-    expect((await viewer.get('/api/v1/services/pay')).body.slos).toEqual([{ id, name: 'requests', objective: 0.999, sli: { type: 'requests' }, window: 'rolling', windowDays: 30 }]);
+    expect((await viewer.get('/api/v1/services/pay')).body.slos).toEqual([expect.objectContaining({ id, name: 'requests', objective: 0.999, sli: { type: 'requests' }, window: 'rolling', windowDays: 30 })]);
     expect((await viewer.get('/api/v1/slos?service=pay')).body.items.map((s: { id: string }) => s.id)).toEqual([id]);
     expect((await viewer.get('/api/v1/slos?service=other')).body.items).toEqual([]);
     expect((await stack.admin.delete(`/api/v1/slos/${id}`)).status).toBe(204);
@@ -107,5 +112,38 @@ describe('SLOs (e2e)', () => {
     expect(slo.errorBudget.allowedSeconds).toBeCloseTo(0.001 * days * 86_400, 6);
     expect(slo.errorBudget.remaining).toBeCloseTo(1 - outage / (0.001 * days * 86_400), 9);
     expect(slo.burnRates['5m']).toBeGreaterThan(1);
+  });
+
+  it('has the leader evaluate every SLO: budget on the overview, slo.update and an slo.burn signal while it pages, resolved when it stops', async () => {
+    const socket = io(stack.api.url, { path: '/ws', transports: ['websocket'], auth: { token: viewerKey }, reconnection: false });
+    sockets.push(socket);
+    const events: { event: string; payload: Record<string, unknown> }[] = [];
+    socket.onAny((event: string, payload: Record<string, unknown>) => events.push({ event, payload }));
+    await new Promise<void>((resolve, reject) => socket.once('connect', () => resolve()).once('connect_error', reject));
+    expect(await socket.timeout(10_000).emitWithAck('subscribe', { rooms: ['service:shop'], snapshot: false })).toMatchObject({ ok: true });
+
+    expect((await agent.post('/api/v1/heartbeats', { service: 'shop', instance: 'shop-1', metrics: { requests: { total: 2000, errors: 400 } } })).status).toBe(202);
+    await until(() => stack.admin.get('/api/v1/services/shop'), (r) => r.status === 200, 10_000);
+    const created = await stack.admin.post('/api/v1/slos', { service: 'shop', name: 'checkout-requests', objective: 0.99, sli: { type: 'requests' } });
+    expect(created.status).toBe(201);
+
+    // Within a few evaluations: stored on the SLO, shown as the service's budget on the overview.
+    const service = await until(() => viewer.get('/api/v1/services/shop'), (r) => r.body.slos[0]?.evaluatedAt !== null && r.body.slos[0]?.firing.includes('page:1h'), 15_000);
+    // 400 failed of 2,000 where 1 % (20) may fail: 20 times the budget.
+    expect(service.body.slos[0].budgetRemaining).toBeCloseTo(1 - 400 / 20, 9);
+    const overview = await viewer.get('/api/v1/overview?limit=500');
+    expect(overview.body.items.find((i: { name: string }) => i.name === 'shop').budget).toEqual({ remaining: expect.closeTo(-19, 9), slo: 'checkout-requests' });
+    expect(overview.body.totals.openSignals.critical).toBeGreaterThanOrEqual(1);
+    await until(async () => events, (e) => e.some((x) => x.event === 'slo.update' && x.payload.name === 'checkout-requests'), 10_000);
+    const burn = (severity: string) => (x: { event: string; payload: Record<string, unknown> }) => x.event === 'signal' && x.payload.kind === 'slo.burn' && x.payload.status === 'raised' && x.payload.dedupKey === `slo:${created.body.id}:${severity}`;
+    const raised = await until(async () => events, (e) => e.some(burn('page')) && e.some(burn('ticket')), 10_000);
+    expect(raised.find(burn('page'))!.payload).toMatchObject({ severity: 'critical', service: 'shop', message: expect.stringContaining('SLO checkout-requests of shop burns its error budget 20.0× too fast') });
+    expect(raised.find(burn('ticket'))!.payload).toMatchObject({ severity: 'warning', service: 'shop' });
+
+    // Too few events to page on now: the page stops, its signal is resolved; the ticket stays.
+    expect((await stack.admin.post('/api/v1/slos', { service: 'shop', name: 'checkout-requests', objective: 0.99, sli: { type: 'requests' }, minEvents: 1_000_000 })).status).toBe(200);
+    await until(async () => events, (e) => e.some((x) => x.event === 'signal' && x.payload.dedupKey === `slo:${created.body.id}:page` && x.payload.status === 'resolved'), 10_000);
+    const after = await until(() => viewer.get('/api/v1/services/shop'), (r) => !r.body.slos[0].firing.includes('page:1h'), 10_000);
+    expect(after.body.slos[0].firing).toEqual(['ticket:3d']);
   });
 });

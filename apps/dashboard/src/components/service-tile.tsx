@@ -43,7 +43,7 @@ export function ServiceTile({ item, now, index, focused }: { item: OverviewItem;
         )}
         {item.budget && (
           <span class={`flag ${item.budget.remaining < 0.25 ? 'low' : ''}`} title={`Error budget left of SLO ${item.budget.slo}`}>
-            budget {Math.round(item.budget.remaining * 100)} %
+            {item.budget.remaining < 0 ? 'budget spent' : `budget ${Math.round(item.budget.remaining * 100)} %`}
           </span>
         )}
         <span class="muted since" title={item.stateReason ?? undefined}>

@@ -117,6 +117,10 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(365 * 24 * 3600)
   DEREGISTER_AFTER_SECONDS = 24 * 3600;
 
+  /** How often the leader evaluates every SLO (alerts, budgets on the overview, slo.update events). */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(3600)
+  SLO_EVALUATION_SECONDS = 30;
+
   /** Port of the DNS interface (UDP and TCP) on the api; 0 turns it off. */
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(65535)
   DNS_PORT = 8600;
