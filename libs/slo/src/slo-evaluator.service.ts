@@ -55,7 +55,7 @@ export class SloEvaluator implements OnApplicationBootstrap, OnApplicationShutdo
 
   private async record(before: { id: string; serviceId: string; budgetRemaining: number | null; firing: string[] }, view: SloView): Promise<void> {
     const firing = view.alerts.filter((a) => a.firing).map((a) => `${a.severity}:${a.longWindow}`);
-    await this.prisma.slo.update({ where: { id: view.id }, data: { evaluatedAt: new Date(view.evaluatedAt), sliValue: view.sli.value, budgetRemaining: view.errorBudget.remaining, firing } });
+    await this.prisma.slo.update({ where: { id: view.id }, data: { evaluatedAt: new Date(view.evaluatedAt), sliValue: view.sli.value, budgetRemaining: view.errorBudget.remaining, firing, burnRates: view.burnRates } });
     for (const severity of ['page', 'ticket'] as const) {
       const was = before.firing.some((f) => f.startsWith(`${severity}:`));
       const now = view.alerts.find((a) => a.severity === severity && a.firing);

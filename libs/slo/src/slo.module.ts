@@ -2,12 +2,13 @@ import { Module } from '@nestjs/common';
 import { RealtimeModule } from '#realtime';
 import { RegistryModule, RegistryWorkerModule } from '#registry';
 import { SloEvaluator } from './slo-evaluator.service.js';
+import { SloMetrics } from './slo-metrics.service.js';
 import { SloService } from './slo.service.js';
 
-/** SLO definitions and their evaluation. */
+/** SLO definitions and their evaluation; their figures on /metrics. */
 @Module({
   imports: [RegistryModule],
-  providers: [SloService],
+  providers: [SloService, SloMetrics],
   exports: [SloService],
 })
 export class SloModule {}

@@ -140,6 +140,17 @@ describe('SLOs (e2e)', () => {
     expect(raised.find(burn('page'))!.payload).toMatchObject({ severity: 'critical', service: 'shop', message: expect.stringContaining('SLO checkout-requests of shop burns its error budget 20.0× too fast') });
     expect(raised.find(burn('ticket'))!.payload).toMatchObject({ severity: 'warning', service: 'shop' });
 
+    // On /metrics, for Prometheus and Grafana.
+    const labels = 'service="shop",slo="checkout-requests"';
+    const metrics = await until(() => new HttpClient(stack.api.url).get('/metrics'), (r) => r.text.includes(`ninefold_slo_error_budget_remaining{${labels}}`), 10_000);
+    const value = (line: string) => Number(metrics.text.split('\n').find((l) => l.startsWith(`${line} `))?.split(' ')[1]);
+    expect(value(`ninefold_slo_objective{${labels}}`)).toBe(0.99);
+    expect(value(`ninefold_slo_sli{${labels}}`)).toBeCloseTo(0.8, 9);
+    expect(value(`ninefold_slo_error_budget_remaining{${labels}}`)).toBeCloseTo(-19, 9);
+    expect(value(`ninefold_slo_burn_rate{${labels},window="1h"}`)).toBeCloseTo(20, 9);
+    expect(value(`ninefold_slo_alert_firing{${labels},severity="page",long_window="1h"}`)).toBe(1);
+    expect(value(`ninefold_slo_alert_firing{${labels},severity="ticket",long_window="3d"}`)).toBe(1);
+
     // Too few events to page on now: the page stops, its signal is resolved; the ticket stays.
     expect((await stack.admin.post('/api/v1/slos', { service: 'shop', name: 'checkout-requests', objective: 0.99, sli: { type: 'requests' }, minEvents: 1_000_000 })).status).toBe(200);
     await until(async () => events, (e) => e.some((x) => x.event === 'signal' && x.payload.dedupKey === `slo:${created.body.id}:page` && x.payload.status === 'resolved'), 10_000);

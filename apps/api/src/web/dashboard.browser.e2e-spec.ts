@@ -38,7 +38,7 @@ describe('dashboard and status page in a browser (e2e)', () => {
   const shot = (page: Page, name: string) => page.screenshot({ path: path.join(ARTIFACTS, `dashboard-${name}.png`) });
 
   beforeAll(async () => {
-    [stack, browser] = await Promise.all([startStack({ env: { NINEFOLD_STATUS_TITLE: 'Acme status' } }), launchBrowser()]);
+    [stack, browser] = await Promise.all([startStack({ env: { NINEFOLD_STATUS_TITLE: 'Acme status', SLO_EVALUATION_SECONDS: '1' } }), launchBrowser()]);
     ({ http: agent } = await stack.client('agent'));
     ({ key: viewerKey } = await stack.client('viewer'));
     expect((await stack.admin.post('/api/v1/services', { name: 'web-shop', description: 'The storefront', survivalGoal: 'zone' })).status).toBe(201);
@@ -149,6 +149,27 @@ describe('dashboard and status page in a browser (e2e)', () => {
     await page.getByRole('heading', { name: 'Agents', exact: true }).waitFor();
     expect(await page.getByRole('button', { name: 'Forget' }).count()).toBe(0);
     await shot(page, 'viewer');
+  });
+
+  it("shows a service's SLOs: SLI against objective, budget, burn rates and alerts, and the budget on its tile", async () => {
+    expect((await beat('web-shop', 'web-shop-1', { zone: 'eu-1a', intervalSeconds: 3600, metrics: { requests: { total: 1000, errors: 300 } } })).status).toBe(202);
+    const slo = await stack.admin.post('/api/v1/slos', { service: 'web-shop', name: 'checkout-requests', objective: 0.99, sli: { type: 'requests' } });
+    expect(slo.status).toBe(201);
+    await until(() => stack.admin.get(`/api/v1/slos/${slo.body.id}`), (r) => r.body.sli.total === 1000, 15_000);
+    const page = await newPage();
+    await signIn(page, viewerKey);
+    // The leader's evaluation reaches the tile: 300 failed where 10 may.
+    await page.locator('.tile[data-service="web-shop"]').getByText('budget spent').waitFor({ timeout: 20_000 });
+    await page.locator('.tile[data-service="web-shop"]').click();
+    const card = page.locator('[data-panel="slos"] [data-slo="checkout-requests"]');
+    await card.waitFor();
+    await card.locator('[data-alert="firing"]').waitFor();
+    const text = (await card.textContent()) ?? '';
+    expect(text).toContain('70.00 %');
+    expect(text).toContain('/ 99.00 %');
+    expect(text).toContain('300 of 10 failed');
+    expect(await card.locator('li[data-firing="true"]').count()).toBe(3);
+    await page.locator('[data-panel="slos"]').screenshot({ path: path.join(ARTIFACTS, 'dashboard-slos.png') });
   });
 
   it('works at phone width and in the dark theme, by keyboard', async () => {

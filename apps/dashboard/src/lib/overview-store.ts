@@ -83,7 +83,7 @@ export function createOverviewStore() {
     const fresh = await Promise.all(names.map((n) => api<Service>(`/services/${n}`, { signal: abort.signal }).catch(() => null)));
     if (stopped) return;
     const items = new Map(state.value.items);
-    for (const s of fresh) if (s) items.set(s.name, toItem(s, items.get(s.name)));
+    for (const s of fresh) if (s) items.set(s.name, toItem(s));
     if (fresh.some(Boolean)) bump({ items });
   }
 
@@ -91,7 +91,8 @@ export function createOverviewStore() {
   const unfollow = follow({
     rooms: ['services'],
     snapshot: false,
-    events: { 'service.state': onServiceState },
+    // A changed SLO changes the service's budget: read the service again.
+    events: { 'service.state': onServiceState, 'slo.update': (p) => typeof p.service === 'string' && dirty.add(p.service) },
     // On a reconnect: read everything again, events may have been missed while away.
     onSnapshot: () => {
       if (state.value.complete) void load();
@@ -128,8 +129,15 @@ export function totalsOf(data: OverviewState): Overview['totals'] | null {
   return { ...data.totals, services, instances };
 }
 
+/** The budget a tile shows: the service's SLO with the least left, as the leader last evaluated it. */
+function tightestBudget(slos: Service['slos'] | undefined): OverviewItem['budget'] {
+  let best: OverviewItem['budget'] = null;
+  for (const o of slos ?? []) if (o.budgetRemaining !== null && (best === null || o.budgetRemaining < best.remaining)) best = { remaining: o.budgetRemaining, slo: o.name };
+  return best;
+}
+
 /** An overview tile from a whole service (GET /services/:name). */
-export function toItem(s: Service, prev?: OverviewItem): OverviewItem {
+export function toItem(s: Service): OverviewItem {
   return {
     name: s.name,
     tier: s.tier,
@@ -150,6 +158,6 @@ export function toItem(s: Service, prev?: OverviewItem): OverviewItem {
     survivalGoal: s.survivalGoal,
     survivalGoalMet: s.survivalGoalMet,
     leader: s.leader,
-    budget: prev?.budget ?? null,
+    budget: tightestBudget(s.slos),
   };
 }

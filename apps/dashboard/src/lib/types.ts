@@ -60,6 +60,7 @@ export interface Service extends Omit<OverviewItem, 'instances' | 'budget'> {
   instances: Instance[];
   selfRegistered: boolean;
   public?: boolean;
+  slos: { id: string; name: string; budgetRemaining: number | null; firing: string[] }[];
 }
 
 export interface HistoryItem {
@@ -106,4 +107,29 @@ export interface PublicStatus {
   updatedAt: string;
   state: 'operational' | 'degraded' | 'partial_outage' | 'major_outage' | 'unknown';
   services: { name: string; description: string | null; state: ServiceState; stateSince: string; uptime90d: number | null; days: UptimeDay[] }[];
+}
+
+export interface SloAlert {
+  severity: 'page' | 'ticket';
+  longWindow: string;
+  shortWindow: string;
+  burnRate: number;
+  firing: boolean;
+  longBurnRate: number | null;
+  shortBurnRate: number | null;
+  suppressed: string | null;
+}
+
+export interface Slo {
+  id: string;
+  service: string;
+  name: string;
+  objective: number;
+  window: 'rolling' | 'calendar_month';
+  windowDays: number;
+  sli: { type: 'availability' | 'requests'; value: number | null; good: number; total: number };
+  errorBudget: { allowedSeconds?: number; allowedEvents?: number; consumed: number; remaining: number | null };
+  burnRates: Record<'5m' | '30m' | '1h' | '6h' | '1d' | '3d', number | null>;
+  alerts: SloAlert[];
+  evaluatedAt: string;
 }

@@ -1,6 +1,7 @@
 import type { FunctionComponent } from 'preact';
 import type { ServiceStore } from '../lib/service-store';
 import { HistoryPanel, InstancesPanel, UptimePanel } from './service-sections';
+import { SloPanel } from './slo-panel';
 
 /**
  * The panels of a service page, in order. A feature adds its own (SLOs,
@@ -15,6 +16,7 @@ export interface ServicePanel {
 
 export const servicePanels: ServicePanel[] = [
   { id: 'instances', title: 'Instances', Component: InstancesPanel },
+  { id: 'slos', title: 'SLOs', Component: SloPanel },
   { id: 'uptime', title: 'Uptime, last 90 days', Component: UptimePanel },
   { id: 'history', title: 'State changes', Component: HistoryPanel },
 ];

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "slos" ADD COLUMN     "burn_rates" JSONB;
