@@ -16,6 +16,7 @@ import { ProbeTasksController } from './probes/probe-tasks.controller.js';
 import { RecoveryPointsController } from './recovery-points/recovery-points.controller.js';
 import { EventsGateway } from './realtime/events.gateway.js';
 import { RealtimeFeed } from './realtime/realtime-feed.service.js';
+import { ReportsController } from './reports/reports.controller.js';
 import { SlosController } from './slos/slos.controller.js';
 import { StatusController } from './status/status.controller.js';
 import { StatusGateway } from './status/status.gateway.js';
@@ -27,7 +28,7 @@ import { ReadinessService } from './ops/readiness.service.js';
 
 @Module({
   imports: [LoggerModule.forRoot(loggerParams(config(), 'api')), CoreModule, QueuesModule, AuthModule, RegistryModule, RunbooksModule, RealtimeModule, SloModule],
-  controllers: [WebController, OpsController, KeysController, HeartbeatsController, ServicesController, ProbeTasksController, ChecksController, RecoveryPointsController, AgentsController, StatusController, AvailabilityController, SlosController],
+  controllers: [WebController, OpsController, KeysController, HeartbeatsController, ServicesController, ProbeTasksController, ChecksController, RecoveryPointsController, AgentsController, StatusController, AvailabilityController, SlosController, ReportsController],
   providers: [ReadinessService, RealtimeFeed, EventsGateway, StatusGateway, DnsServer, { provide: APP_FILTER, useClass: AllExceptionsFilter }],
 })
 export class ApiModule {}

@@ -1,3 +1,4 @@
+export * from './availability-report.service.js';
 export * from './burn-rate.js';
 export * from './slo-evaluator.service.js';
 export * from './slo-metrics.service.js';

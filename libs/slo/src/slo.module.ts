@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { RealtimeModule } from '#realtime';
 import { RegistryModule, RegistryWorkerModule } from '#registry';
+import { AvailabilityReportService } from './availability-report.service.js';
 import { SloEvaluator } from './slo-evaluator.service.js';
 import { SloMetrics } from './slo-metrics.service.js';
 import { SloService } from './slo.service.js';
@@ -8,8 +9,8 @@ import { SloService } from './slo.service.js';
 /** SLO definitions and their evaluation; their figures on /metrics. */
 @Module({
   imports: [RegistryModule],
-  providers: [SloService, SloMetrics],
-  exports: [SloService],
+  providers: [SloService, SloMetrics, AvailabilityReportService],
+  exports: [SloService, AvailabilityReportService],
 })
 export class SloModule {}
 

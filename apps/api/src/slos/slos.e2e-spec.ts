@@ -157,4 +157,50 @@ describe('SLOs (e2e)', () => {
     const after = await until(() => viewer.get('/api/v1/services/shop'), (r) => !r.body.slos[0].firing.includes('page:1h'), 10_000);
     expect(after.body.slos[0].firing).toEqual(['ticket:3d']);
   });
+
+  it('reports availability, downtime, outages and SLOs met per service, as JSON and CSV', async () => {
+    const history = (await viewer.get('/api/v1/services/ledger/history')).body.items.filter((h: { kind: string }) => h.kind === 'service');
+    const outage = (Date.parse(history.find((h: { from: string; to: string }) => h.from === 'DOWN' && h.to === 'UP').at) - Date.parse(history.find((h: { to: string }) => h.to === 'DOWN').at)) / 1000;
+
+    const json = await viewer.get('/api/v1/reports/availability?service=ledger');
+    expect(json.status).toBe(200);
+    const now = new Date();
+    expect(json.body.from).toBe(new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)).toISOString());
+    expect(json.body.services).toHaveLength(1);
+    const ledger = json.body.services[0];
+    expect(ledger).toMatchObject({ service: 'ledger', outages: 1, incidents: 1 });
+    expect(ledger.downtimeSeconds).toBeCloseTo(outage, 6);
+    expect(ledger.availability).toBeCloseTo(1 - outage / ledger.knownSeconds, 9);
+    expect(ledger.slos).toEqual([{ name: 'availability', sli: 'availability', objective: 0.999, value: expect.closeTo(ledger.availability, 12), met: false }]);
+
+    const all = await viewer.get('/api/v1/reports/availability');
+    const shop = all.body.services.find((r: { service: string }) => r.service === 'shop');
+    expect(shop.slos).toEqual([{ name: 'checkout-requests', sli: 'requests', objective: 0.99, value: expect.closeTo(0.8, 12), met: false }]);
+
+    const csv = await viewer.get('/api/v1/reports/availability?format=csv');
+    expect(csv.status).toBe(200);
+    expect(csv.headers.get('content-type')).toContain('text/csv');
+    expect(csv.headers.get('content-disposition')).toMatch(/^attachment; filename="ninefold-availability-\d{4}-\d{2}-01-\d{4}-\d{2}-\d{2}\.csv"$/);
+    const lines = csv.text.trimEnd().split('\r\n');
+    expect(lines[0]).toBe('service,from,to,availability_percent,downtime_minutes,outages,incidents,slo,sli,objective_percent,slo_percent,slo_met');
+    const shopLine = lines.find((l) => l.startsWith('shop,'))!.split(',');
+    expect(shopLine.slice(7)).toEqual(['checkout-requests', 'requests', '99', '80', 'false']);
+    const ledgerLine = lines.find((l) => l.startsWith('ledger,'))!.split(',');
+    expect(Number(ledgerLine[4])).toBeCloseTo(outage / 60, 2);
+    expect(ledgerLine[5]).toBe('1');
+    // A service without SLOs still has its row.
+    expect(lines.some((l) => l.startsWith('pay,') && l.endsWith(',,,,,'))).toBe(true);
+
+    for (const [query, message] of [
+      ['?from=yesterday', 'from must be an ISO 8601 date or time'],
+      ['?from=2026-11-02&to=2026-11-01', 'from must be before to'],
+      ['?from=2020-01-01&to=2026-01-01', 'a report covers at most 400 days'],
+      ['?format=xml', 'format must be json or csv'],
+    ]) {
+      const bad = await viewer.get(`/api/v1/reports/availability${query}`);
+      expect(bad.status).toBe(400);
+      expect(bad.body.message.join('\n')).toContain(message);
+    }
+    expect((await viewer.get('/api/v1/reports/availability?service=nothing-here')).status).toBe(404);
+  });
 });
