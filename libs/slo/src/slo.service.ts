@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { checkCursor, DomainError, ErrorCode, pageOf, PrismaService } from '#core';
-import { availabilityOver, StateHistoryRepository } from '#registry';
+import { availabilityOver, StateHistoryRepository, type StateSpan } from '#registry';
 import { type SloWindow, windowOf } from './window.js';
 import { type AlertState, BURN_WINDOWS, type BurnWindow, burnRate, evaluateAlerts, policyFor, type WindowCounts } from './burn-rate.js';
 
@@ -111,15 +111,32 @@ export class SloService {
     return row;
   }
 
-  /** The SLO's figures now, from the state history (availability) or the request rollups (requests). */
-  evaluateRow(row: SloRow): Promise<SloView> {
-    return this.evaluate(row);
+  private async evaluate(row: SloRow): Promise<SloView> {
+    return (await this.evaluateMany([row]))[0];
   }
 
-  private async evaluate(row: SloRow): Promise<SloView> {
+  /**
+   * The figures of many SLOs now, in a few queries however many there are:
+   * the state history of every service with an availability SLO (two
+   * queries), the request sums of every service with a request SLO over the
+   * burn windows (one) and over each distinct SLO window (one per window
+   * start: rolling windows of the same length, or the calendar month, share one).
+   */
+  async evaluateMany(rows: SloRow[]): Promise<SloView[]> {
     const nowMs = this.now();
-    const w = windowOf(row.window, row.windowDays, nowMs);
-    const counts = row.sliType === 'availability' ? await this.availabilityCounts(row.serviceId, w.startMs, nowMs) : await this.requestCounts(row.serviceId, w.startMs, nowMs);
+    const windows = new Map(rows.map((r) => [r.id, windowOf(r.window, r.windowDays, nowMs)]));
+    const timed = rows.filter((r) => r.sliType === 'availability');
+    const counted = rows.filter((r) => r.sliType === 'requests');
+    const spans = timed.length > 0 ? await this.history.spans([...new Set(timed.map((r) => r.serviceId))], Math.min(nowMs - LONGEST_BURN_MS, ...timed.map((r) => windows.get(r.id)!.startMs)), nowMs) : new Map<string, StateSpan[]>();
+    const requests = counted.length > 0 ? await this.requestSums(counted.map((r) => ({ serviceId: r.serviceId, startMs: windows.get(r.id)!.startMs })), nowMs) : null;
+    return rows.map((row) => {
+      const w = windows.get(row.id)!;
+      const counts = row.sliType === 'availability' ? availabilityCounts(spans.get(row.serviceId) ?? [], w.startMs, nowMs) : requests!.of(row.serviceId, w.startMs);
+      return this.viewOf(row, w, counts, nowMs);
+    });
+  }
+
+  private viewOf(row: SloRow, w: ReturnType<typeof windowOf>, counts: Counts, nowMs: number): SloView {
     const whole = counts.window;
     const consumed = Math.max(0, whole.total - whole.good);
     // Time-based: the budget is the downtime the objective allows over the whole window (43.2 min of 30 days at 99.9 %).
@@ -155,39 +172,59 @@ export class SloService {
     };
   }
 
-  /** Seconds not DOWN (good) of the seconds known (total), over the window and each burn window. */
-  private async availabilityCounts(serviceId: string, startMs: number, nowMs: number): Promise<{ window: WindowCounts; burn: Record<BurnWindow, WindowCounts> }> {
-    const from = Math.min(startMs, nowMs - LONGEST_BURN_MS);
-    const spans = (await this.history.spans([serviceId], from, nowMs)).get(serviceId) ?? [];
-    const over = (fromMs: number): WindowCounts => {
-      const a = availabilityOver(spans, fromMs, nowMs);
-      return { good: a.knownSeconds - a.downSeconds, total: a.knownSeconds };
-    };
-    const burn = Object.fromEntries((Object.entries(BURN_WINDOWS) as [BurnWindow, number][]).map(([k, s]) => [k, over(nowMs - s * 1000)])) as Record<BurnWindow, WindowCounts>;
-    return { window: over(startMs), burn };
-  }
-
-  /** Requests without error (good) of all requests (total), summed from the per-minute rollups in one query. */
-  private async requestCounts(serviceId: string, startMs: number, nowMs: number): Promise<{ window: WindowCounts; burn: Record<BurnWindow, WindowCounts> }> {
+  /** Request sums per service: over the burn windows in one query, and over each distinct SLO window start in one more. */
+  private async requestSums(wanted: { serviceId: string; startMs: number }[], nowMs: number): Promise<{ of(serviceId: string, startMs: number): Counts }> {
     // A rollup minute belongs to a window when it starts inside it.
-    const at = (ms: number) => new Date(Math.floor(ms / 60_000) * 60_000);
+    const minuteOf = (ms: number) => new Date(Math.floor(ms / 60_000) * 60_000);
+    const ids = [...new Set(wanted.map((w) => w.serviceId))];
     const b = BURN_WINDOWS;
-    const t = (s: number) => at(nowMs - s * 1000);
-    const [r] = await this.prisma.$queryRaw<Record<string, bigint | null>[]>`
-      SELECT
-        sum(total) FILTER (WHERE minute >= ${at(startMs)}) AS w_total, sum(errors) FILTER (WHERE minute >= ${at(startMs)}) AS w_errors,
-        sum(total) FILTER (WHERE minute >= ${t(b['5m'])}) AS m5_total, sum(errors) FILTER (WHERE minute >= ${t(b['5m'])}) AS m5_errors,
-        sum(total) FILTER (WHERE minute >= ${t(b['30m'])}) AS m30_total, sum(errors) FILTER (WHERE minute >= ${t(b['30m'])}) AS m30_errors,
-        sum(total) FILTER (WHERE minute >= ${t(b['1h'])}) AS h1_total, sum(errors) FILTER (WHERE minute >= ${t(b['1h'])}) AS h1_errors,
-        sum(total) FILTER (WHERE minute >= ${t(b['6h'])}) AS h6_total, sum(errors) FILTER (WHERE minute >= ${t(b['6h'])}) AS h6_errors,
-        sum(total) FILTER (WHERE minute >= ${t(b['1d'])}) AS d1_total, sum(errors) FILTER (WHERE minute >= ${t(b['1d'])}) AS d1_errors,
-        sum(total) FILTER (WHERE minute >= ${t(b['3d'])}) AS d3_total, sum(errors) FILTER (WHERE minute >= ${t(b['3d'])}) AS d3_errors
-      FROM request_rollups
-      WHERE service_id = ${serviceId}::uuid AND minute >= ${at(Math.min(startMs, nowMs - LONGEST_BURN_MS))}`;
-    const pair = (p: string): WindowCounts => {
-      const total = Number(r?.[`${p}_total`] ?? 0);
-      return { total, good: total - Number(r?.[`${p}_errors`] ?? 0) };
-    };
-    return { window: pair('w'), burn: { '5m': pair('m5'), '30m': pair('m30'), '1h': pair('h1'), '6h': pair('h6'), '1d': pair('d1'), '3d': pair('d3') } };
+    const t = (s: number) => minuteOf(nowMs - s * 1000);
+    // One snapshot for every sum, so a window never counts a minute its burn windows miss.
+    return this.prisma.$transaction(async (tx) => {
+      const burnRows = await tx.$queryRaw<Record<string, string | bigint | null>[]>`
+        SELECT service_id::text AS service_id,
+          sum(total) FILTER (WHERE minute >= ${t(b['5m'])}) AS m5_total, sum(errors) FILTER (WHERE minute >= ${t(b['5m'])}) AS m5_errors,
+          sum(total) FILTER (WHERE minute >= ${t(b['30m'])}) AS m30_total, sum(errors) FILTER (WHERE minute >= ${t(b['30m'])}) AS m30_errors,
+          sum(total) FILTER (WHERE minute >= ${t(b['1h'])}) AS h1_total, sum(errors) FILTER (WHERE minute >= ${t(b['1h'])}) AS h1_errors,
+          sum(total) FILTER (WHERE minute >= ${t(b['6h'])}) AS h6_total, sum(errors) FILTER (WHERE minute >= ${t(b['6h'])}) AS h6_errors,
+          sum(total) FILTER (WHERE minute >= ${t(b['1d'])}) AS d1_total, sum(errors) FILTER (WHERE minute >= ${t(b['1d'])}) AS d1_errors,
+          sum(total) AS d3_total, sum(errors) AS d3_errors
+        FROM request_rollups WHERE service_id = ANY(${ids}::uuid[]) AND minute >= ${t(b['3d'])}
+        GROUP BY service_id`;
+      const burn = new Map(burnRows.map((r) => [r.service_id as string, r]));
+      const starts = [...new Set(wanted.map((w) => w.startMs))];
+      const windowSums = new Map<string, { total: number; errors: number }>();
+      for (const startMs of starts) {
+        const these = [...new Set(wanted.filter((w) => w.startMs === startMs).map((w) => w.serviceId))];
+        const rows = await tx.$queryRaw<{ service_id: string; total: bigint | null; errors: bigint | null }[]>`
+          SELECT service_id::text AS service_id, sum(total) AS total, sum(errors) AS errors FROM request_rollups
+           WHERE service_id = ANY(${these}::uuid[]) AND minute >= ${minuteOf(startMs)} GROUP BY service_id`;
+        for (const r of rows) windowSums.set(`${r.service_id}|${startMs}`, { total: Number(r.total ?? 0), errors: Number(r.errors ?? 0) });
+      }
+      const pair = (total: unknown, errors: unknown): WindowCounts => ({ total: Number(total ?? 0), good: Number(total ?? 0) - Number(errors ?? 0) });
+      return {
+        of(serviceId, startMs) {
+          const r = burn.get(serviceId) ?? {};
+          const w = windowSums.get(`${serviceId}|${startMs}`);
+          const p = (k: string) => pair(r[`${k}_total`], r[`${k}_errors`]);
+          return { window: pair(w?.total, w?.errors), burn: { '5m': p('m5'), '30m': p('m30'), '1h': p('h1'), '6h': p('h6'), '1d': p('d1'), '3d': p('d3') } };
+        },
+      };
+    }, { isolationLevel: 'RepeatableRead' });
   }
+}
+
+interface Counts {
+  window: WindowCounts;
+  burn: Record<BurnWindow, WindowCounts>;
+}
+
+/** Seconds not DOWN (good) of the seconds known (total), over the SLO window and each burn window. */
+function availabilityCounts(spans: StateSpan[], startMs: number, nowMs: number): Counts {
+  const over = (fromMs: number): WindowCounts => {
+    const a = availabilityOver(spans, fromMs, nowMs);
+    return { good: a.knownSeconds - a.downSeconds, total: a.knownSeconds };
+  };
+  const burn = Object.fromEntries((Object.entries(BURN_WINDOWS) as [BurnWindow, number][]).map(([k, s]) => [k, over(nowMs - s * 1000)])) as Record<BurnWindow, WindowCounts>;
+  return { window: over(startMs), burn };
 }
