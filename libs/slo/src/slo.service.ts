@@ -53,6 +53,7 @@ export interface SloRow {
 }
 
 const LONGEST_BURN_MS = BURN_WINDOWS['3d'] * 1000;
+const DAY_MS = 86_400_000;
 
 /** SLO definitions and their figures: SLI, error budget, burn rates and multi-window alerts. */
 @Injectable()
@@ -98,6 +99,43 @@ export class SloService {
     });
     const page = pageOf(rows, limit, (r) => r.id);
     return { items: await Promise.all(page.items.map((r) => this.evaluate(r))), nextCursor: page.nextCursor };
+  }
+
+  /**
+   * How the error budget went down over the current window: the share left at
+   * the end of each day of it (from its start) and now, oldest first, for a
+   * burn-down chart. Two queries at most.
+   */
+  async budgetHistory(id: string): Promise<{ slo: string; points: { at: string; remaining: number | null }[] }> {
+    const row = await this.row(id);
+    const nowMs = this.now();
+    const w = windowOf(row.window, row.windowDays, nowMs);
+    const ends: number[] = [];
+    for (let t = w.startMs + DAY_MS; t < nowMs; t += DAY_MS) ends.push(t);
+    ends.push(nowMs);
+    let remainingAt: (endMs: number) => number | null;
+    if (row.sliType === 'availability') {
+      const spans = (await this.history.spans([row.serviceId], w.startMs, nowMs)).get(row.serviceId) ?? [];
+      const allowed = (1 - row.objective) * (w.lengthMs / 1000);
+      remainingAt = (endMs) => 1 - availabilityOver(spans, w.startMs, endMs).downSeconds / allowed;
+    } else {
+      const days = await this.prisma.$queryRaw<{ day: number; total: bigint | null; errors: bigint | null }[]>`
+        SELECT greatest(0, floor(extract(epoch FROM minute - ${new Date(w.startMs)}::timestamptz) / 86400))::int AS day, sum(total) AS total, sum(errors) AS errors
+          FROM request_rollups WHERE service_id = ${row.serviceId}::uuid AND minute >= ${new Date(Math.floor(w.startMs / 60_000) * 60_000)}
+         GROUP BY 1`;
+      const byDay = new Map(days.map((d) => [d.day, { total: Number(d.total ?? 0), errors: Number(d.errors ?? 0) }]));
+      remainingAt = (endMs) => {
+        let total = 0;
+        let errors = 0;
+        // Every day that started before this point (a point's own day is counted whole: rollups are per minute, days are the grain).
+        for (let d = 0; w.startMs + d * DAY_MS < endMs; d++) {
+          total += byDay.get(d)?.total ?? 0;
+          errors += byDay.get(d)?.errors ?? 0;
+        }
+        return total > 0 ? 1 - errors / (total * (1 - row.objective)) : null;
+      };
+    }
+    return { slo: row.id, points: ends.map((t) => ({ at: new Date(t).toISOString(), remaining: remainingAt(t) })) };
   }
 
   async remove(id: string): Promise<void> {

@@ -5,7 +5,7 @@ import { RequireRole } from '#core';
 import { SloService } from '#slo';
 import { ApiErrorDto } from '../common/api-error.dto.js';
 import { ApiAuthErrors } from '../common/api-errors.decorator.js';
-import { CreateSloDto, SloDto, SloPageDto, SloQueryDto } from './slos.dto.js';
+import { BudgetHistoryDto, CreateSloDto, SloDto, SloPageDto, SloQueryDto } from './slos.dto.js';
 
 @ApiTags('slos')
 @ApiAuthErrors()
@@ -40,6 +40,15 @@ export class SlosController {
   @ApiNotFoundResponse({ type: ApiErrorDto })
   get(@Param('id') id: string): Promise<SloDto> {
     return this.slos.get(id);
+  }
+
+  @Get(':id/budget')
+  @RequireRole('viewer')
+  @ApiOperation({ summary: 'Burn-down of the error budget over the current window: the share left at the end of each day, then now' })
+  @ApiOkResponse({ type: BudgetHistoryDto })
+  @ApiNotFoundResponse({ type: ApiErrorDto })
+  budget(@Param('id') id: string): Promise<BudgetHistoryDto> {
+    return this.slos.budgetHistory(id);
   }
 
   @Delete(':id')

@@ -110,3 +110,15 @@ export class SloPageDto {
   @ApiProperty({ type: [SloDto] }) items!: SloDto[];
   @ApiProperty({ nullable: true, type: String }) nextCursor!: string | null;
 }
+
+export class BudgetPointDto {
+  @ApiProperty({ format: 'date-time' }) at!: string;
+  /** Share of the budget left at that moment (1 untouched, below 0 overspent); null while nothing was counted. */
+  @ApiProperty({ nullable: true, type: Number }) remaining!: number | null;
+}
+
+export class BudgetHistoryDto {
+  @ApiProperty({ format: 'uuid' }) slo!: string;
+  /** The end of each day of the current window, then now; oldest first. */
+  @ApiProperty({ type: [BudgetPointDto] }) points!: BudgetPointDto[];
+}

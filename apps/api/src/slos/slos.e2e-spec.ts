@@ -59,6 +59,11 @@ describe('SLOs (e2e)', () => {
     expect(slo.body.errorBudget.allowedEvents).toBeCloseTo(1, 9);
     expect(slo.body.errorBudget.consumed).toBe(50);
     expect(slo.body.errorBudget.remaining).toBeCloseTo(-49, 9);
+    const burnDown = (await viewer.get(`/api/v1/slos/${id}/budget`)).body.points;
+    expect(burnDown).toHaveLength(30);
+    expect(burnDown[burnDown.length - 1].remaining).toBeCloseTo(-49, 9);
+    // Nothing counted before the requests came.
+    expect(burnDown[0].remaining).toBeNull();
     for (const w of ['5m', '30m', '1h', '6h', '1d', '3d']) expect(slo.body.burnRates[w]).toBeCloseTo(50, 9);
     const alert = (a: { severity: string; longWindow: string }) => `${a.severity}:${a.longWindow}`;
     expect(slo.body.alerts.filter((a: { firing: boolean }) => a.firing).map(alert)).toEqual(['page:1h', 'page:6h', 'ticket:3d']);
@@ -112,6 +117,15 @@ describe('SLOs (e2e)', () => {
     expect(slo.errorBudget.allowedSeconds).toBeCloseTo(0.001 * days * 86_400, 6);
     expect(slo.errorBudget.remaining).toBeCloseTo(1 - outage / (0.001 * days * 86_400), 9);
     expect(slo.burnRates['5m']).toBeGreaterThan(1);
+
+    // The burn-down: one point per day of the month so far, then now, which is the figure above.
+    const burnDown = await viewer.get(`/api/v1/slos/${created.body.id}/budget`);
+    expect(burnDown.status).toBe(200);
+    const points = burnDown.body.points as { at: string; remaining: number }[];
+    expect(points).toHaveLength(now.getUTCDate());
+    expect(points.map((p) => Date.parse(p.at))).toEqual([...points.map((p) => Date.parse(p.at))].sort((a, b) => a - b));
+    expect(points[points.length - 1].remaining).toBeCloseTo(slo.errorBudget.remaining, 4);
+    expect((await viewer.get('/api/v1/slos/00000000-0000-0000-0000-000000000000/budget')).status).toBe(404);
   });
 
   it('has the leader evaluate every SLO: budget on the overview, slo.update and an slo.burn signal while it pages, resolved when it stops', async () => {

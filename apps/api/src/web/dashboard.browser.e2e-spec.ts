@@ -169,6 +169,8 @@ describe('dashboard and status page in a browser (e2e)', () => {
     expect(text).toContain('/ 99.00 %');
     expect(text).toContain('300 of 10 failed');
     expect(await card.locator('li[data-firing="true"]').count()).toBe(3);
+    // The burn-down chart of the budget.
+    await card.locator('.budget-chart canvas').waitFor();
     await page.locator('[data-panel="slos"]').screenshot({ path: path.join(ARTIFACTS, 'dashboard-slos.png') });
   });
 

@@ -5,7 +5,7 @@ import { theme } from '../lib/theme';
 import type { UptimeDay } from '../lib/types';
 
 /** A colour variable as the canvas needs it: resolved (`light-dark()` picked by the theme) to rgb(). */
-function cssColor(host: HTMLElement, name: string): string {
+export function cssColor(host: HTMLElement, name: string): string {
   const probe = document.createElement('span');
   probe.style.color = `var(${name})`;
   host.appendChild(probe);
@@ -16,7 +16,7 @@ function cssColor(host: HTMLElement, name: string): string {
 
 /** uPlot is loaded with the first chart, not with the overview's first paint. */
 let loading: Promise<typeof uPlot> | null = null;
-function loadUPlot(): Promise<typeof uPlot> {
+export function loadUPlot(): Promise<typeof uPlot> {
   loading ??= Promise.all([import('uplot'), import('uplot/dist/uPlot.min.css')]).then(([m]) => m.default);
   return loading;
 }

@@ -1,4 +1,5 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { BudgetChart } from '../components/budget-chart';
 import { api } from '../lib/api';
 import { duration, percent } from '../lib/format';
 import { follow } from '../lib/live';
@@ -61,7 +62,26 @@ export function SloPanel({ store }: { store: ServiceStore }) {
   );
 }
 
+/** The burn-down is read again at most this often while updates arrive. */
+const BURN_DOWN_REFRESH_MS = 60_000;
+
 function SloCard({ slo }: { slo: Slo }) {
+  const [burnDown, setBurnDown] = useState<{ at: string; remaining: number | null }[] | null>(null);
+  const readAt = useRef(0);
+  const mounted = useRef(true);
+  useEffect(
+    () => () => {
+      mounted.current = false;
+    },
+    [],
+  );
+  useEffect(() => {
+    if (Date.now() - readAt.current < BURN_DOWN_REFRESH_MS) return;
+    readAt.current = Date.now();
+    api<{ points: { at: string; remaining: number | null }[] }>(`/slos/${slo.id}/budget`)
+      .then((h) => mounted.current && setBurnDown(h.points))
+      .catch(() => undefined);
+  }, [slo.id, slo.evaluatedAt]);
   const firing = slo.alerts.filter((a) => a.firing);
   const held = slo.alerts.find((a) => a.suppressed);
   const left = slo.errorBudget.remaining;
@@ -106,6 +126,7 @@ function SloCard({ slo }: { slo: Slo }) {
       <div class="budget-bar" role="img" aria-label={`Error budget left: ${left === null ? 'unknown' : `${Math.round(left * 100)} %`}`}>
         <span style={{ width: `${Math.max(0, Math.min(1, left ?? 0)) * 100}%` }} class={left !== null && left < 0.25 ? 'low' : ''} />
       </div>
+      {burnDown && burnDown.some((p) => p.remaining !== null) && <BudgetChart points={burnDown} label={`Error budget left of ${slo.name} over its window`} />}
       <table class="table burn">
         <caption class="sr-only">Burn rates by window</caption>
         <thead>
