@@ -21,8 +21,11 @@ export function loadUPlot(): Promise<typeof uPlot> {
   return loading;
 }
 
-/** Daily availability (%) over the days given, drawn with uPlot; the y axis starts just under the worst day. */
-export function AvailabilityChart({ days }: { days: UptimeDay[] }) {
+/**
+ * Draws a uPlot chart into the returned ref's element once uPlot has loaded,
+ * again when `deps` or the theme change; `draw` returns its cleanup.
+ */
+export function useUPlot(draw: (UPlot: typeof uPlot, el: HTMLElement) => () => void, deps: unknown[]) {
   const host = useRef<HTMLDivElement>(null);
   // Drawn again in the colours of a newly chosen theme.
   const currentTheme = useSignal(theme);
@@ -32,13 +35,19 @@ export function AvailabilityChart({ days }: { days: UptimeDay[] }) {
     let cleanup: (() => void) | undefined;
     let gone = false;
     void loadUPlot().then((UPlot) => {
-      if (!gone) cleanup = draw(UPlot, el, days);
+      if (!gone) cleanup = draw(UPlot, el);
     });
     return () => {
       gone = true;
       cleanup?.();
     };
-  }, [days, currentTheme]);
+  }, [...deps, currentTheme]);
+  return host;
+}
+
+/** Daily availability (%) over the days given, drawn with uPlot; the y axis starts just under the worst day. */
+export function AvailabilityChart({ days }: { days: UptimeDay[] }) {
+  const host = useUPlot((UPlot, el) => draw(UPlot, el, days), [days]);
   return <div class="chart" ref={host} role="img" aria-label="Daily availability, last 90 days" />;
 }
 

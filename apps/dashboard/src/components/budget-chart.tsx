@@ -1,26 +1,9 @@
-import { useEffect, useRef } from 'preact/hooks';
 import type uPlot from 'uplot';
-import { useSignal } from '../lib/signal';
-import { theme } from '../lib/theme';
-import { cssColor, loadUPlot } from './availability-chart';
+import { cssColor, useUPlot } from './availability-chart';
 
 /** Error budget left (%) over the SLO's window: a burn-down line, with 0 % marked. */
 export function BudgetChart({ points, label }: { points: { at: string; remaining: number | null }[]; label: string }) {
-  const host = useRef<HTMLDivElement>(null);
-  const currentTheme = useSignal(theme);
-  useEffect(() => {
-    const el = host.current;
-    if (!el) return;
-    let cleanup: (() => void) | undefined;
-    let gone = false;
-    void loadUPlot().then((UPlot) => {
-      if (!gone) cleanup = draw(UPlot, el, points);
-    });
-    return () => {
-      gone = true;
-      cleanup?.();
-    };
-  }, [points, currentTheme]);
+  const host = useUPlot((UPlot, el) => draw(UPlot, el, points), [points]);
   return <div class="chart budget-chart" ref={host} role="img" aria-label={label} />;
 }
 
