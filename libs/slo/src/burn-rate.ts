@@ -40,11 +40,15 @@ export interface ErrorBudget {
   remaining: number | null;
 }
 
-/** The error budget of an SLO window from its counts. */
-export function errorBudget(counts: WindowCounts, objective: number): ErrorBudget {
-  const allowed = counts.total * (1 - objective);
+/**
+ * The error budget of an SLO window from its counts. Event-based SLIs may
+ * fail (1 − objective) of the events seen; time-based ones (`windowSeconds`
+ * given) may be down (1 − objective) of the whole window, seen or not yet.
+ */
+export function errorBudget(counts: WindowCounts, objective: number, windowSeconds?: number): ErrorBudget {
+  const allowed = (1 - objective) * (windowSeconds ?? counts.total);
   const consumed = Math.max(0, counts.total - counts.good);
-  return { allowed, consumed, remaining: counts.total > 0 ? 1 - consumed / allowed : null };
+  return { allowed, consumed, remaining: allowed > 0 ? 1 - consumed / allowed : null };
 }
 
 export type Severity = 'page' | 'ticket';

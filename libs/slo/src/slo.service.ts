@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { checkCursor, DomainError, ErrorCode, pageOf, PrismaService } from '#core';
 import { availabilityOver, StateHistoryRepository, type StateSpan } from '#registry';
 import { type SloWindow, windowOf } from './window.js';
-import { type AlertState, BURN_WINDOWS, type BurnWindow, burnRate, evaluateAlerts, policyFor, type WindowCounts } from './burn-rate.js';
+import { type AlertState, BURN_WINDOWS, type BurnWindow, burnRate, errorBudget, evaluateAlerts, policyFor, type WindowCounts } from './burn-rate.js';
 
 export type SliType = 'availability' | 'requests';
 
@@ -34,7 +34,7 @@ export interface SloView {
   evaluatedAt: string;
   errorBudget: { allowedSeconds?: number; allowedEvents?: number; consumed: number; remaining: number | null };
   burnRates: Record<BurnWindow, number | null>;
-  alerts: (Pick<AlertState, 'severity' | 'longWindow' | 'shortWindow' | 'burnRate' | 'firing' | 'longBurnRate' | 'shortBurnRate' | 'suppressed'>)[];
+  alerts: AlertState[];
   createdAt: string;
 }
 
@@ -98,7 +98,7 @@ export class SloService {
       include: { service: { select: { name: true } } },
     });
     const page = pageOf(rows, limit, (r) => r.id);
-    return { items: await Promise.all(page.items.map((r) => this.evaluate(r))), nextCursor: page.nextCursor };
+    return { items: await this.evaluateMany(page.items), nextCursor: page.nextCursor };
   }
 
   /**
@@ -116,8 +116,10 @@ export class SloService {
     let remainingAt: (endMs: number) => number | null;
     if (row.sliType === 'availability') {
       const spans = (await this.history.spans([row.serviceId], w.startMs, nowMs)).get(row.serviceId) ?? [];
-      const allowed = (1 - row.objective) * (w.lengthMs / 1000);
-      remainingAt = (endMs) => 1 - availabilityOver(spans, w.startMs, endMs).downSeconds / allowed;
+      remainingAt = (endMs) => {
+        const a = availabilityOver(spans, w.startMs, endMs);
+        return errorBudget({ total: a.knownSeconds, good: a.knownSeconds - a.downSeconds }, row.objective, timeBased(row, w)).remaining;
+      };
     } else {
       const days = await this.prisma.$queryRaw<{ day: number; total: bigint | null; errors: bigint | null }[]>`
         SELECT greatest(0, floor(extract(epoch FROM minute - ${new Date(w.startMs)}::timestamptz) / 86400))::int AS day, sum(total) AS total, sum(errors) AS errors
@@ -132,7 +134,7 @@ export class SloService {
           total += byDay.get(d)?.total ?? 0;
           errors += byDay.get(d)?.errors ?? 0;
         }
-        return total > 0 ? 1 - errors / (total * (1 - row.objective)) : null;
+        return errorBudget({ total, good: total - errors }, row.objective).remaining;
       };
     }
     return { slo: row.id, points: ends.map((t) => ({ at: new Date(t).toISOString(), remaining: remainingAt(t) })) };
@@ -176,11 +178,8 @@ export class SloService {
 
   private viewOf(row: SloRow, w: ReturnType<typeof windowOf>, counts: Counts, nowMs: number): SloView {
     const whole = counts.window;
-    const consumed = Math.max(0, whole.total - whole.good);
     // Time-based: the budget is the downtime the objective allows over the whole window (43.2 min of 30 days at 99.9 %).
-    const allowed = row.sliType === 'availability' ? (1 - row.objective) * (w.lengthMs / 1000) : whole.total * (1 - row.objective);
-    // Share of the budget left; null while an event-based SLI has seen no event.
-    const remaining = allowed > 0 ? 1 - consumed / allowed : null;
+    const { allowed, consumed, remaining } = errorBudget(whole, row.objective, timeBased(row, w));
     const burnRates = Object.fromEntries((Object.keys(BURN_WINDOWS) as BurnWindow[]).map((k) => [k, burnRate(counts.burn[k], row.objective)])) as Record<BurnWindow, number | null>;
     return {
       id: row.id,
@@ -196,16 +195,7 @@ export class SloService {
       evaluatedAt: new Date(nowMs).toISOString(),
       errorBudget: { ...(row.sliType === 'availability' ? { allowedSeconds: allowed } : { allowedEvents: allowed }), consumed, remaining },
       burnRates,
-      alerts: evaluateAlerts(counts.burn, row.objective, policyFor(w.days), row.minEvents).map((a) => ({
-        severity: a.severity,
-        longWindow: a.longWindow,
-        shortWindow: a.shortWindow,
-        burnRate: a.burnRate,
-        firing: a.firing,
-        longBurnRate: a.longBurnRate,
-        shortBurnRate: a.shortBurnRate,
-        suppressed: a.suppressed,
-      })),
+      alerts: evaluateAlerts(counts.burn, row.objective, policyFor(w.days), row.minEvents),
       createdAt: row.createdAt.toISOString(),
     };
   }
@@ -250,6 +240,11 @@ export class SloService {
       };
     }, { isolationLevel: 'RepeatableRead' });
   }
+}
+
+/** Seconds of the SLO window for a time-based SLI (its budget is a share of all of it); undefined for event-based ones. */
+function timeBased(row: SloRow, w: ReturnType<typeof windowOf>): number | undefined {
+  return row.sliType === 'availability' ? w.lengthMs / 1000 : undefined;
 }
 
 interface Counts {
