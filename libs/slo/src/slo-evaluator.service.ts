@@ -1,6 +1,6 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { InjectConfig, type LeaderElection, LeaderElectionService, type NinefoldConfig, PrismaService } from '#core';
-import { RealtimeEvent, RealtimePublisher } from '#realtime';
+import { InjectConfig, type LeaderElection, LeaderElectionService, type NinefoldConfig, PrismaService, SqlPool } from '#core';
+import { RealtimeEvent, type RealtimeMessage, RealtimePublisher } from '#realtime';
 import { SignalsService } from '#registry';
 import { type SloView, SloService } from './slo.service.js';
 
@@ -24,6 +24,7 @@ export class SloEvaluator implements OnApplicationBootstrap, OnApplicationShutdo
 
   constructor(
     private readonly prisma: PrismaService,
+    private readonly sql: SqlPool,
     private readonly slos: SloService,
     private readonly signals: SignalsService,
     private readonly publisher: RealtimePublisher,
@@ -53,13 +54,35 @@ export class SloEvaluator implements OnApplicationBootstrap, OnApplicationShutdo
     for (let i = 0; i < rows.length; i += BATCH) {
       const batch = rows.slice(i, i + BATCH);
       const views = await this.slos.evaluateMany(batch);
-      for (let j = 0; j < batch.length; j++) await this.record(batch[j], views[j]);
+      await this.store(views);
+      const updates: RealtimeMessage[] = [];
+      for (let j = 0; j < batch.length; j++) if (await this.compare(batch[j], views[j])) updates.push({ event: RealtimeEvent.SloUpdate, payload: { ...views[j], at: views[j].evaluatedAt } });
+      await this.publisher.publishAll(updates);
     }
   }
 
-  private async record(before: { id: string; serviceId: string; budgetRemaining: number | null; firing: string[] }, view: SloView): Promise<void> {
-    const firing = view.alerts.filter((a) => a.firing).map((a) => `${a.severity}:${a.longWindow}`);
-    await this.prisma.slo.update({ where: { id: view.id }, data: { evaluatedAt: new Date(view.evaluatedAt), sliValue: view.sli.value, budgetRemaining: view.errorBudget.remaining, firing, burnRates: view.burnRates } });
+  /** Keeps a batch's results on the SLOs, in one statement. */
+  private async store(views: SloView[]): Promise<void> {
+    if (views.length === 0) return;
+    await this.sql.query(
+      `UPDATE slos o SET evaluated_at = v.at, sli_value = v.sli, budget_remaining = v.remaining, burn_rates = v.burn,
+              firing = ARRAY(SELECT jsonb_array_elements_text(v.firing))
+         FROM unnest($1::uuid[], $2::timestamptz[], $3::float8[], $4::float8[], $5::jsonb[], $6::jsonb[]) AS v(id, at, sli, remaining, burn, firing)
+        WHERE o.id = v.id`,
+      [
+        views.map((v) => v.id),
+        views.map((v) => v.evaluatedAt),
+        views.map((v) => v.sli.value),
+        views.map((v) => v.errorBudget.remaining),
+        views.map((v) => JSON.stringify(v.burnRates)),
+        views.map((v) => JSON.stringify(firingOf(v))),
+      ],
+    );
+  }
+
+  /** Raises or resolves the SLO's burn signals; whether its change is worth an slo.update. */
+  private async compare(before: { serviceId: string; budgetRemaining: number | null; firing: string[] }, view: SloView): Promise<boolean> {
+    const firing = firingOf(view);
     for (const severity of ['page', 'ticket'] as const) {
       const was = before.firing.some((f) => f.startsWith(`${severity}:`));
       const now = view.alerts.find((a) => a.severity === severity && a.firing);
@@ -79,6 +102,11 @@ export class SloEvaluator implements OnApplicationBootstrap, OnApplicationShutdo
       }
     }
     const moved = before.budgetRemaining === null || view.errorBudget.remaining === null ? before.budgetRemaining !== view.errorBudget.remaining : Math.abs(before.budgetRemaining - view.errorBudget.remaining) >= 0.001;
-    if (moved || firing.join() !== before.firing.join()) await this.publisher.publish(RealtimeEvent.SloUpdate, { ...view, at: view.evaluatedAt });
+    return moved || firing.join() !== before.firing.join();
   }
+}
+
+/** The alert rules that fire, as "<severity>:<longWindow>". */
+function firingOf(view: SloView): string[] {
+  return view.alerts.filter((a) => a.firing).map((a) => `${a.severity}:${a.longWindow}`);
 }
