@@ -80,7 +80,7 @@ export interface SloSummary {
 }
 
 /** The error budget a service shows: its SLO with the least left (null while none is evaluated). */
-export function tightestBudget(slos: SloSummary[]): { remaining: number; slo: string } | null {
+function tightestBudget(slos: SloSummary[]): { remaining: number; slo: string } | null {
   let best: { remaining: number; slo: string } | null = null;
   for (const o of slos) if (o.budgetRemaining !== null && (best === null || o.budgetRemaining < best.remaining)) best = { remaining: o.budgetRemaining, slo: o.name };
   return best;
@@ -109,6 +109,8 @@ export interface ServiceView {
   composite30d: number | null;
   /** SLOs of the service (defined with POST /api/v1/slos; their figures at GET /api/v1/slos/:id). */
   slos: SloSummary[];
+  /** The error budget of its tightest SLO, as last evaluated (null while none is). */
+  budget: { remaining: number; slo: string } | null;
   selfRegistered: boolean;
   /** Shown on the public status page. */
   public: boolean;
@@ -225,7 +227,7 @@ export class RegistryService {
         survivalGoal: v.survivalGoal,
         survivalGoalMet: v.survivalGoalMet,
         leader: v.leader,
-        budget: tightestBudget(v.slos),
+        budget: v.budget,
       })),
       nextCursor: page.nextCursor,
     };
@@ -322,7 +324,8 @@ export class RegistryService {
     return pool[n % pool.length];
   }
 
-  private async serviceId(name: string): Promise<string> {
+  /** A service's id by name (cached for 30 s); 404 when there is none. */
+  async serviceId(name: string): Promise<string> {
     const cached = this.serviceIds.get(name);
     if (cached) return cached;
     const row = await this.prisma.service.findUnique({ where: { name }, select: { id: true } });
@@ -350,7 +353,11 @@ export class RegistryService {
     ]);
     const depIds = new Map(deps.map((d) => [d.name, d.id]));
     const slos = new Map<string, SloSummary[]>();
-    for (const o of sloRows) slos.set(o.serviceId, [...(slos.get(o.serviceId) ?? []), { id: o.id, name: o.name, objective: o.objective, sli: { type: o.sliType }, window: o.window, windowDays: o.windowDays, budgetRemaining: o.budgetRemaining, firing: o.firing, evaluatedAt: o.evaluatedAt?.toISOString() ?? null }]);
+    for (const o of sloRows) {
+      const list = slos.get(o.serviceId) ?? [];
+      list.push({ id: o.id, name: o.name, objective: o.objective, sli: { type: o.sliType }, window: o.window, windowDays: o.windowDays, budgetRemaining: o.budgetRemaining, firing: o.firing, evaluatedAt: o.evaluatedAt?.toISOString() ?? null });
+      slos.set(o.serviceId, list);
+    }
     return Promise.all(rows.map((r) => this.view(r, spans, depIds, now, slos.get(r.id) ?? [])));
   }
 
@@ -381,6 +388,7 @@ export class RegistryService {
       leader: await this.clusters.leaderOf(row.id),
       ...availabilityOf(spans.get(row.id) ?? [], dependsOn.map((g) => g.map((n) => (depIds.has(n) ? (spans.get(depIds.get(n)!) ?? []) : null))), now),
       slos,
+      budget: tightestBudget(slos),
       selfRegistered: row.selfRegistered,
       public: row.public,
       instances,

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { DomainError, ErrorCode, PrismaService } from '#core';
+import { DomainError, ErrorCode } from '#core';
 import { availabilityOver, dailyAvailability, type DayAvailability, utcDaysStart } from './availability.js';
 import { decodeHistoryCursor, encodeHistoryCursor } from './history-cursor.js';
+import { RegistryService } from './registry.service.js';
 import { StateHistoryRepository } from './state-history.repository.js';
 
 /** One state change as the API shows it. */
@@ -31,14 +32,14 @@ export const UPTIME_MAX_DAYS = 90;
 @Injectable()
 export class ServiceHistoryService {
   constructor(
-    private readonly prisma: PrismaService,
+    private readonly registry: RegistryService,
     private readonly history: StateHistoryRepository,
   ) {}
 
   /** State changes of a service and its instances, newest first, paged by an opaque cursor. */
   async changes(service: string, limit: number, cursor?: string): Promise<{ items: HistoryItem[]; nextCursor: string | null }> {
     const after = cursor === undefined ? undefined : decodeHistoryCursor(cursor);
-    const id = await this.serviceId(service);
+    const id = await this.registry.serviceId(service);
     const rows = await this.history.changes(id, limit + 1, after);
     const more = rows.length > limit;
     const page = more ? rows.slice(0, limit) : rows;
@@ -51,16 +52,10 @@ export class ServiceHistoryService {
   /** Availability per UTC day over the last `days` days (today included, up to `nowMs`). */
   async uptime(service: string, days: number, nowMs = Date.now()): Promise<UptimeView> {
     if (!Number.isInteger(days) || days < 1 || days > UPTIME_MAX_DAYS) throw new DomainError(ErrorCode.Invalid, [`days must be an integer from 1 to ${UPTIME_MAX_DAYS}`]);
-    const id = await this.serviceId(service);
+    const id = await this.registry.serviceId(service);
     const startMs = utcDaysStart(nowMs, days);
     const spans = (await this.history.spans([id], startMs, nowMs)).get(id) ?? [];
     const whole = availabilityOver(spans, startMs, nowMs);
     return { service, days: dailyAvailability(spans, startMs, days), availability: whole.availability, downSeconds: whole.downSeconds };
-  }
-
-  private async serviceId(name: string): Promise<string> {
-    const row = await this.prisma.service.findUnique({ where: { name }, select: { id: true } });
-    if (!row) throw new DomainError(ErrorCode.NotFound, `service ${name} not found`);
-    return row.id;
   }
 }

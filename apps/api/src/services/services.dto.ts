@@ -160,6 +160,8 @@ export class ServiceDto {
   @ApiProperty({ nullable: true, type: Number }) composite30d!: number | null;
   /** SLOs defined for the service (their figures: GET /api/v1/slos/:id). */
   @ApiProperty({ type: [SloSummaryDto] }) slos!: SloSummaryDto[];
+  /** Error budget of the service's tightest SLO at its last evaluation; null while none is evaluated. */
+  @ApiProperty({ type: () => BudgetDto, nullable: true }) budget!: BudgetDto | null;
   @ApiProperty() selfRegistered!: boolean;
   /** Listed on the public status page. */
   @ApiProperty() public!: boolean;

@@ -129,13 +129,6 @@ export function totalsOf(data: OverviewState): Overview['totals'] | null {
   return { ...data.totals, services, instances };
 }
 
-/** The budget a tile shows: the service's SLO with the least left, as the leader last evaluated it. */
-function tightestBudget(slos: Service['slos'] | undefined): OverviewItem['budget'] {
-  let best: OverviewItem['budget'] = null;
-  for (const o of slos ?? []) if (o.budgetRemaining !== null && (best === null || o.budgetRemaining < best.remaining)) best = { remaining: o.budgetRemaining, slo: o.name };
-  return best;
-}
-
 /** An overview tile from a whole service (GET /services/:name). */
 export function toItem(s: Service): OverviewItem {
   return {
@@ -158,6 +151,6 @@ export function toItem(s: Service): OverviewItem {
     survivalGoal: s.survivalGoal,
     survivalGoalMet: s.survivalGoalMet,
     leader: s.leader,
-    budget: tightestBudget(s.slos),
+    budget: s.budget,
   };
 }

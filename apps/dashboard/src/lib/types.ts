@@ -52,7 +52,7 @@ export interface Instance {
   partitioned: boolean;
 }
 
-export interface Service extends Omit<OverviewItem, 'instances' | 'budget'> {
+export interface Service extends Omit<OverviewItem, 'instances'> {
   description: string | null;
   dependsOn: string[][];
   quorum: 'any' | 'majority' | 'bft';
@@ -60,7 +60,6 @@ export interface Service extends Omit<OverviewItem, 'instances' | 'budget'> {
   instances: Instance[];
   selfRegistered: boolean;
   public?: boolean;
-  slos: { id: string; name: string; budgetRemaining: number | null; firing: string[] }[];
 }
 
 export interface HistoryItem {
