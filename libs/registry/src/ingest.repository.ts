@@ -221,6 +221,16 @@ async function upsertRollups(
          errors = r.errors + excluded.errors, slow = r.slow + excluded.slow`,
       [requests.map((r) => r.minute), requests.map((r) => r.instanceId), requests.map((r) => r.serviceId), requests.map((r) => r.heartbeats), requests.map((r) => r.total), requests.map((r) => r.errors), requests.map((r) => r.slow)],
     );
+    const hours = hoursOf(requests);
+    if (hours.length > 0) {
+      // In (service, hour) order, so two drains adding to the same hours lock them in the same order (no deadlock).
+      await tx.query(
+        `INSERT INTO request_hours AS h (hour, service_id, total, errors, slow)
+         SELECT * FROM unnest($1::timestamptz[], $2::uuid[], $3::bigint[], $4::bigint[], $5::bigint[])
+         ON CONFLICT (service_id, hour) DO UPDATE SET total = h.total + excluded.total, errors = h.errors + excluded.errors, slow = h.slow + excluded.slow`,
+        [hours.map((h) => h.hour), hours.map((h) => h.serviceId), hours.map((h) => h.total), hours.map((h) => h.errors), hours.map((h) => h.slow)],
+      );
+    }
   }
   if (deps.length > 0) {
     await tx.query(
@@ -240,4 +250,21 @@ async function upsertRollups(
       [limited.map((l) => l.minute), limited.map((l) => l.instanceId), limited.map((l) => l.serviceId), limited.map((l) => l.policy), limited.map((l) => l.count)],
     );
   }
+}
+
+/** A batch's request counts per service and UTC hour (hours without requests left out), sorted by service and hour. */
+function hoursOf(requests: { minute: string; serviceId: string; total: number; errors: number; slow: number }[]): { hour: string; serviceId: string; total: number; errors: number; slow: number }[] {
+  const hours = new Map<string, { hour: string; serviceId: string; total: number; errors: number; slow: number }>();
+  for (const r of requests) {
+    if (r.total === 0) continue;
+    const ms = Date.parse(r.minute);
+    const hour = new Date(ms - (ms % 3_600_000)).toISOString();
+    const key = `${r.serviceId}|${hour}`;
+    const h = hours.get(key) ?? { hour, serviceId: r.serviceId, total: 0, errors: 0, slow: 0 };
+    h.total += r.total;
+    h.errors += r.errors;
+    h.slow += r.slow;
+    hours.set(key, h);
+  }
+  return [...hours.values()].sort((a, b) => (a.serviceId < b.serviceId ? -1 : a.serviceId > b.serviceId ? 1 : a.hour < b.hour ? -1 : a.hour > b.hour ? 1 : 0));
 }

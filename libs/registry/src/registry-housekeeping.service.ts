@@ -9,7 +9,9 @@ const DELETE_BATCH = 10_000;
  * have been DOWN longer than DEREGISTER_AFTER_SECONDS (like Consul's
  * deregister_critical_service_after; declared instances stay until
  * deregistered), and deletes raw heartbeats older than
- * HEARTBEAT_RETENTION_HOURS in bounded batches.
+ * HEARTBEAT_RETENTION_HOURS, per-minute rollups older than
+ * ROLLUP_MINUTE_RETENTION_HOURS and per-hour ones older than
+ * ROLLUP_HOUR_RETENTION_DAYS, in bounded batches.
  */
 @Injectable()
 export class RegistryHousekeeping implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -67,16 +69,29 @@ export class RegistryHousekeeping implements OnApplicationBootstrap, OnApplicati
   }
 
   private async applyRetention(): Promise<void> {
+    const c = this.config;
+    const deleted = {
+      heartbeats: await this.deleteOlder('heartbeats', 'received_at', `${c.HEARTBEAT_RETENTION_HOURS} hours`),
+      minuteRollups:
+        (await this.deleteOlder('request_rollups', 'minute', `${c.ROLLUP_MINUTE_RETENTION_HOURS} hours`)) +
+        (await this.deleteOlder('dependency_rollups', 'minute', `${c.ROLLUP_MINUTE_RETENTION_HOURS} hours`)) +
+        (await this.deleteOlder('rate_limit_rollups', 'minute', `${c.ROLLUP_MINUTE_RETENTION_HOURS} hours`)),
+      hourRollups: await this.deleteOlder('request_hours', 'hour', `${c.ROLLUP_HOUR_RETENTION_DAYS} days`),
+    };
+    await this.sql.query(`DELETE FROM ingested_batches WHERE ingested_at < now() - interval '1 day'`);
+    if (deleted.heartbeats + deleted.minuteRollups + deleted.hourRollups > 0) this.logger.log(deleted, 'deleted data past its retention');
+  }
+
+  /** Deletes the rows of `table` whose `column` is older than `age`, DELETE_BATCH at a time (no long lock, no huge transaction). */
+  private async deleteOlder(table: string, column: string, age: string): Promise<number> {
     let total = 0;
     for (;;) {
       const { rowCount } = await this.sql.query(
-        `DELETE FROM heartbeats WHERE id IN (SELECT id FROM heartbeats WHERE received_at < now() - make_interval(hours => $1) LIMIT ${DELETE_BATCH})`,
-        [this.config.HEARTBEAT_RETENTION_HOURS],
+        `DELETE FROM ${table} WHERE ctid = ANY(ARRAY(SELECT ctid FROM ${table} WHERE ${column} < now() - $1::interval LIMIT ${DELETE_BATCH}))`,
+        [age],
       );
       total += rowCount ?? 0;
-      if ((rowCount ?? 0) < DELETE_BATCH) break;
+      if ((rowCount ?? 0) < DELETE_BATCH) return total;
     }
-    await this.sql.query(`DELETE FROM ingested_batches WHERE ingested_at < now() - interval '1 day'`);
-    if (total > 0) this.logger.log({ deleted: total }, `deleted heartbeats older than ${this.config.HEARTBEAT_RETENTION_HOURS} h`);
   }
 }

@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { checkCursor, DomainError, ErrorCode, pageOf, PrismaService } from '#core';
+import { checkCursor, DomainError, ErrorCode, pageOf, PrismaService, SqlPool } from '#core';
 import { availabilityOver, StateHistoryRepository, type StateSpan } from '#registry';
 import { type SloWindow, windowOf } from './window.js';
 import { type AlertState, BURN_WINDOWS, type BurnWindow, burnRate, errorBudget, evaluateAlerts, policyFor, type WindowCounts } from './burn-rate.js';
+import { HOUR_MS, queryRequestCounts, type Queryable, type RequestCounts } from './request-counts.js';
 
 export type SliType = 'availability' | 'requests';
 
@@ -63,8 +64,12 @@ export class SloService {
 
   constructor(
     private readonly prisma: PrismaService,
+    private readonly sql: SqlPool,
     private readonly history: StateHistoryRepository,
   ) {}
+
+  /** Runs `fn` in one transaction (for request counts read in one snapshot). */
+  readonly transaction = <T>(fn: (db: Queryable) => Promise<T>): Promise<T> => this.sql.transaction((client) => fn(client as unknown as Queryable));
 
   /** Creates an SLO, or updates the one of that service with that name. */
   async upsert(spec: SloSpec): Promise<{ view: SloView; created: boolean }> {
@@ -121,15 +126,19 @@ export class SloService {
         return errorBudget({ total: a.knownSeconds, good: a.knownSeconds - a.downSeconds }, row.objective, timeBased(row, w)).remaining;
       };
     } else {
+      // By the hour (request_hours): the hour the window starts in is counted whole, then each hour in the day it starts in.
       const days = await this.prisma.$queryRaw<{ day: number; total: bigint | null; errors: bigint | null }[]>`
-        SELECT greatest(0, floor(extract(epoch FROM minute - ${new Date(w.startMs)}::timestamptz) / 86400))::int AS day, sum(total) AS total, sum(errors) AS errors
-          FROM request_rollups WHERE service_id = ${row.serviceId}::uuid AND minute >= ${new Date(Math.floor(w.startMs / 60_000) * 60_000)}
+        SELECT greatest(0, floor(extract(epoch FROM hour - ${new Date(w.startMs)}::timestamptz) / 86400))::int AS day, sum(total) AS total, sum(errors) AS errors
+          FROM request_hours WHERE service_id = ${row.serviceId}::uuid AND hour >= ${new Date(Math.floor(w.startMs / HOUR_MS) * HOUR_MS)}
          GROUP BY 1`;
       const byDay = new Map(days.map((d) => [d.day, { total: Number(d.total ?? 0), errors: Number(d.errors ?? 0) }]));
+      // Now: exactly the figure GET /slos/:id shows (its first hour pro rata).
+      const latest = (await this.evaluateMany([row], { nowMs }))[0];
       remainingAt = (endMs) => {
+        if (endMs === nowMs) return latest.errorBudget.remaining;
         let total = 0;
         let errors = 0;
-        // Every day that started before this point (a point's own day is counted whole: rollups are per minute, days are the grain).
+        // Every day that started before this point (a point's own day is counted whole: days are the grain).
         for (let d = 0; w.startMs + d * DAY_MS < endMs; d++) {
           total += byDay.get(d)?.total ?? 0;
           errors += byDay.get(d)?.errors ?? 0;
@@ -158,20 +167,24 @@ export class SloService {
   /**
    * The figures of many SLOs now, in a few queries however many there are:
    * the state history of every service with an availability SLO (two
-   * queries), the request sums of every service with a request SLO over the
-   * burn windows (one) and over each distinct SLO window (one per window
-   * start: rolling windows of the same length, or the calendar month, share one).
+   * queries) and the request counts of every service with a request SLO over
+   * its window and the burn windows (two: see request-counts.ts), unless
+   * `given` brings them (the evaluator keeps them up to date incrementally).
    */
-  async evaluateMany(rows: SloRow[]): Promise<SloView[]> {
-    const nowMs = this.now();
+  async evaluateMany(rows: SloRow[], given?: { nowMs: number; requests?: RequestCounts }): Promise<SloView[]> {
+    const nowMs = given?.nowMs ?? this.now();
     const windows = new Map(rows.map((r) => [r.id, windowOf(r.window, r.windowDays, nowMs)]));
     const timed = rows.filter((r) => r.sliType === 'availability');
     const counted = rows.filter((r) => r.sliType === 'requests');
     const spans = timed.length > 0 ? await this.history.spans([...new Set(timed.map((r) => r.serviceId))], Math.min(nowMs - LONGEST_BURN_MS, ...timed.map((r) => windows.get(r.id)!.startMs)), nowMs) : new Map<string, StateSpan[]>();
-    const requests = counted.length > 0 ? await this.requestSums(counted.map((r) => ({ serviceId: r.serviceId, startMs: windows.get(r.id)!.startMs })), nowMs) : null;
+    let requests = given?.requests;
+    if (!requests && counted.length > 0) {
+      const wanted = requestWindows(counted, nowMs);
+      requests = await queryRequestCounts(this.transaction, wanted.serviceIds, wanted.startsMs, nowMs);
+    }
     return rows.map((row) => {
       const w = windows.get(row.id)!;
-      const counts = row.sliType === 'availability' ? availabilityCounts(spans.get(row.serviceId) ?? [], w.startMs, nowMs) : requests!.of(row.serviceId, w.startMs);
+      const counts = row.sliType === 'availability' ? availabilityCounts(spans.get(row.serviceId) ?? [], w.startMs, nowMs) : requestCountsOf(requests!, row.serviceId, w.startMs, nowMs);
       return this.viewOf(row, w, counts, nowMs);
     });
   }
@@ -199,52 +212,24 @@ export class SloService {
       createdAt: row.createdAt.toISOString(),
     };
   }
-
-  /** Request sums per service: over the burn windows in one query, and over each distinct SLO window start in one more. */
-  private async requestSums(wanted: { serviceId: string; startMs: number }[], nowMs: number): Promise<{ of(serviceId: string, startMs: number): Counts }> {
-    // A rollup minute belongs to a window when it starts inside it.
-    const minuteOf = (ms: number) => new Date(Math.floor(ms / 60_000) * 60_000);
-    const ids = [...new Set(wanted.map((w) => w.serviceId))];
-    const b = BURN_WINDOWS;
-    const t = (s: number) => minuteOf(nowMs - s * 1000);
-    // One snapshot for every sum, so a window never counts a minute its burn windows miss.
-    return this.prisma.$transaction(async (tx) => {
-      const burnRows = await tx.$queryRaw<Record<string, string | bigint | null>[]>`
-        SELECT service_id::text AS service_id,
-          sum(total) FILTER (WHERE minute >= ${t(b['5m'])}) AS m5_total, sum(errors) FILTER (WHERE minute >= ${t(b['5m'])}) AS m5_errors,
-          sum(total) FILTER (WHERE minute >= ${t(b['30m'])}) AS m30_total, sum(errors) FILTER (WHERE minute >= ${t(b['30m'])}) AS m30_errors,
-          sum(total) FILTER (WHERE minute >= ${t(b['1h'])}) AS h1_total, sum(errors) FILTER (WHERE minute >= ${t(b['1h'])}) AS h1_errors,
-          sum(total) FILTER (WHERE minute >= ${t(b['6h'])}) AS h6_total, sum(errors) FILTER (WHERE minute >= ${t(b['6h'])}) AS h6_errors,
-          sum(total) FILTER (WHERE minute >= ${t(b['1d'])}) AS d1_total, sum(errors) FILTER (WHERE minute >= ${t(b['1d'])}) AS d1_errors,
-          sum(total) AS d3_total, sum(errors) AS d3_errors
-        FROM request_rollups WHERE service_id = ANY(${ids}::uuid[]) AND minute >= ${t(b['3d'])}
-        GROUP BY service_id`;
-      const burn = new Map(burnRows.map((r) => [r.service_id as string, r]));
-      const starts = [...new Set(wanted.map((w) => w.startMs))];
-      const windowSums = new Map<string, { total: number; errors: number }>();
-      for (const startMs of starts) {
-        const these = [...new Set(wanted.filter((w) => w.startMs === startMs).map((w) => w.serviceId))];
-        const rows = await tx.$queryRaw<{ service_id: string; total: bigint | null; errors: bigint | null }[]>`
-          SELECT service_id::text AS service_id, sum(total) AS total, sum(errors) AS errors FROM request_rollups
-           WHERE service_id = ANY(${these}::uuid[]) AND minute >= ${minuteOf(startMs)} GROUP BY service_id`;
-        for (const r of rows) windowSums.set(`${r.service_id}|${startMs}`, { total: Number(r.total ?? 0), errors: Number(r.errors ?? 0) });
-      }
-      const pair = (total: unknown, errors: unknown): WindowCounts => ({ total: Number(total ?? 0), good: Number(total ?? 0) - Number(errors ?? 0) });
-      return {
-        of(serviceId, startMs) {
-          const r = burn.get(serviceId) ?? {};
-          const w = windowSums.get(`${serviceId}|${startMs}`);
-          const p = (k: string) => pair(r[`${k}_total`], r[`${k}_errors`]);
-          return { window: pair(w?.total, w?.errors), burn: { '5m': p('m5'), '30m': p('m30'), '1h': p('h1'), '6h': p('h6'), '1d': p('d1'), '3d': p('d3') } };
-        },
-      };
-    }, { isolationLevel: 'RepeatableRead' });
-  }
 }
 
 /** Seconds of the SLO window for a time-based SLI (its budget is a share of all of it); undefined for event-based ones. */
 function timeBased(row: SloRow, w: ReturnType<typeof windowOf>): number | undefined {
   return row.sliType === 'availability' ? w.lengthMs / 1000 : undefined;
+}
+
+/** The services of request-based SLOs and where their windows (the SLO's and the burn windows) start. */
+export function requestWindows(rows: Pick<SloRow, 'serviceId' | 'sliType' | 'window' | 'windowDays'>[], nowMs: number): { serviceIds: string[]; startsMs: number[] } {
+  const counted = rows.filter((r) => r.sliType === 'requests');
+  const starts = new Set(Object.values(BURN_WINDOWS).map((s) => nowMs - s * 1000));
+  for (const r of counted) starts.add(windowOf(r.window, r.windowDays, nowMs).startMs);
+  return { serviceIds: [...new Set(counted.map((r) => r.serviceId))], startsMs: [...starts] };
+}
+
+function requestCountsOf(requests: RequestCounts, serviceId: string, startMs: number, nowMs: number): Counts {
+  const burn = Object.fromEntries((Object.entries(BURN_WINDOWS) as [BurnWindow, number][]).map(([k, s]) => [k, requests.of(serviceId, nowMs - s * 1000)])) as Record<BurnWindow, WindowCounts>;
+  return { window: requests.of(serviceId, startMs), burn };
 }
 
 interface Counts {

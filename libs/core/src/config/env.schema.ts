@@ -78,6 +78,14 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(24 * 365)
   HEARTBEAT_RETENTION_HOURS = 48;
 
+  /** How long per-minute rollups (requests, dependencies, rate limits) are kept: SLO windows of up to an hour and the current hour read them. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(2) @Max(24 * 90)
+  ROLLUP_MINUTE_RETENTION_HOURS = 48;
+
+  /** How long per-hour request rollups are kept: longer SLO windows, burn-downs and availability reports read them. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(31) @Max(3650)
+  ROLLUP_HOUR_RETENTION_DAYS = 400;
+
   /** How often the leader's failure-detection sweep looks for overdue instances. */
   @IsOptional() @Transform(toInt) @IsInt() @Min(50) @Max(5000)
   DETECTOR_SWEEP_MS = 250;

@@ -1,0 +1,149 @@
+import { randomUUID } from 'node:crypto';
+import fc from 'fast-check';
+import pg from 'pg';
+import { createTestDatabase, type TestDatabase } from '../../../test/support/database.js';
+import { BURN_WINDOWS } from './burn-rate.js';
+import { edgeOf, HOUR_MS, IncrementalRequestCounts, MINUTE_MS, type Queryable, queryRequestCounts } from './request-counts.js';
+import { windowOf } from './window.js';
+
+const DAY_MS = 86_400_000;
+
+/** Minute counts of one service, as a user's agents reported them. */
+type Minutes = Map<number, { total: number; errors: number }>;
+
+/** The documented rule, computed from the minutes themselves. */
+function expected(minutes: Minutes, startMs: number, nowMs: number): { total: number; good: number } {
+  let total = 0;
+  let errors = 0;
+  if (nowMs - startMs <= HOUR_MS) {
+    const from = Math.floor(startMs / MINUTE_MS) * MINUTE_MS;
+    for (const [m, c] of minutes) if (m >= from && m <= nowMs) ((total += c.total), (errors += c.errors));
+  } else {
+    const { hourMs, share } = edgeOf(startMs);
+    let edgeTotal = 0;
+    let edgeErrors = 0;
+    for (const [m, c] of minutes) {
+      if (m > nowMs) continue;
+      const h = Math.floor(m / HOUR_MS) * HOUR_MS;
+      if (h === hourMs) ((edgeTotal += c.total), (edgeErrors += c.errors));
+      else if (h > hourMs) ((total += c.total), (errors += c.errors));
+    }
+    total += Math.round(edgeTotal * share);
+    errors += Math.round(edgeErrors * share);
+  }
+  return { total, good: total - errors };
+}
+
+/**
+ * Request counts against real Postgres: what the evaluator keeps up to date
+ * incrementally, what GET /slos reads afresh and the rule in the README must
+ * agree, at every step of a clock that moves on while counts arrive.
+ */
+describe('request counts of SLO windows (e2e, Postgres)', () => {
+  let db: TestDatabase;
+  let pool: pg.Pool;
+  const transaction = async <T>(fn: (q: Queryable) => Promise<T>): Promise<T> => {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const out = await fn(client as unknown as Queryable);
+      await client.query('COMMIT');
+      return out;
+    } catch (err) {
+      await client.query('ROLLBACK');
+      throw err;
+    } finally {
+      client.release();
+    }
+  };
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    pool = new pg.Pool({ connectionString: db.url, max: 4 });
+  });
+  afterAll(async () => {
+    await pool?.end();
+    await db?.drop();
+  });
+
+  /** Adds counts to a service's minute and hour, as the ingest drain does. */
+  async function add(serviceId: string, minuteMs: number, total: number, errors: number): Promise<void> {
+    await pool.query(
+      `INSERT INTO request_rollups AS r (minute, instance_id, service_id, heartbeats, total, errors) VALUES ($1, $2, $3, 1, $4, $5)
+       ON CONFLICT (minute, instance_id) DO UPDATE SET total = r.total + excluded.total, errors = r.errors + excluded.errors`,
+      [new Date(minuteMs), serviceId, serviceId, total, errors],
+    );
+    await pool.query(
+      `INSERT INTO request_hours AS h (hour, service_id, total, errors) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (service_id, hour) DO UPDATE SET total = h.total + excluded.total, errors = h.errors + excluded.errors`,
+      [new Date(Math.floor(minuteMs / HOUR_MS) * HOUR_MS), serviceId, total, errors],
+    );
+  }
+
+  const startsAt = (nowMs: number) => [
+    ...Object.values(BURN_WINDOWS).map((s) => nowMs - s * 1000),
+    windowOf('rolling', 30, nowMs).startMs,
+    windowOf('rolling', 7, nowMs).startMs,
+    windowOf('calendar_month', 30, nowMs).startMs,
+  ];
+
+  it('incremental, fresh and the documented rule agree while time passes and counts arrive', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 59 * MINUTE_MS }),
+        // Counts already stored: minute offsets back from the start (up to 4 days), total and errors.
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 4 * 1440 }), fc.nat(500), fc.nat(100)), { maxLength: 60 }),
+        // Steps of the clock: how far it moves (10 s to 25 min) and the counts that arrive meanwhile (minutes back from the new now, within the step).
+        fc.array(fc.tuple(fc.integer({ min: 10_000, max: 25 * MINUTE_MS }), fc.array(fc.tuple(fc.double({ min: 0, max: 1, noNaN: true }), fc.nat(300), fc.nat(50)), { maxLength: 6 })), { minLength: 1, maxLength: 8 }),
+        async (offsetMs, stored, steps) => {
+          const services = [randomUUID(), randomUUID()];
+          const minutes = new Map<string, Minutes>(services.map((s) => [s, new Map()]));
+          const put = async (s: string, m: number, total: number, errors: number) => {
+            const e = Math.min(errors, total);
+            await add(s, m, total, e);
+            const c = minutes.get(s)!.get(m) ?? { total: 0, errors: 0 };
+            minutes.get(s)!.set(m, { total: c.total + total, errors: c.errors + e });
+          };
+          let nowMs = Date.UTC(2026, 10, 3, 10) + offsetMs;
+          for (const [i, [back, total, errors]] of stored.entries()) await put(services[i % 2], Math.floor(nowMs / MINUTE_MS) * MINUTE_MS - back * MINUTE_MS, total, errors);
+          const incremental = new IncrementalRequestCounts(transaction);
+          for (const [advanceMs, arrivals] of [[0, []] as (typeof steps)[number], ...steps]) {
+            const before = nowMs;
+            nowMs += advanceMs;
+            for (const [i, [at, total, errors]] of arrivals.entries()) {
+              await put(services[i % 2], Math.floor((before + at * (nowMs - before)) / MINUTE_MS) * MINUTE_MS, total, errors);
+            }
+            const starts = startsAt(nowMs);
+            const kept = await incremental.refresh(services, starts, nowMs);
+            const fresh = await queryRequestCounts(transaction, services, starts, nowMs);
+            for (const s of services) {
+              for (const start of starts) {
+                const want = expected(minutes.get(s)!, start, nowMs);
+                expect({ start, now: nowMs, counts: fresh.of(s, start) }).toEqual({ start, now: nowMs, counts: want });
+                expect({ start, now: nowMs, counts: kept.of(s, start) }).toEqual({ start, now: nowMs, counts: want });
+              }
+            }
+          }
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+
+  it('counts that reach Postgres late are picked up by the next full re-read', async () => {
+    const s = randomUUID();
+    const nowMs = Date.UTC(2026, 10, 4, 12, 30);
+    const incremental = new IncrementalRequestCounts(transaction);
+    const day = nowMs - DAY_MS;
+    await add(s, nowMs - 20 * MINUTE_MS, 100, 10);
+    expect((await incremental.refresh([s], [day], nowMs)).of(s, day)).toEqual({ total: 100, good: 90 });
+    // A drain that was behind stores counts of a minute long past: the next refresh reads only recent minutes…
+    await add(s, nowMs - 19 * MINUTE_MS, 50, 50);
+    expect((await incremental.refresh([s], [day], nowMs + 30_000)).of(s, day)).toEqual({ total: 100, good: 90 });
+    expect(incremental.lastRefreshWasFull).toBe(false);
+    // …and the one ten minutes after the last full read re-reads everything.
+    const later = nowMs + 10 * MINUTE_MS;
+    expect((await incremental.refresh([s], [later - DAY_MS], later)).of(s, later - DAY_MS)).toEqual({ total: 150, good: 90 });
+    expect(incremental.lastRefreshWasFull).toBe(true);
+  });
+});
