@@ -221,14 +221,15 @@ async function upsertRollups(
          errors = r.errors + excluded.errors, slow = r.slow + excluded.slow`,
       [requests.map((r) => r.minute), requests.map((r) => r.instanceId), requests.map((r) => r.serviceId), requests.map((r) => r.heartbeats), requests.map((r) => r.total), requests.map((r) => r.errors), requests.map((r) => r.slow)],
     );
-    const hours = hoursOf(requests);
-    if (hours.length > 0) {
-      // In (service, hour) order, so two drains adding to the same hours lock them in the same order (no deadlock).
+    // The same counts by hour and by day, in (service, period) order: two drains adding to the same rows lock them in the same order (no deadlock).
+    for (const [table, period, grain] of [['request_hours', 'hour', HOUR_MS], ['request_days', 'day', DAY_MS]] as const) {
+      const rows = periodsOf(requests, grain);
+      if (rows.length === 0) continue;
       await tx.query(
-        `INSERT INTO request_hours AS h (hour, service_id, total, errors, slow)
-         SELECT * FROM unnest($1::timestamptz[], $2::uuid[], $3::bigint[], $4::bigint[], $5::bigint[])
-         ON CONFLICT (service_id, hour) DO UPDATE SET total = h.total + excluded.total, errors = h.errors + excluded.errors, slow = h.slow + excluded.slow`,
-        [hours.map((h) => h.hour), hours.map((h) => h.serviceId), hours.map((h) => h.total), hours.map((h) => h.errors), hours.map((h) => h.slow)],
+        `INSERT INTO ${table} AS p (${period}, service_id, total, errors, slow)
+         SELECT * FROM unnest($1::${period === 'day' ? 'date' : 'timestamptz'}[], $2::uuid[], $3::bigint[], $4::bigint[], $5::bigint[])
+         ON CONFLICT (service_id, ${period}) DO UPDATE SET total = p.total + excluded.total, errors = p.errors + excluded.errors, slow = p.slow + excluded.slow`,
+        [rows.map((r) => (period === 'day' ? r.start.slice(0, 10) : r.start)), rows.map((r) => r.serviceId), rows.map((r) => r.total), rows.map((r) => r.errors), rows.map((r) => r.slow)],
       );
     }
   }
@@ -252,19 +253,22 @@ async function upsertRollups(
   }
 }
 
-/** A batch's request counts per service and UTC hour (hours without requests left out), sorted by service and hour. */
-function hoursOf(requests: { minute: string; serviceId: string; total: number; errors: number; slow: number }[]): { hour: string; serviceId: string; total: number; errors: number; slow: number }[] {
-  const hours = new Map<string, { hour: string; serviceId: string; total: number; errors: number; slow: number }>();
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+
+/** A batch's request counts per service and UTC hour or day (`grainMs`; periods without requests left out), sorted by service and period. */
+function periodsOf(requests: { minute: string; serviceId: string; total: number; errors: number; slow: number }[], grainMs: number): { start: string; serviceId: string; total: number; errors: number; slow: number }[] {
+  const periods = new Map<string, { start: string; serviceId: string; total: number; errors: number; slow: number }>();
   for (const r of requests) {
     if (r.total === 0) continue;
     const ms = Date.parse(r.minute);
-    const hour = new Date(ms - (ms % 3_600_000)).toISOString();
-    const key = `${r.serviceId}|${hour}`;
-    const h = hours.get(key) ?? { hour, serviceId: r.serviceId, total: 0, errors: 0, slow: 0 };
-    h.total += r.total;
-    h.errors += r.errors;
-    h.slow += r.slow;
-    hours.set(key, h);
+    const start = new Date(ms - (ms % grainMs)).toISOString();
+    const key = `${r.serviceId}|${start}`;
+    const p = periods.get(key) ?? { start, serviceId: r.serviceId, total: 0, errors: 0, slow: 0 };
+    p.total += r.total;
+    p.errors += r.errors;
+    p.slow += r.slow;
+    periods.set(key, p);
   }
-  return [...hours.values()].sort((a, b) => (a.serviceId < b.serviceId ? -1 : a.serviceId > b.serviceId ? 1 : a.hour < b.hour ? -1 : a.hour > b.hour ? 1 : 0));
+  return [...periods.values()].sort((a, b) => (a.serviceId < b.serviceId ? -1 : a.serviceId > b.serviceId ? 1 : a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
 }

@@ -10,8 +10,9 @@ const DELETE_BATCH = 10_000;
  * deregister_critical_service_after; declared instances stay until
  * deregistered), and deletes raw heartbeats older than
  * HEARTBEAT_RETENTION_HOURS, per-minute rollups older than
- * ROLLUP_MINUTE_RETENTION_HOURS and per-hour ones older than
- * ROLLUP_HOUR_RETENTION_DAYS, in bounded batches.
+ * ROLLUP_MINUTE_RETENTION_HOURS, per-hour ones older than
+ * ROLLUP_HOUR_RETENTION_DAYS and per-day ones older than
+ * ROLLUP_DAY_RETENTION_DAYS, in bounded batches.
  */
 @Injectable()
 export class RegistryHousekeeping implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -77,9 +78,10 @@ export class RegistryHousekeeping implements OnApplicationBootstrap, OnApplicati
         (await this.deleteOlder('dependency_rollups', 'minute', `${c.ROLLUP_MINUTE_RETENTION_HOURS} hours`)) +
         (await this.deleteOlder('rate_limit_rollups', 'minute', `${c.ROLLUP_MINUTE_RETENTION_HOURS} hours`)),
       hourRollups: await this.deleteOlder('request_hours', 'hour', `${c.ROLLUP_HOUR_RETENTION_DAYS} days`),
+      dayRollups: await this.deleteOlder('request_days', 'day', `${c.ROLLUP_DAY_RETENTION_DAYS} days`),
     };
     await this.sql.query(`DELETE FROM ingested_batches WHERE ingested_at < now() - interval '1 day'`);
-    if (deleted.heartbeats + deleted.minuteRollups + deleted.hourRollups > 0) this.logger.log(deleted, 'deleted data past its retention');
+    if (Object.values(deleted).some((n) => n > 0)) this.logger.log(deleted, 'deleted data past its retention');
   }
 
   /** Deletes the rows of `table` whose `column` is older than `age`, DELETE_BATCH at a time (no long lock, no huge transaction). */

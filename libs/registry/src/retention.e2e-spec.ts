@@ -16,10 +16,10 @@ describe('data retention (e2e)', () => {
     await stack?.stop();
   });
 
-  it('deletes heartbeats, minute rollups and hour rollups past their retention, and keeps the rest', async () => {
+  it('deletes heartbeats and minute, hour and day rollups past their retention, and keeps the rest', async () => {
     const ago = (interval: string) => `now() - interval '${interval}'`;
     stack = await startStack({
-      env: { HEARTBEAT_RETENTION_HOURS: '24', ROLLUP_MINUTE_RETENTION_HOURS: '48', ROLLUP_HOUR_RETENTION_DAYS: '60', DEREGISTER_AFTER_SECONDS: '2' },
+      env: { HEARTBEAT_RETENTION_HOURS: '24', ROLLUP_MINUTE_RETENTION_HOURS: '48', ROLLUP_HOUR_RETENTION_DAYS: '10', ROLLUP_DAY_RETENTION_DAYS: '60', DEREGISTER_AFTER_SECONDS: '2' },
       // Stored before Ninefold starts, as if it had been running for months.
       databaseUrl: async (db) => {
         for (const [at, label] of [[ago('25 hours'), 'old'], [ago('23 hours'), 'young']]) {
@@ -31,8 +31,11 @@ describe('data retention (e2e)', () => {
           await db.query(`INSERT INTO dependency_rollups (minute, instance_id, service_id, dependency, calls, failures) VALUES (${minute}, $1, $2, 'db', $3, 0)`, [instance, service, total]);
           await db.query(`INSERT INTO rate_limit_rollups (minute, instance_id, service_id, policy, count) VALUES (${minute}, $1, $2, 'api', $3)`, [instance, service, total]);
         }
-        for (const [at, total] of [[ago('61 days'), 1], [ago('59 days'), 2]] as const) {
+        for (const [at, total] of [[ago('11 days'), 1], [ago('9 days'), 2]] as const) {
           await db.query(`INSERT INTO request_hours (hour, service_id, total, errors) VALUES (date_trunc('hour', ${at}), $1, $2, 0)`, [service, total]);
+        }
+        for (const [at, total] of [[ago('62 days'), 1], [ago('58 days'), 2]] as const) {
+          await db.query(`INSERT INTO request_days (day, service_id, total, errors) VALUES ((${at})::date, $1, $2, 0)`, [service, total]);
         }
         return db.url;
       },
@@ -45,9 +48,10 @@ describe('data retention (e2e)', () => {
         dependencies: await one(`SELECT calls::text AS v FROM dependency_rollups ORDER BY minute`),
         rateLimited: await one(`SELECT count::text AS v FROM rate_limit_rollups ORDER BY minute`),
         hours: await one(`SELECT total::text AS v FROM request_hours ORDER BY hour`),
+        days: await one(`SELECT total::text AS v FROM request_days ORDER BY day`),
       };
     };
-    const kept = { heartbeats: 'young', requests: '2', dependencies: '2', rateLimited: '2', hours: '2' };
+    const kept = { heartbeats: 'young', requests: '2', dependencies: '2', rateLimited: '2', hours: '2', days: '2' };
     expect(await until(left, (l) => JSON.stringify(l) === JSON.stringify(kept), 20_000)).toEqual(kept);
   });
 });

@@ -36,15 +36,14 @@ export class StateHistoryRepository {
       this.prisma.$queryRaw<{ service_id: string; to: StateSpan['state'] }[]>`
         SELECT DISTINCT ON (service_id) service_id, "to" FROM service_transitions
          WHERE service_id = ANY(${serviceIds}::uuid[]) AND at <= ${start} ORDER BY service_id, at DESC, id DESC`,
-      this.prisma.serviceTransition.findMany({
-        where: { serviceId: { in: serviceIds }, at: { gt: start } },
-        orderBy: [{ at: 'asc' }, { id: 'asc' }],
-        select: { serviceId: true, at: true, to: true },
-      }),
+      // Raw rather than findMany: no IN list of thousands of parameters, and a tenth of the cost per row.
+      this.prisma.$queryRaw<{ service_id: string; at: Date; to: StateSpan['state'] }[]>`
+        SELECT service_id::text AS service_id, at, "to" FROM service_transitions
+         WHERE service_id = ANY(${serviceIds}::uuid[]) AND at > ${start} ORDER BY at, id`,
     ]);
     const initial = new Map(before.map((r) => [r.service_id, r.to]));
     const byService = new Map<string, { atMs: number; to: StateSpan['state'] }[]>(serviceIds.map((id) => [id, []]));
-    for (const t of within) byService.get(t.serviceId)?.push({ atMs: t.at.getTime(), to: t.to });
+    for (const t of within) byService.get(t.service_id)?.push({ atMs: t.at.getTime(), to: t.to });
     for (const [id, ts] of byService) out.set(id, spansFrom(initial.get(id) ?? 'UNKNOWN', startMs, ts, endMs));
     return out;
   }

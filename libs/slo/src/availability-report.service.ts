@@ -62,8 +62,8 @@ export class AvailabilityReportService {
       this.prisma.serviceTransition.groupBy({ by: ['serviceId'], where: { serviceId: { in: ids }, to: 'DOWN', at: { gte: from, lt: to } }, _count: { _all: true } }),
       this.prisma.slo.findMany({ where: { serviceId: { in: ids } }, orderBy: { name: 'asc' }, select: { serviceId: true, name: true, sliType: true, objective: true } }),
       this.prisma.$queryRaw<{ service_id: string; total: bigint | null; errors: bigint | null }[]>`
-        SELECT service_id, sum(total) AS total, sum(errors) AS errors FROM request_hours
-         WHERE service_id = ANY(${ids}::uuid[]) AND hour >= ${new Date(Math.floor(fromMs / 3_600_000) * 3_600_000)} AND hour < ${to} GROUP BY service_id`,
+        SELECT service_id, sum(total) AS total, sum(errors) AS errors FROM request_days
+         WHERE service_id = ANY(${ids}::uuid[]) AND day >= ${from.toISOString().slice(0, 10)}::date AND day < ${to}::timestamptz GROUP BY service_id`,
     ]);
     const outagesOf = new Map(outages.map((o) => [o.serviceId, o._count._all]));
     const requestsOf = new Map(requests.map((r) => [r.service_id, { total: Number(r.total ?? 0), errors: Number(r.errors ?? 0) }]));

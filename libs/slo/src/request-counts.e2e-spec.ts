@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import pg from 'pg';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database.js';
 import { BURN_WINDOWS } from './burn-rate.js';
-import { edgeOf, HOUR_MS, IncrementalRequestCounts, MINUTE_MS, type Queryable, queryRequestCounts } from './request-counts.js';
+import { HOUR_MS, HOUR_WINDOW_MAX_MS, IncrementalRequestCounts, MINUTE_MS, type Queryable, queryRequestCounts } from './request-counts.js';
 import { windowOf } from './window.js';
 
 const DAY_MS = 86_400_000;
@@ -19,14 +19,16 @@ function expected(minutes: Minutes, startMs: number, nowMs: number): { total: nu
     const from = Math.floor(startMs / MINUTE_MS) * MINUTE_MS;
     for (const [m, c] of minutes) if (m >= from && m <= nowMs) ((total += c.total), (errors += c.errors));
   } else {
-    const { hourMs, share } = edgeOf(startMs);
+    const grainMs = nowMs - startMs <= HOUR_WINDOW_MAX_MS ? HOUR_MS : DAY_MS;
+    const edgeMs = Math.floor(startMs / grainMs) * grainMs;
+    const share = (edgeMs + grainMs - startMs) / grainMs;
     let edgeTotal = 0;
     let edgeErrors = 0;
     for (const [m, c] of minutes) {
       if (m > nowMs) continue;
-      const h = Math.floor(m / HOUR_MS) * HOUR_MS;
-      if (h === hourMs) ((edgeTotal += c.total), (edgeErrors += c.errors));
-      else if (h > hourMs) ((total += c.total), (errors += c.errors));
+      const p = Math.floor(m / grainMs) * grainMs;
+      if (p === edgeMs) ((edgeTotal += c.total), (edgeErrors += c.errors));
+      else if (p > edgeMs) ((total += c.total), (errors += c.errors));
     }
     total += Math.round(edgeTotal * share);
     errors += Math.round(edgeErrors * share);
@@ -78,6 +80,11 @@ describe('request counts of SLO windows (e2e, Postgres)', () => {
        ON CONFLICT (service_id, hour) DO UPDATE SET total = h.total + excluded.total, errors = h.errors + excluded.errors`,
       [new Date(Math.floor(minuteMs / HOUR_MS) * HOUR_MS), serviceId, total, errors],
     );
+    await pool.query(
+      `INSERT INTO request_days AS d (day, service_id, total, errors) VALUES ($1::date, $2, $3, $4)
+       ON CONFLICT (service_id, day) DO UPDATE SET total = d.total + excluded.total, errors = d.errors + excluded.errors`,
+      [new Date(minuteMs).toISOString().slice(0, 10), serviceId, total, errors],
+    );
   }
 
   const startsAt = (nowMs: number) => [
@@ -90,9 +97,9 @@ describe('request counts of SLO windows (e2e, Postgres)', () => {
   it('incremental, fresh and the documented rule agree while time passes and counts arrive', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.integer({ min: 0, max: 59 * MINUTE_MS }),
-        // Counts already stored: minute offsets back from the start (up to 4 days), total and errors.
-        fc.array(fc.tuple(fc.integer({ min: 0, max: 4 * 1440 }), fc.nat(500), fc.nat(100)), { maxLength: 60 }),
+        fc.integer({ min: 0, max: 119 * MINUTE_MS }),
+        // Counts already stored: minute offsets back from the start (up to 9 days), total and errors.
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 9 * 1440 }), fc.nat(500), fc.nat(100)), { maxLength: 80 }),
         // Steps of the clock: how far it moves (10 s to 25 min) and the counts that arrive meanwhile (minutes back from the new now, within the step).
         fc.array(fc.tuple(fc.integer({ min: 10_000, max: 25 * MINUTE_MS }), fc.array(fc.tuple(fc.double({ min: 0, max: 1, noNaN: true }), fc.nat(300), fc.nat(50)), { maxLength: 6 })), { minLength: 1, maxLength: 8 }),
         async (offsetMs, stored, steps) => {
@@ -104,7 +111,8 @@ describe('request counts of SLO windows (e2e, Postgres)', () => {
             const c = minutes.get(s)!.get(m) ?? { total: 0, errors: 0 };
             minutes.get(s)!.set(m, { total: c.total + total, errors: c.errors + e });
           };
-          let nowMs = Date.UTC(2026, 10, 3, 10) + offsetMs;
+          // Late on the 9th: the calendar month (8 days so far) and 7-day windows are counted by the day, the 3-day one by the hour.
+          let nowMs = Date.UTC(2026, 10, 9, 22) + offsetMs;
           for (const [i, [back, total, errors]] of stored.entries()) await put(services[i % 2], Math.floor(nowMs / MINUTE_MS) * MINUTE_MS - back * MINUTE_MS, total, errors);
           const incremental = new IncrementalRequestCounts(transaction);
           for (const [advanceMs, arrivals] of [[0, []] as (typeof steps)[number], ...steps]) {

@@ -3,7 +3,7 @@ import { checkCursor, DomainError, ErrorCode, pageOf, PrismaService, SqlPool } f
 import { availabilityOver, StateHistoryRepository, type StateSpan } from '#registry';
 import { type SloWindow, windowOf } from './window.js';
 import { type AlertState, BURN_WINDOWS, type BurnWindow, burnRate, errorBudget, evaluateAlerts, policyFor, type WindowCounts } from './burn-rate.js';
-import { HOUR_MS, queryRequestCounts, type Queryable, type RequestCounts } from './request-counts.js';
+import { queryRequestCounts, type Queryable, type RequestCounts } from './request-counts.js';
 
 export type SliType = 'availability' | 'requests';
 
@@ -126,23 +126,18 @@ export class SloService {
         return errorBudget({ total: a.knownSeconds, good: a.knownSeconds - a.downSeconds }, row.objective, timeBased(row, w)).remaining;
       };
     } else {
-      // By the hour (request_hours): the hour the window starts in is counted whole, then each hour in the day it starts in.
-      const days = await this.prisma.$queryRaw<{ day: number; total: bigint | null; errors: bigint | null }[]>`
-        SELECT greatest(0, floor(extract(epoch FROM hour - ${new Date(w.startMs)}::timestamptz) / 86400))::int AS day, sum(total) AS total, sum(errors) AS errors
-          FROM request_hours WHERE service_id = ${row.serviceId}::uuid AND hour >= ${new Date(Math.floor(w.startMs / HOUR_MS) * HOUR_MS)}
-         GROUP BY 1`;
-      const byDay = new Map(days.map((d) => [d.day, { total: Number(d.total ?? 0), errors: Number(d.errors ?? 0) }]));
+      // By the UTC day (request_days): each point counts the days begun before it.
+      const days = await this.prisma.$queryRaw<{ day: string; total: bigint | null; errors: bigint | null }[]>`
+        SELECT day::text AS day, total, errors FROM request_days
+         WHERE service_id = ${row.serviceId}::uuid AND day >= ${new Date(w.startMs).toISOString().slice(0, 10)}::date`;
+      const byDay = days.map((d) => ({ startMs: Date.parse(`${d.day}T00:00:00Z`), total: Number(d.total ?? 0), errors: Number(d.errors ?? 0) }));
       // Now: exactly the figure GET /slos/:id shows (its first hour pro rata).
       const latest = (await this.evaluateMany([row], { nowMs }))[0];
       remainingAt = (endMs) => {
         if (endMs === nowMs) return latest.errorBudget.remaining;
         let total = 0;
         let errors = 0;
-        // Every day that started before this point (a point's own day is counted whole: days are the grain).
-        for (let d = 0; w.startMs + d * DAY_MS < endMs; d++) {
-          total += byDay.get(d)?.total ?? 0;
-          errors += byDay.get(d)?.errors ?? 0;
-        }
+        for (const d of byDay) if (d.startMs < endMs) ((total += d.total), (errors += d.errors));
         return errorBudget({ total, good: total - errors }, row.objective).remaining;
       };
     }
@@ -171,12 +166,11 @@ export class SloService {
    * its window and the burn windows (two: see request-counts.ts), unless
    * `given` brings them (the evaluator keeps them up to date incrementally).
    */
-  async evaluateMany(rows: SloRow[], given?: { nowMs: number; requests?: RequestCounts }): Promise<SloView[]> {
+  async evaluateMany(rows: SloRow[], given?: { nowMs: number; requests?: RequestCounts; spans?: Map<string, StateSpan[]> }): Promise<SloView[]> {
     const nowMs = given?.nowMs ?? this.now();
     const windows = new Map(rows.map((r) => [r.id, windowOf(r.window, r.windowDays, nowMs)]));
-    const timed = rows.filter((r) => r.sliType === 'availability');
     const counted = rows.filter((r) => r.sliType === 'requests');
-    const spans = timed.length > 0 ? await this.history.spans([...new Set(timed.map((r) => r.serviceId))], Math.min(nowMs - LONGEST_BURN_MS, ...timed.map((r) => windows.get(r.id)!.startMs)), nowMs) : new Map<string, StateSpan[]>();
+    const spans = given?.spans ?? (await this.spansOf(rows, nowMs));
     let requests = given?.requests;
     if (!requests && counted.length > 0) {
       const wanted = requestWindows(counted, nowMs);
@@ -189,11 +183,22 @@ export class SloService {
     });
   }
 
+  /** The state history (from the earliest window start) of the services of these SLOs that count time. */
+  async spansOf(rows: SloRow[], nowMs: number): Promise<Map<string, StateSpan[]>> {
+    const timed = rows.filter((r) => r.sliType === 'availability');
+    if (timed.length === 0) return new Map();
+    const earliest = timed.reduce((min, r) => Math.min(min, windowOf(r.window, r.windowDays, nowMs).startMs), nowMs - LONGEST_BURN_MS);
+    return this.history.spans([...new Set(timed.map((r) => r.serviceId))], earliest, nowMs);
+  }
+
   private viewOf(row: SloRow, w: ReturnType<typeof windowOf>, counts: Counts, nowMs: number): SloView {
     const whole = counts.window;
     // Time-based: the budget is the downtime the objective allows over the whole window (43.2 min of 30 days at 99.9 %).
     const { allowed, consumed, remaining } = errorBudget(whole, row.objective, timeBased(row, w));
-    const burnRates = Object.fromEntries((Object.keys(BURN_WINDOWS) as BurnWindow[]).map((k) => [k, burnRate(counts.burn[k], row.objective)])) as Record<BurnWindow, number | null>;
+    const b = counts.burn;
+    const o = row.objective;
+    // A literal, not Object.fromEntries: the leader builds one per SLO per run.
+    const burnRates: Record<BurnWindow, number | null> = { '5m': burnRate(b['5m'], o), '30m': burnRate(b['30m'], o), '1h': burnRate(b['1h'], o), '6h': burnRate(b['6h'], o), '1d': burnRate(b['1d'], o), '3d': burnRate(b['3d'], o) };
     return {
       id: row.id,
       service: row.service.name,
@@ -206,7 +211,7 @@ export class SloService {
       sli: { type: row.sliType, value: whole.total > 0 ? whole.good / whole.total : null, good: whole.good, total: whole.total },
       windowStart: new Date(w.startMs).toISOString(),
       evaluatedAt: new Date(nowMs).toISOString(),
-      errorBudget: { ...(row.sliType === 'availability' ? { allowedSeconds: allowed } : { allowedEvents: allowed }), consumed, remaining },
+      errorBudget: row.sliType === 'availability' ? { allowedSeconds: allowed, consumed, remaining } : { allowedEvents: allowed, consumed, remaining },
       burnRates,
       alerts: evaluateAlerts(counts.burn, row.objective, policyFor(w.days), row.minEvents),
       createdAt: row.createdAt.toISOString(),
@@ -228,8 +233,13 @@ export function requestWindows(rows: Pick<SloRow, 'serviceId' | 'sliType' | 'win
 }
 
 function requestCountsOf(requests: RequestCounts, serviceId: string, startMs: number, nowMs: number): Counts {
-  const burn = Object.fromEntries((Object.entries(BURN_WINDOWS) as [BurnWindow, number][]).map(([k, s]) => [k, requests.of(serviceId, nowMs - s * 1000)])) as Record<BurnWindow, WindowCounts>;
-  return { window: requests.of(serviceId, startMs), burn };
+  return { window: requests.of(serviceId, startMs), burn: burnCounts((s) => requests.of(serviceId, nowMs - s * 1000)) };
+}
+
+/** Counts of each burn window, from `of(seconds)`. */
+function burnCounts(of: (seconds: number) => WindowCounts): Record<BurnWindow, WindowCounts> {
+  const w = BURN_WINDOWS;
+  return { '5m': of(w['5m']), '30m': of(w['30m']), '1h': of(w['1h']), '6h': of(w['6h']), '1d': of(w['1d']), '3d': of(w['3d']) };
 }
 
 interface Counts {
@@ -243,6 +253,5 @@ function availabilityCounts(spans: StateSpan[], startMs: number, nowMs: number):
     const a = availabilityOver(spans, fromMs, nowMs);
     return { good: a.knownSeconds - a.downSeconds, total: a.knownSeconds };
   };
-  const burn = Object.fromEntries((Object.entries(BURN_WINDOWS) as [BurnWindow, number][]).map(([k, s]) => [k, over(nowMs - s * 1000)])) as Record<BurnWindow, WindowCounts>;
-  return { window: over(startMs), burn };
+  return { window: over(startMs), burn: burnCounts((s) => over(nowMs - s * 1000)) };
 }

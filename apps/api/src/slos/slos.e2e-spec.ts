@@ -56,9 +56,11 @@ describe('SLOs (e2e)', () => {
     expect((await agent.post('/api/v1/heartbeats', { service: 'pay', instance: 'pay-1', metrics: { requests: { total: 1000, errors: 50 } } })).status).toBe(202);
     const slo = await until(() => viewer.get(`/api/v1/slos/${id}`), (r) => r.status === 200 && r.body.sli.total === 1000, 15_000);
     expect(slo.body).toMatchObject({ service: 'pay', name: 'requests', objective: 0.999, window: 'rolling', windowDays: 30, sli: { type: 'requests', value: 0.95, good: 950, total: 1000 } });
-    // The drain keeps each hour's sum beside the minutes' (what windows longer than an hour, burn-downs and reports read).
+    // The drain keeps each hour's and day's sums beside the minutes' (what windows longer than an hour, burn-downs and reports read).
     const hours = await stack.db.query(`SELECT sum(h.total)::int AS total, sum(h.errors)::int AS errors FROM request_hours h JOIN services s ON s.id = h.service_id WHERE s.name = 'pay'`);
     expect(hours.rows[0]).toEqual({ total: 1000, errors: 50 });
+    const days = await stack.db.query(`SELECT sum(d.total)::int AS total, sum(d.errors)::int AS errors FROM request_days d JOIN services s ON s.id = d.service_id WHERE s.name = 'pay'`);
+    expect(days.rows[0]).toEqual({ total: 1000, errors: 50 });
     expect(slo.body.errorBudget.allowedEvents).toBeCloseTo(1, 9);
     expect(slo.body.errorBudget.consumed).toBe(50);
     expect(slo.body.errorBudget.remaining).toBeCloseTo(-49, 9);

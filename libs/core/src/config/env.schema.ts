@@ -82,9 +82,13 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(2) @Max(24 * 90)
   ROLLUP_MINUTE_RETENTION_HOURS = 48;
 
-  /** How long per-hour request rollups are kept: longer SLO windows, burn-downs and availability reports read them. */
+  /** How long per-hour request rollups are kept: SLO windows from an hour to three days (and today's part of longer ones) read them. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(4) @Max(3650)
+  ROLLUP_HOUR_RETENTION_DAYS = 8;
+
+  /** How long per-day request rollups are kept: SLO windows longer than three days, burn-downs and availability reports read them. */
   @IsOptional() @Transform(toInt) @IsInt() @Min(31) @Max(3650)
-  ROLLUP_HOUR_RETENTION_DAYS = 400;
+  ROLLUP_DAY_RETENTION_DAYS = 400;
 
   /** How often the leader's failure-detection sweep looks for overdue instances. */
   @IsOptional() @Transform(toInt) @IsInt() @Min(50) @Max(5000)

@@ -1,0 +1,29 @@
+import type { SloRow, SloView } from './slo.service.js';
+
+/** An SLO as stored, with its last evaluation. */
+export type StoredSlo = SloRow & { evaluatedAt: Date | null; sliValue: number | null; budgetRemaining: number | null; firing: string[]; burnRates: Record<string, number | null> | null };
+
+/** Stored figures are rewritten at least this often, so `evaluatedAt` is never older. */
+const RESTORE_MS = 5 * 60_000;
+
+/**
+ * Whether an evaluation differs enough from what is stored to rewrite it:
+ * alert rules firing, the budget by 0.01 % of it, the SLI by 0.0001 %, a burn
+ * rate by 1 % (or appearing/vanishing); or the stored figures are older than
+ * RESTORE_MS. Counts that grow a little every run then cost no write.
+ */
+export function changed(stored: Pick<StoredSlo, 'evaluatedAt' | 'sliValue' | 'budgetRemaining' | 'firing' | 'burnRates'>, view: SloView, nowMs: number): boolean {
+  if (!stored.evaluatedAt || nowMs - stored.evaluatedAt.getTime() >= RESTORE_MS) return true;
+  if (firingOf(view).join() !== stored.firing.join()) return true;
+  const apart = (a: number | null | undefined, b: number | null, by: number) => (a ?? null) === null || b === null ? (a ?? null) !== b : Math.abs(a! - b) >= by;
+  if (apart(stored.budgetRemaining, view.errorBudget.remaining, 0.0001) || apart(stored.sliValue, view.sli.value, 0.000001)) return true;
+  return Object.entries(view.burnRates).some(([w, rate]) => {
+    const was = stored.burnRates?.[w] ?? null;
+    return apart(was, rate, Math.max(0.01 * Math.abs(was ?? 0), 1e-9));
+  });
+}
+
+/** The alert rules that fire, as "<severity>:<longWindow>". */
+export function firingOf(view: SloView): string[] {
+  return view.alerts.filter((a) => a.firing).map((a) => `${a.severity}:${a.longWindow}`);
+}
