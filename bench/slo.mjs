@@ -266,7 +266,7 @@ Command: \`npm run bench:slo\`
 
 Steps of the first run: ${steps(first)}; of the median incremental one: ${steps(incremental.slice().sort((a, b) => a.totalMs - b.totalMs)[Math.floor((incremental.length - 1) / 2)])}.
 
-Pages firing after the runs: ${fmt(firing[0].n)} of ${fmt(BURNING)} burning services.
+SLOs paging (1 h rule) after the runs: ${fmt(firing[0].n)}: the request SLOs of the ${fmt(BURNING)} services made to burn, and availability SLOs of services whose outage fell within the last hour.
 
 | Storage (table with its indexes) | rows | size |
 | --- | --- | --- |
