@@ -16,7 +16,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { machineInfo } from './lib/machine.mjs';
+import { machineInfo, writeDocSection } from './lib/machine.mjs';
 import { cleanup, spawnNode, startControlPlane, waitForLine } from './lib/stack.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -159,11 +159,7 @@ Command: \`npm run bench:agent\`
 | under 50 MB RSS at ${RATE.toLocaleString('en-US')} intake requests/s | ${f1(loaded.agent.rssMax * 1.048576)} MB (${f1(loaded.agent.rssMax)} MiB); the idle Node.js runtime alone: ${f1(loaded.baseline.rssMax * 1.048576)} MB | ${loaded.agent.rssMax * 1.048576 < 50 ? 'met' : '**not met**'} |
 | under 2 % of a core at idle | ${f2(idle.agent.cpuPct)} % | ${idle.agent.cpuPct < 2 ? 'met' : '**not met**'} |
 <!-- bench:agent:end -->`;
-  const file = path.join(root, 'docs', 'benchmarks.md');
-  let doc = fs.readFileSync(file, 'utf8');
-  const re = /<!-- bench:agent:start[\s\S]*?<!-- bench:agent:end -->/;
-  doc = re.test(doc) ? doc.replace(re, section) : `${doc.trimEnd()}\n\n${section}\n`;
-  fs.writeFileSync(file, doc);
+  writeDocSection(root, 'agent', section);
   log('wrote docs/benchmarks.md');
   process.stdout.write(`${section}\n`);
 }

@@ -34,7 +34,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { machineInfo } from './lib/machine.mjs';
+import { machineInfo, writeDocSection } from './lib/machine.mjs';
 import { cleanup, spawnNode, waitForLine } from './lib/stack.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -284,11 +284,7 @@ SLOs paging (1 h rule) after the runs: ${fmt(firing[0].n)}: the request SLOs of 
 | incremental re-evaluation under 1 s | median ${fmt(median(inc))} ms, slowest ${fmt(Math.max(...inc))} ms | ${Math.max(...inc) < 1000 ? 'met' : median(inc) < 1000 ? 'met by the median, **not by the slowest**' : '**not met**'} |
 <!-- bench:slo:end -->`;
   if (WRITE_DOC) {
-    const file = path.join(root, 'docs', 'benchmarks.md');
-    let doc = fs.readFileSync(file, 'utf8');
-    const re = /<!-- bench:slo:start[\s\S]*?<!-- bench:slo:end -->/;
-    doc = re.test(doc) ? doc.replace(re, section) : `${doc.trimEnd()}\n\n${section}\n`;
-    fs.writeFileSync(file, doc);
+    writeDocSection(root, 'slo', section);
     log('wrote docs/benchmarks.md');
   }
   process.stdout.write(`${section}\n`);

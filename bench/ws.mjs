@@ -21,10 +21,9 @@
 // navigation start to the first tile painted and to every service loaded.
 // Baseline, in the same run and browser: a static HTML page, served by a bare
 // Node http server, listing the same first 120 services as plain markup.
-import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { machineInfo } from './lib/machine.mjs';
+import { machineInfo, writeDocSection } from './lib/machine.mjs';
 import { cleanup, spawnNode, startControlPlane, waitForLine } from './lib/stack.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -247,11 +246,7 @@ Connecting ${CLIENTS.toLocaleString('en-US')} clients (authenticated handshakes,
 | a state change reaches 1,000 clients, p99 ≤ 250 ms | end to end p99 ${e.p99} ms (from \`at\` ${f.p99} ms); ${received === expected ? 'every client got every event' : `**${expected - received} events missing**`} | ${e.p99 <= 250 && received === expected ? 'met' : '**not met**'} |
 | overview first paint with ${SERVICES.toLocaleString('en-US')} services under 1.5 s (headless Chromium) | median ${fp.tile} ms, slowest of ${LOADS} loads ${fp.tileMax} ms | ${fp.tileMax < 1500 ? 'met' : '**not met**'} |
 <!-- bench:ws:end -->`;
-  const file = path.join(root, 'docs', 'benchmarks.md');
-  let doc = fs.readFileSync(file, 'utf8');
-  const re = /<!-- bench:ws:start[\s\S]*?<!-- bench:ws:end -->/;
-  doc = re.test(doc) ? doc.replace(re, section) : `${doc.trimEnd()}\n\n${section}\n`;
-  fs.writeFileSync(file, doc);
+  writeDocSection(root, 'ws', section);
   log('wrote docs/benchmarks.md');
   process.stdout.write(`${section}\n`);
 }

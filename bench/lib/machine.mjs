@@ -3,6 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 
 /** Cores, CPU model, memory, Node version, 1-min load average and the commit (with "+ uncommitted changes" when dirty). */
 export function machineInfo(root) {
@@ -22,4 +23,13 @@ export function machineInfo(root) {
     load: os.loadavg()[0].toFixed(2),
     commit,
   };
+}
+
+/** Replaces the section between the `<!-- bench:<name>:start` and `<!-- bench:<name>:end -->` markers of docs/benchmarks.md (appends it when missing). */
+export function writeDocSection(root, name, section) {
+  const file = path.join(root, 'docs', 'benchmarks.md');
+  let doc = fs.readFileSync(file, 'utf8');
+  const re = new RegExp(`<!-- bench:${name}:start[\\s\\S]*?<!-- bench:${name}:end -->`);
+  doc = re.test(doc) ? doc.replace(re, () => section) : `${doc.trimEnd()}\n\n${section}\n`;
+  fs.writeFileSync(file, doc);
 }
