@@ -145,8 +145,7 @@ function startsOf(startsMs: number[], nowMs: number): { edges: { grain: 'hour' |
 
 /**
  * Request counts of a few services, read afresh: one scan each of
- * request_days, request_hours and request_rollups, in one REPEATABLE READ
- * snapshot (so no window counts a minute another misses).
+ * request_days, request_hours and request_rollups, in one snapshot.
  */
 export async function queryRequestCounts(
   transaction: <T>(fn: (db: Queryable) => Promise<T>) => Promise<T>,
@@ -155,8 +154,7 @@ export async function queryRequestCounts(
   nowMs: number,
 ): Promise<RequestCounts> {
   const { edges, minutes } = startsOf(startsMs, nowMs);
-  const { hours, short } = await transaction(async (db) => {
-    await db.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+  const { hours, short } = await inSnapshot(transaction, async (db) => {
     const hours = await closedSums(db, serviceIds, edges, nowMs);
     const short = new Map<string, Map<number, Tally>>();
     if (minutes.length > 0 && serviceIds.length > 0) {
@@ -173,17 +171,44 @@ export async function queryRequestCounts(
     }
     return { hours, short };
   });
+  return byRule(nowMs, {
+    minutes: (id, fromMs) => short.get(id)?.get(fromMs) ?? ZERO,
+    closed: (id, key) => hours.sums.get(id)?.get(key),
+    currentHour: (id) => hours.current.get(id) ?? ZERO,
+  });
+}
+
+/** Window counts by the rule above, from wherever each part is kept. */
+function byRule(
+  nowMs: number,
+  parts: {
+    /** A service's requests in the minutes from `fromMs` (a minute) to now. */
+    minutes(serviceId: string, fromMs: number): Tally;
+    /** A service's counts of an edge (`keyOf`) and of the closed periods after it. */
+    closed(serviceId: string, edgeKey: string): { edge: Tally; closed: Tally } | undefined;
+    currentHour(serviceId: string): Tally;
+  },
+): RequestCounts {
   return {
     of(serviceId, startMs) {
-      if (isMinuteWindow(startMs, nowMs)) return counts(short.get(serviceId)?.get(Math.floor(startMs / MINUTE_MS) * MINUTE_MS) ?? ZERO);
+      if (isMinuteWindow(startMs, nowMs)) {
+        const t = parts.minutes(serviceId, Math.floor(startMs / MINUTE_MS) * MINUTE_MS);
+        return { total: t.total, good: t.total - t.errors };
+      }
       const e = edgeOf(startMs, nowMs);
-      const s = hours.sums.get(serviceId)?.get(keyOf(e));
-      return edgeWindow(s?.edge ?? ZERO, e.share, s?.closed ?? ZERO, hours.current.get(serviceId) ?? ZERO);
+      const s = parts.closed(serviceId, keyOf(e));
+      return edgeWindow(s?.edge ?? ZERO, e.share, s?.closed ?? ZERO, parts.currentHour(serviceId));
     },
   };
 }
 
-const counts = (t: Tally): WindowCounts => ({ total: t.total, good: t.total - t.errors });
+/** Runs `fn` in one REPEATABLE READ snapshot, so no window counts a minute another misses. */
+function inSnapshot<T>(transaction: <R>(fn: (db: Queryable) => Promise<R>) => Promise<R>, fn: (db: Queryable) => Promise<T>): Promise<T> {
+  return transaction(async (db) => {
+    await db.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+    return fn(db);
+  });
+}
 
 /** Minutes a service's ring keeps: the last hour, the current hour, and room to spare. */
 const RING = 64;
@@ -225,8 +250,7 @@ export class IncrementalRequestCounts {
     // The ring must reach back over the last hour and the current hour.
     const ringFromMs = Math.min(Math.floor((nowMs - HOUR_MS) / MINUTE_MS) * MINUTE_MS, currentHourMs);
     this.lastRefreshWasFull = full;
-    await this.transaction(async (db) => {
-      await db.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+    await inSnapshot(this.transaction, async (db) => {
       // Grouping 10,000 services' minutes spills to disk with the default 4 MB.
       await db.query(`SET LOCAL work_mem = '64MB'`);
       if (full) {
@@ -246,15 +270,11 @@ export class IncrementalRequestCounts {
       }
     });
     this.readToMs = Math.floor(nowMs / MINUTE_MS) * MINUTE_MS;
-    return {
-      of: (serviceId, startMs) => {
-        const ring = this.rings.get(serviceId);
-        if (isMinuteWindow(startMs, nowMs)) return counts(ring ? sumRing(ring, Math.floor(startMs / MINUTE_MS) * MINUTE_MS, nowMs) : ZERO);
-        const e = edgeOf(startMs, nowMs);
-        const s = this.hours.get(serviceId)?.get(keyOf(e));
-        return edgeWindow(s?.edge ?? ZERO, e.share, s?.closed ?? ZERO, ring ? sumRing(ring, currentHourMs, nowMs) : ZERO);
-      },
+    const fromRing = (id: string, fromMs: number) => {
+      const ring = this.rings.get(id);
+      return ring ? sumRing(ring, fromMs, nowMs) : ZERO;
     };
+    return byRule(nowMs, { minutes: fromRing, closed: (id, key) => this.hours.get(id)?.get(key), currentHour: (id) => fromRing(id, currentHourMs) });
   }
 
   /** Re-reads these services' minutes from `fromMs` into their rings. */
