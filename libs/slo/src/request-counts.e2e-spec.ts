@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
-import pg from 'pg';
+import type pg from 'pg';
+import { type NinefoldConfig, SqlPool } from '#core';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database.js';
 import { BURN_WINDOWS } from './burn-rate.js';
 import { HOUR_MS, HOUR_WINDOW_MAX_MS, IncrementalRequestCounts, MINUTE_MS, type Queryable, queryRequestCounts } from './request-counts.js';
@@ -43,28 +44,17 @@ function expected(minutes: Minutes, startMs: number, nowMs: number): { total: nu
  */
 describe('request counts of SLO windows (e2e, Postgres)', () => {
   let db: TestDatabase;
+  let sql: SqlPool;
   let pool: pg.Pool;
-  const transaction = async <T>(fn: (q: Queryable) => Promise<T>): Promise<T> => {
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
-      const out = await fn(client as unknown as Queryable);
-      await client.query('COMMIT');
-      return out;
-    } catch (err) {
-      await client.query('ROLLBACK');
-      throw err;
-    } finally {
-      client.release();
-    }
-  };
+  const transaction = <T>(fn: (q: Queryable) => Promise<T>): Promise<T> => sql.transaction((client) => fn(client as unknown as Queryable));
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    pool = new pg.Pool({ connectionString: db.url, max: 4 });
+    sql = new SqlPool({ DATABASE_URL: db.url } as NinefoldConfig);
+    pool = sql.pool;
   });
   afterAll(async () => {
-    await pool?.end();
+    await sql?.pool.end();
     await db?.drop();
   });
 

@@ -109,7 +109,7 @@ export class SloService {
   /**
    * How the error budget went down over the current window: the share left at
    * the end of each day of it (from its start) and now, oldest first, for a
-   * burn-down chart. Two queries at most.
+   * burn-down chart. A few queries: the days of the window, and the figure now.
    */
   async budgetHistory(id: string): Promise<{ slo: string; points: { at: string; remaining: number | null }[] }> {
     const row = await this.row(id);
