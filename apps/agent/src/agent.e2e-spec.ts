@@ -103,7 +103,8 @@ describe('ninefold-agent (e2e)', () => {
     const res = await intake.post('/v1/calls', { calls });
     expect(res.status).toBe(202);
     expect(res.body).toEqual({ recorded: 11 });
-    expect((await intake.post('/v1/requests', { total: 100, errors: 4, slow: 6 })).status).toBe(202);
+    // 90 of the 100 measured, 80 of them within 100 ms (cumulative buckets, as heartbeats carry them).
+    expect((await intake.post('/v1/requests', { total: 100, errors: 4, slow: 6, latencyMs: { '100': 80, '+Inf': 90 } })).status).toBe(202);
     expect((await intake.post('/v1/requests', { ok: false, durationMs: 5 })).status).toBe(202);
 
     const bad = await intake.post('/v1/calls', { calls: [{ dependency: 'payments', ok: 'yes' }] });
@@ -128,6 +129,12 @@ describe('ninefold-agent (e2e)', () => {
       20_000,
     );
     expect(reqs.rows[0]).toEqual({ total: '101', errors: '5', slow: '6' });
+    // The request that took 5 ms is in the 5 ms bucket (the agent's default bounds); latency SLOs read these.
+    const latency = await db.query<{ measured: string; within5: string; within100: string }>(
+      `SELECT sum(r.latency_total)::text AS measured, sum(ninefold_latency_within(r.latency, 5))::text AS within5, sum(ninefold_latency_within(r.latency, 100))::text AS within100
+         FROM request_rollups r JOIN services s ON s.id = r.service_id WHERE s.name = 'agent-shop'`,
+    );
+    expect(latency.rows[0]).toEqual({ measured: '91', within5: '1', within100: '81' });
   });
 
   it('buffers heartbeats while the control plane is down for 20 s and delivers every one, in order, without duplicates', async () => {

@@ -88,7 +88,7 @@ export class Agent {
       log,
       random,
     });
-    this.aggregator = new MetricsAggregator({ slowCallDurationMs: cfg.intake.slowCallDurationMs, slowRequestDurationMs: cfg.intake.slowRequestDurationMs, random });
+    this.aggregator = new MetricsAggregator({ slowCallDurationMs: cfg.intake.slowCallDurationMs, slowRequestDurationMs: cfg.intake.slowRequestDurationMs, latencyBucketsMs: cfg.intake.latencyBucketsMs, random });
     this.checks = new LocalChecks(cfg.services, log);
     this.breakers = new BreakerCache(this.client, log);
     this.intake = new IntakeServer({

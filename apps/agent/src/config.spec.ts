@@ -44,7 +44,7 @@ describe('loadConfig: defaults', () => {
       key: 'nf_agent_key',
       instance: 'web-01.example.com',
       services: [{ name: 'web', intervalSeconds: 10, checks: [] }],
-      intake: { enabled: true, host: '127.0.0.1', port: 7070, slowCallDurationMs: 200, slowRequestDurationMs: 1000 },
+      intake: { enabled: true, host: '127.0.0.1', port: 7070, slowCallDurationMs: 200, slowRequestDurationMs: 1000, latencyBucketsMs: [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000] },
       prober: { enabled: false, waitSeconds: 20, concurrency: 10 },
       buffer: { maxEntries: 10_000 },
       gossip: { peers: [], host: '0.0.0.0', port: 7946, group: 'default', syncIntervalSeconds: 1 },
@@ -215,7 +215,7 @@ describe('loadConfig: YAML and JSON files', () => {
         ],
       },
     ],
-    intake: { port: 0, slowCallDurationMs: 150, slowRequestDurationMs: 900 },
+    intake: { port: 0, slowCallDurationMs: 150, slowRequestDurationMs: 900, latencyBucketsMs: [300, 100, 2.5] },
     prober: { waitSeconds: 30, concurrency: 4 },
     gossip: { peers: ['10.0.0.2:7946'], host: '10.0.0.1', group: 'blue', secret: 's3cret' },
     requestTimeoutMs: 2500,
@@ -241,6 +241,7 @@ intake:
   port: 0
   slowCallDurationMs: 150
   slowRequestDurationMs: 900
+  latencyBucketsMs: [300, 100, 2.5]
 prober: { waitSeconds: 30, concurrency: 4 }
 gossip:
   peers: [10.0.0.2:7946]
@@ -268,7 +269,7 @@ deregisterOnExit: "yes"
         ],
       },
     ],
-    intake: { enabled: true, host: '127.0.0.1', port: 0, slowCallDurationMs: 150, slowRequestDurationMs: 900 },
+    intake: { enabled: true, host: '127.0.0.1', port: 0, slowCallDurationMs: 150, slowRequestDurationMs: 900, latencyBucketsMs: [2.5, 100, 300] },
     prober: { enabled: false, waitSeconds: 30, concurrency: 4 },
     buffer: { maxEntries: 10_000 },
     gossip: { peers: ['10.0.0.2:7946'], host: '10.0.0.1', port: 7946, group: 'blue', secret: 's3cret', syncIntervalSeconds: 1 },
@@ -347,7 +348,7 @@ describe('loadConfig: every problem at once, each naming the setting and its sou
         '  - name: web',
         '    intervallSeconds: 5',
         '    port: 70000',
-        'intake: { port: -1, slowCallDurationMs: 0, hots: x }',
+        'intake: { port: -1, slowCallDurationMs: 0, hots: x, latencyBucketsMs: [100, 100, 0.0001] }',
         'buffer: { maxEntries: "many" }',
         'prober: { enabled: perhaps }',
         'gossip: { peers: [ok:1, nope] }',
@@ -369,6 +370,7 @@ describe('loadConfig: every problem at once, each naming the setting and its sou
         'intake.hots (config file): unknown setting; did you mean intake.host?',
         'intake.port (config file): must be a whole number from 0 to 65535, got -1',
         'intake.slowCallDurationMs (config file): must be a whole number from 1 to 3600000, got 0',
+        'intake.latencyBucketsMs (config file): must be a list of 1 to 64 distinct upper bounds in ms (above 0, at most 3600000, at most 3 decimals), e.g. [50, 100, 250, 500, 1000]',
         'buffer.maxEntries (config file): must be a whole number from 1 to 10000000, got "many"',
         'prober.enabled (config file): must be true or false, got "perhaps"',
         'gossip.peers[1] (config file): "nope" must be host:port',
@@ -376,7 +378,7 @@ describe('loadConfig: every problem at once, each naming the setting and its sou
         '--log-level (command line): must be one of debug, info, warn, error',
       ]),
     );
-    expect(problems).toHaveLength(16);
+    expect(problems).toHaveLength(17);
   });
 
   it('names the environment variable or the flag a bad value came from', () => {

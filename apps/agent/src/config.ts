@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { DEFAULT_LATENCY_BUCKETS_MS } from './metrics-aggregator.js';
 
 /**
  * The agent's configuration: a file (YAML or JSON), then environment
@@ -56,6 +57,8 @@ export interface IntakeConfig {
   slowCallDurationMs: number;
   /** A request slower than this counts as slow. */
   slowRequestDurationMs: number;
+  /** Upper bounds (ms, ascending) of the latency buckets requests reported with a duration are counted in, for latency SLOs. */
+  latencyBucketsMs: number[];
 }
 
 export interface ProberConfig {
@@ -142,7 +145,7 @@ export const ENV_VARS: Record<string, string> = {
 const TOP_KEYS = ['url', 'key', 'keyFile', 'instance', 'zone', 'region', 'address', 'services', 'intake', 'prober', 'buffer', 'gossip', 'deregisterOnExit', 'requestTimeoutMs', 'logLevel'];
 const SERVICE_KEYS = ['name', 'intervalSeconds', 'port', 'checks'];
 const CHECK_KEYS = ['type', 'target', 'timeoutMs', 'expectStatus', 'onFail'];
-const INTAKE_KEYS = ['enabled', 'host', 'port', 'slowCallDurationMs', 'slowRequestDurationMs'];
+const INTAKE_KEYS = ['enabled', 'host', 'port', 'slowCallDurationMs', 'slowRequestDurationMs', 'latencyBucketsMs'];
 const PROBER_KEYS = ['enabled', 'waitSeconds', 'concurrency'];
 const BUFFER_KEYS = ['maxEntries'];
 const GOSSIP_KEYS = ['peers', 'host', 'port', 'group', 'secret', 'syncIntervalSeconds'];
@@ -279,6 +282,7 @@ function resolveConfig(file: Record<string, unknown>, env: ConfigFlags, flags: C
     port: intakePort.value !== undefined ? intIn(intakePort.value, 0, 65535, where(intakePort), problems) ?? DEFAULT_INTAKE_PORT : intIn(intakeFile.port, 0, 65535, 'intake.port (config file)', problems) ?? DEFAULT_INTAKE_PORT,
     slowCallDurationMs: intIn(intakeFile.slowCallDurationMs, 1, 3_600_000, 'intake.slowCallDurationMs (config file)', problems) ?? 200,
     slowRequestDurationMs: intIn(intakeFile.slowRequestDurationMs, 1, 3_600_000, 'intake.slowRequestDurationMs (config file)', problems) ?? 1000,
+    latencyBucketsMs: boundsIn(intakeFile.latencyBucketsMs, 'intake.latencyBucketsMs (config file)', problems) ?? DEFAULT_LATENCY_BUCKETS_MS,
   };
 
   const proberFile = section(file.prober, 'prober', PROBER_KEYS, problems);
@@ -433,6 +437,17 @@ function unknownKeys(obj: Record<string, unknown>, known: string[], prefix: stri
     const close = known.find((c) => editDistance(c.toLowerCase(), k.toLowerCase()) <= 2);
     problems.push(`${prefix}${k} (config file): unknown setting${close ? `; did you mean ${prefix}${close}?` : `; known: ${known.join(', ')}`}`);
   }
+}
+
+/** Latency bucket bounds: 1 to 64 distinct numbers of ms above 0 and at most 3,600,000, with at most 3 decimals; sorted. */
+function boundsIn(v: unknown, name: string, problems: string[]): number[] | undefined {
+  if (v === undefined) return undefined;
+  const ok = (b: unknown) => typeof b === 'number' && b > 0 && b <= 3_600_000 && Math.round(b * 1000) / 1000 === b;
+  if (!Array.isArray(v) || v.length === 0 || v.length > 64 || !v.every(ok) || new Set(v).size !== v.length) {
+    problems.push(`${name}: must be a list of 1 to 64 distinct upper bounds in ms (above 0, at most 3600000, at most 3 decimals), e.g. [50, 100, 250, 500, 1000]`);
+    return undefined;
+  }
+  return [...(v as number[])].sort((a, b) => a - b);
 }
 
 function intIn(v: unknown, min: number, max: number, name: string, problems: string[]): number | undefined {

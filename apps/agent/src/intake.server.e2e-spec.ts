@@ -171,8 +171,26 @@ describe('IntakeServer (HTTP on 127.0.0.1)', () => {
       expect(await post('/v1/requests', { ok: false })).toMatchObject({ status: 202, body: { recorded: 1 } });
       expect(await post('/v1/requests', { total: 10, errors: 1, slow: 2 })).toMatchObject({ status: 202, body: { recorded: 1 } });
       expect(await post('/v1/requests', { requests: [{ ok: true, durationMs: 5 }, { service: 'api', total: 3 }] })).toMatchObject({ status: 202, body: { recorded: 2 } });
-      expect(aggregator.take('web')).toEqual({ requests: { total: 13, errors: 2, slow: 3 } });
+      // The two durations in the default buckets (1500 ms in 2500, 5 ms in 5), cumulative as heartbeats carry them.
+      expect(aggregator.take('web')).toEqual({ requests: { total: 13, errors: 2, slow: 3, latencyMs: { '5': 1, '2500': 2, '+Inf': 2 } } });
       expect(aggregator.take('api')).toEqual({ requests: { total: 3, errors: 0, slow: 0 } });
+    });
+
+    it('adds latency buckets an application counted itself', async () => {
+      expect(await post('/v1/requests', { total: 10, errors: 0, latencyMs: { '100': 6, '300': 9 } })).toMatchObject({ status: 202 });
+      expect(await post('/v1/requests', { total: 10, errors: 0, latencyMs: { '300': 4, '+Inf': 5 } })).toMatchObject({ status: 202 });
+      expect(aggregator.take('web')).toEqual({ requests: { total: 20, errors: 0, slow: 0, latencyMs: { '100': 6, '300': 13, '+Inf': 15 } } });
+      expect(await post('/v1/requests', { requests: [{ total: 5, latencyMs: { '100': 3, '50': 4 } }, { total: 5, latencyMs: { '100': 6 } }, { total: 5, latencyMs: { soon: 1 } }] })).toMatchObject({
+        status: 400,
+        body: {
+          problems: [
+            'requests[0].latencyMs must be cumulative: counts that never fall as bounds grow, at most "+Inf" (requests measured, default total), which is at most total',
+            'requests[1].latencyMs must be cumulative: counts that never fall as bounds grow, at most "+Inf" (requests measured, default total), which is at most total',
+            'requests[2].latencyMs: bucket "soon" must be "+Inf" or a distinct upper bound in ms above 0 and at most 3600000 (at most 3 decimals)',
+          ],
+        },
+      });
+      expect(aggregator.take('web')).toBeUndefined();
     });
 
     it('names each bad field, with its index in a list', async () => {

@@ -2,7 +2,7 @@ import type http from 'node:http';
 import { JsonHttpServer, readBody, sendJson } from './local-http.js';
 import type { Logger } from './logger.js';
 import type { MetricsAggregator } from './metrics-aggregator.js';
-import { DEPENDENCY_PATTERN, MAX_BATCH } from './wire.js';
+import { DEPENDENCY_PATTERN, MAX_BATCH, MAX_LATENCY_BUCKETS, MAX_LATENCY_MS } from './wire.js';
 
 const BODY_LIMIT = 1024 * 1024;
 const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
@@ -38,8 +38,8 @@ class BadRequest extends Error {
  *   POST /v1/calls         { dependency, ok, durationMs?, service? }
  *                          or counts { dependency, calls, failures?, slowCalls?, service? }
  *                          or { calls: [ ...either... ] }
- *   POST /v1/requests      { ok, durationMs?, service? } or { total, errors?, slow?, service? }
- *                          or { requests: [ ... ] }
+ *   POST /v1/requests      { ok, durationMs?, service? } or { total, errors?, slow?, latencyMs?, service? }
+ *                          or { requests: [ ... ] }   (latencyMs: cumulative buckets, as in heartbeats)
  *   POST /v1/rate-limited  { policy, count?, service? }
  *   GET  /v1/breakers?service=   breaker states as the control plane last said
  *   POST /v1/ratelimits/:policy/check  { key, cost? }: asked of the control plane with the agent's key
@@ -145,7 +145,7 @@ export class IntakeServer {
     const valid = items.map((item, i) => {
       const at = items.length === 1 && !isList(body, 'requests') ? '' : `requests[${i}].`;
       if (!isObject(item)) {
-        problems.push(`${at.replace(/\.$/, '') || 'body'} must be an object { ok, durationMs? } or { total, errors?, slow? }`);
+        problems.push(`${at.replace(/\.$/, '') || 'body'} must be an object { ok, durationMs? } or { total, errors?, slow?, latencyMs? }`);
         return null;
       }
       const service = this.service(item.service, `${at}service`, problems);
@@ -155,7 +155,8 @@ export class IntakeServer {
         const slow = count(item.slow, `${at}slow`, problems, false);
         if (errors > total) problems.push(`${at}errors must not exceed total`);
         if (slow > total) problems.push(`${at}slow must not exceed total`);
-        return { kind: 'counts' as const, service, total, errors, slow };
+        const latency = item.latencyMs === undefined ? undefined : latencyBuckets(item.latencyMs, `${at}latencyMs`, total, problems);
+        return { kind: 'counts' as const, service, total, errors, slow, latency };
       }
       if (typeof item.ok !== 'boolean') problems.push(`${at}ok must be true or false`);
       return { kind: 'one' as const, service, ok: item.ok === true, durationMs: duration(item.durationMs, `${at}durationMs`, problems) };
@@ -212,6 +213,36 @@ function count(v: unknown, field: string, problems: string[], required: boolean)
     return 0;
   }
   return v;
+}
+
+/**
+ * Cumulative latency buckets `{ "<upper bound ms>": requests within it, …,
+ * "+Inf"?: requests measured }` (as the control plane takes them), turned
+ * into per-bucket counts.
+ */
+function latencyBuckets(v: unknown, field: string, total: number, problems: string[]): { measured: number; buckets: [number, number][] } | undefined {
+  if (!isObject(v) || Object.keys(v).length === 0 || Object.keys(v).length > MAX_LATENCY_BUCKETS + 1) {
+    problems.push(`${field} must be an object of 1 to ${MAX_LATENCY_BUCKETS} cumulative buckets { "<upper bound ms>": requests within it, "+Inf"?: requests measured }`);
+    return undefined;
+  }
+  let measured: number | undefined;
+  const bounds: [number, number][] = [];
+  const before = problems.length;
+  for (const [key, raw] of Object.entries(v)) {
+    const n = count(raw, `${field}["${key}"]`, problems, true);
+    if (key === '+Inf') measured = n;
+    else if (/^\d{1,7}(\.\d{1,3})?$/.test(key) && Number(key) > 0 && Number(key) <= MAX_LATENCY_MS && !bounds.some(([le]) => le === Number(key))) bounds.push([Number(key), n]);
+    else problems.push(`${field}: bucket "${key}" must be "+Inf" or a distinct upper bound in ms above 0 and at most ${MAX_LATENCY_MS} (at most 3 decimals)`);
+  }
+  if (problems.length > before) return undefined;
+  bounds.sort((a, b) => a[0] - b[0]);
+  const top = bounds.length > 0 ? bounds[bounds.length - 1][1] : 0;
+  measured ??= total;
+  if (bounds.some(([, n], i) => i > 0 && n < bounds[i - 1][1]) || top > measured || measured > total) {
+    problems.push(`${field} must be cumulative: counts that never fall as bounds grow, at most "+Inf" (requests measured, default total), which is at most total`);
+    return undefined;
+  }
+  return { measured, buckets: bounds.map(([le, n], i) => [le, n - (i > 0 ? bounds[i - 1][1] : 0)]) };
 }
 
 function duration(v: unknown, field: string, problems: string[]): number | undefined {

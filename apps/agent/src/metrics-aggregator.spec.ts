@@ -38,7 +38,8 @@ describe('MetricsAggregator: sums', () => {
         'db:5432': { calls: 13, failures: 5, slowCalls: 5, latencyMsP50: 10, latencyMsP99: 250 },
         'payments-api': { calls: 5, failures: 0, slowCalls: 0 },
       },
-      requests: { total: 103, errors: 8, slow: 10 },
+      // 50 ms in the 50 ms bucket, 1500 ms in the 2500 ms one (cumulative, as Prometheus' le); the request without a duration is not measured.
+      requests: { total: 103, errors: 8, slow: 10, latencyMs: { '50': 1, '2500': 2, '+Inf': 2 } },
       rateLimited: { login: 5, search: 2 },
     });
     expect(agg.take('api')).toEqual({ dependencies: { cache: { calls: 1, failures: 0, slowCalls: 0, latencyMsP50: 1, latencyMsP99: 1 } } });
@@ -61,7 +62,30 @@ describe('MetricsAggregator: sums', () => {
     agg.recordRequest('web', true);
     const m = agg.take('web');
     expect(m?.dependencies?.db).toMatchObject({ calls: 7, slowCalls: 3 });
-    expect(m?.requests).toEqual({ total: 5, errors: 0, slow: 2 });
+    expect(m?.requests).toEqual({ total: 5, errors: 0, slow: 2, latencyMs: { '1000': 2, '2500': 3, '+Inf': 4 } });
+  });
+
+  it('counts request latencies in the configured buckets, a bound inclusive', () => {
+    const agg = new MetricsAggregator({ ...OPTS, latencyBucketsMs: [300, 100] });
+    for (const d of [0, 100, 100.5, 300, 301]) agg.recordRequest('web', true, d);
+    expect(agg.take('web')?.requests?.latencyMs).toEqual({ '100': 2, '300': 4, '+Inf': 5 });
+    // Every one slower than the largest bound: still measured, and a bound says so.
+    agg.recordRequest('web', true, 5000);
+    expect(agg.take('web')?.requests?.latencyMs).toEqual({ '300': 0, '+Inf': 1 });
+  });
+
+  it('adds latency buckets an application counted itself, folding bounds past 64 into the next larger one', () => {
+    const agg = new MetricsAggregator(OPTS);
+    agg.addRequests('web', { total: 10, errors: 0, slow: 0, latency: { measured: 9, buckets: [[100, 4], [300, 5]] } });
+    agg.recordRequest('web', true, 80);
+    expect(agg.take('web')?.requests).toEqual({ total: 11, errors: 0, slow: 0, latencyMs: { '100': 5, '300': 10, '+Inf': 10 } });
+    // 64 bounds held: a new bound's requests go to the next larger one (counted slower, never faster), or to none.
+    const many: [number, number][] = Array.from({ length: 64 }, (_, i) => [(i + 1) * 10, 1]);
+    agg.addRequests('web', { total: 64, errors: 0, slow: 0, latency: { measured: 64, buckets: many } });
+    agg.addRequests('web', { total: 2, errors: 0, slow: 0, latency: { measured: 2, buckets: [[15, 1], [10_000, 1]] } });
+    const l = agg.take('web')?.requests?.latencyMs ?? {};
+    expect(Object.keys(l)).toHaveLength(65);
+    expect([l['10'], l['20'], l['640'], l['+Inf']]).toEqual([1, 3, 65, 66]);
   });
 
   it('uses the thresholds it is given', () => {
@@ -279,11 +303,25 @@ describe('MetricsAggregator: what it produces passes the control plane’s valid
     expect(validate(heartbeat('web', metrics))).toMatchObject({ ok: true });
   });
 
+  /** Metrics as the control plane's validator keeps them: latencyMs' cumulative buckets as per-bucket counts. */
+  function asStored(m: WireMetrics): unknown {
+    const r = m.requests;
+    if (!r?.latencyMs) return m;
+    const { latencyMs, ...rest } = r;
+    const bounds = Object.keys(latencyMs).filter((k) => k !== '+Inf').sort((a, b) => Number(a) - Number(b));
+    const buckets: Record<string, number> = {};
+    bounds.forEach((b, i) => {
+      const n = latencyMs[b] - (i > 0 ? latencyMs[bounds[i - 1]] : 0);
+      if (n > 0) buckets[b] = n;
+    });
+    return { ...m, requests: { ...rest, latency: { measured: latencyMs['+Inf'] ?? r.total, buckets } } };
+  }
+
   type Op =
     | { op: 'call'; service: string; dependency: string; ok: boolean; durationMs?: number }
     | { op: 'calls'; service: string; dependency: string; calls: number; failures: number; slowCalls: number }
     | { op: 'request'; service: string; ok: boolean; durationMs?: number }
-    | { op: 'requests'; service: string; total: number; errors: number; slow: number }
+    | { op: 'requests'; service: string; total: number; errors: number; slow: number; latency?: { measured: number; buckets: [number, number][] } }
     | { op: 'rateLimited'; service: string; policy: string; count: number }
     | { op: 'manyDependencies'; service: string; n: number }
     | { op: 'manyPolicies'; service: string; n: number };
@@ -302,7 +340,24 @@ describe('MetricsAggregator: what it produces passes the control plane’s valid
     { weight: 6, arbitrary: fc.record({ service, dependency, ok: fc.boolean(), durationMs }).map((r): Op => ({ op: 'call', service: r.service, dependency: r.dependency, ok: r.ok, ...(r.durationMs !== undefined ? { durationMs: r.durationMs } : {}) })) },
     { weight: 3, arbitrary: fc.record({ service, dependency, counts }).map(({ service: s, dependency: d, counts: [calls, failures, slowCalls] }): Op => ({ op: 'calls', service: s, dependency: d, calls, failures, slowCalls })) },
     { weight: 3, arbitrary: fc.record({ service, ok: fc.boolean(), durationMs }).map((r): Op => ({ op: 'request', service: r.service, ok: r.ok, ...(r.durationMs !== undefined ? { durationMs: r.durationMs } : {}) })) },
-    { weight: 2, arbitrary: fc.record({ service, counts }).map(({ service: s, counts: [total, errors, slow] }): Op => ({ op: 'requests', service: s, total, errors, slow })) },
+    {
+      weight: 2,
+      arbitrary: fc
+        .record({ service, counts, latency: fc.option(fc.tuple(fc.double({ min: 0, max: 1, noNaN: true }), fc.subarray([5, 100, 300, 1500.5, 7000]), fc.nat(1000)), { nil: undefined }) })
+        .map(({ service: s, counts: [total, errors, slow], latency }): Op => {
+          if (!latency) return { op: 'requests', service: s, total, errors, slow };
+          // Some of the requests measured, spread over a few bounds (one not among the agent's own buckets).
+          const [share, bounds, seed] = latency;
+          const measured = Math.floor(total * share);
+          let left = measured;
+          const buckets = bounds.map((le, i): [number, number] => {
+            const n = i === bounds.length - 1 ? Math.floor(left / 2) : Math.floor(left / (2 + ((seed + i) % 3)));
+            left -= n;
+            return [le, n];
+          });
+          return { op: 'requests', service: s, total, errors, slow, latency: { measured, buckets } };
+        }),
+    },
     { weight: 2, arbitrary: fc.record({ service, policy, count: bigCount }).map((r): Op => ({ op: 'rateLimited', ...r })) },
     { weight: 1, arbitrary: fc.record({ service, n: fc.integer({ min: 1, max: 260 }) }).map((r): Op => ({ op: 'manyDependencies', ...r })) },
     { weight: 1, arbitrary: fc.record({ service, n: fc.integer({ min: 1, max: 260 }) }).map((r): Op => ({ op: 'manyPolicies', ...r })) },
@@ -343,8 +398,8 @@ describe('MetricsAggregator: what it produces passes the control plane’s valid
         for (const hb of beats) {
           const one = validate(hb);
           if (!one.ok) throw new Error(`rejected by the control plane: ${one.errors.join('; ')}`);
-          // Nothing is lost or changed by the validator either.
-          expect(one.heartbeats[0].metrics ?? undefined).toEqual(hb.metrics === undefined ? undefined : JSON.parse(JSON.stringify(hb.metrics)));
+          // Nothing is lost or changed by the validator either (latency buckets are stored per bucket, not cumulative).
+          expect(one.heartbeats[0].metrics ?? undefined).toEqual(hb.metrics === undefined ? undefined : asStored(JSON.parse(JSON.stringify(hb.metrics)) as WireMetrics));
         }
         // As agent.ts posts several due together.
         expect(validate({ heartbeats: beats })).toMatchObject({ ok: true });
@@ -361,7 +416,8 @@ describe('MetricsAggregator: what it produces passes the control plane’s valid
       fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
         const agg = new MetricsAggregator(OPTS);
         const deps = new Map<string, Map<string, { calls: number; failures: number; slowCalls: number }>>();
-        const reqs = new Map<string, { total: number; errors: number; slow: number }>();
+        const reqs = new Map<string, { total: number; errors: number; slow: number; measured: number; buckets: Map<number, number> }>();
+        const DEFAULT_BOUNDS = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
         const limited = new Map<string, Map<string, number>>();
         let overflow = 0;
         const dep = (s: string, d: string) => {
@@ -377,7 +433,7 @@ describe('MetricsAggregator: what it produces passes the control plane’s valid
           return m.get(d);
         };
         const req = (s: string) => {
-          const r = reqs.get(s) ?? { total: 0, errors: 0, slow: 0 };
+          const r = reqs.get(s) ?? { total: 0, errors: 0, slow: 0, measured: 0, buckets: new Map<number, number>() };
           reqs.set(s, r);
           return r;
         };
@@ -408,11 +464,20 @@ describe('MetricsAggregator: what it produces passes the control plane’s valid
             r.total++;
             if (!o.ok) r.errors++;
             if (o.durationMs !== undefined && o.durationMs > OPTS.slowRequestDurationMs) r.slow++;
+            if (o.durationMs !== undefined) {
+              r.measured++;
+              const le = DEFAULT_BOUNDS.find((b) => b >= o.durationMs!);
+              if (le !== undefined) r.buckets.set(le, (r.buckets.get(le) ?? 0) + 1);
+            }
           } else if (o.op === 'requests') {
             const r = req(o.service);
             r.total += o.total;
             r.errors += o.errors;
             r.slow += o.slow;
+            if (o.latency) {
+              r.measured += o.latency.measured;
+              for (const [le, n] of o.latency.buckets) if (n > 0) r.buckets.set(le, (r.buckets.get(le) ?? 0) + n);
+            }
           } else if (o.op === 'rateLimited') limit(o.service, o.policy, o.count);
           else if (o.op === 'manyDependencies') {
             for (let i = 0; i < o.n; i++) {
@@ -433,7 +498,15 @@ describe('MetricsAggregator: what it produces passes the control plane’s valid
           const expectedDeps = Object.fromEntries([...(deps.get(s) ?? [])].map(([name, d]) => [name, { calls: cap(d.calls), failures: cap(d.failures), slowCalls: cap(d.slowCalls) }]));
           expect(Object.fromEntries(Object.entries(m?.dependencies ?? {}).map(([name, d]) => [name, { calls: d.calls, failures: d.failures, slowCalls: d.slowCalls }]))).toEqual(expectedDeps);
           const r = reqs.get(s);
-          expect(m?.requests).toEqual(r ? { total: cap(r.total), errors: cap(r.errors), slow: cap(r.slow) } : undefined);
+          let latencyMs: Record<string, number> | undefined;
+          if (r && r.measured > 0) {
+            latencyMs = {};
+            let within = 0;
+            for (const le of [...r.buckets.keys()].sort((a, b) => a - b)) latencyMs[String(le)] = cap((within += r.buckets.get(le)!));
+            if (r.buckets.size === 0) latencyMs['10000'] = 0;
+            latencyMs['+Inf'] = cap(r.measured);
+          }
+          expect(m?.requests).toEqual(r ? { total: cap(r.total), errors: cap(r.errors), slow: cap(r.slow), ...(latencyMs ? { latencyMs } : {}) } : undefined);
           const l = limited.get(s);
           expect(m?.rateLimited).toEqual(l && l.size > 0 ? Object.fromEntries([...l].map(([p, n]) => [p, cap(n)])) : undefined);
         }

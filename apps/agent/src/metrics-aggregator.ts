@@ -1,4 +1,4 @@
-import { MAX_COUNT, MAX_LATENCY_MS, MAX_MAP_ENTRIES, type WireMetrics } from './wire.js';
+import { MAX_COUNT, MAX_LATENCY_BUCKETS, MAX_LATENCY_MS, MAX_MAP_ENTRIES, type WireMetrics } from './wire.js';
 
 /** Latency samples kept per dependency between two heartbeats (reservoir sampling beyond that). */
 const RESERVOIR = 512;
@@ -14,14 +14,24 @@ interface DependencyWindow {
 
 interface ServiceWindow {
   dependencies: Map<string, DependencyWindow>;
-  requests: { total: number; errors: number; slow: number; any: boolean };
+  requests: { total: number; errors: number; slow: number; any: boolean; latency: LatencyWindow };
   rateLimited: Map<string, number>;
 }
+
+/** Request latencies of a window: requests measured, and per bucket upper bound (ms) the requests within it and above the bound below (not cumulative). */
+interface LatencyWindow {
+  measured: number;
+  buckets: Map<number, number>;
+}
+
+/** Prometheus' default histogram buckets, in ms. */
+export const DEFAULT_LATENCY_BUCKETS_MS = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
 
 /**
  * What applications on this host report between two heartbeats of a
  * service, summed into the contract's `metrics`: per dependency calls,
- * failures, slow calls and p50/p99 latency; request totals; rate-limited
+ * failures, slow calls and p50/p99 latency; request totals and latency
+ * buckets (for latency SLOs: `latencyBucketsMs`, at most 64 bounds); rate-limited
  * counts. Memory is bounded (at most 200 dependencies and policies per
  * service, as the control plane accepts, and 512 latency samples each);
  * what does not fit is counted in {@link overflow}.
@@ -32,8 +42,13 @@ export class MetricsAggregator {
   overflow = 0;
 
   constructor(
-    private readonly opts: { slowCallDurationMs: number; slowRequestDurationMs: number; random?: () => number },
-  ) {}
+    private readonly opts: { slowCallDurationMs: number; slowRequestDurationMs: number; latencyBucketsMs?: number[]; random?: () => number },
+  ) {
+    this.bounds = [...(opts.latencyBucketsMs ?? DEFAULT_LATENCY_BUCKETS_MS)].sort((a, b) => a - b);
+  }
+
+  /** Upper bounds (ms, ascending) of the buckets a measured request falls in. */
+  private readonly bounds: number[];
 
   /** One call to a dependency. */
   recordCall(service: string, dependency: string, ok: boolean, durationMs?: number): boolean {
@@ -63,15 +78,37 @@ export class MetricsAggregator {
     r.any = true;
     r.total++;
     if (!ok) r.errors++;
-    if (durationMs !== undefined && durationMs > this.opts.slowRequestDurationMs) r.slow++;
+    if (durationMs === undefined) return;
+    if (durationMs > this.opts.slowRequestDurationMs) r.slow++;
+    r.latency.measured++;
+    const le = firstAtLeast(this.bounds, durationMs);
+    // Slower than every bound: measured, in no bucket.
+    if (le !== undefined) r.latency.buckets.set(le, (r.latency.buckets.get(le) ?? 0) + 1);
   }
 
-  addRequests(service: string, counts: { total: number; errors: number; slow: number }): void {
+  /**
+   * Counts an application aggregated itself; `latency`: its latency buckets,
+   * not cumulative (the intake converts the wire's cumulative ones).
+   */
+  addRequests(service: string, counts: { total: number; errors: number; slow: number; latency?: { measured: number; buckets: [number, number][] } }): void {
     const r = this.window(service).requests;
     r.any = true;
     r.total += counts.total;
     r.errors += counts.errors;
     r.slow += counts.slow;
+    if (!counts.latency) return;
+    r.latency.measured += counts.latency.measured;
+    const kept = r.latency.buckets;
+    for (const [le, n] of counts.latency.buckets) {
+      if (n === 0) continue;
+      if (kept.has(le) || kept.size < MAX_LATENCY_BUCKETS) {
+        kept.set(le, (kept.get(le) ?? 0) + n);
+        continue;
+      }
+      // Bounds full: into the next larger one (counted slower, never faster), else slower than all.
+      const larger = [...kept.keys()].filter((k) => k > le).sort((a, b) => a - b)[0];
+      if (larger !== undefined) kept.set(larger, kept.get(larger)! + n);
+    }
   }
 
   recordRateLimited(service: string, policy: string, count: number): boolean {
@@ -103,7 +140,22 @@ export class MetricsAggregator {
         out.dependencies[name] = entry;
       }
     }
-    if (w.requests.any) out.requests = { total: cap(w.requests.total), errors: cap(w.requests.errors), slow: cap(w.requests.slow) };
+    if (w.requests.any) {
+      out.requests = { total: cap(w.requests.total), errors: cap(w.requests.errors), slow: cap(w.requests.slow) };
+      const l = w.requests.latency;
+      if (l.measured > 0) {
+        // Cumulative on the wire, as Prometheus' le buckets.
+        const latencyMs: Record<string, number> = {};
+        let within = 0;
+        for (const le of [...l.buckets.keys()].sort((a, b) => a - b)) {
+          within += l.buckets.get(le)!;
+          latencyMs[String(le)] = cap(within);
+        }
+        if (Object.keys(latencyMs).length === 0) latencyMs[String(this.bounds[this.bounds.length - 1] ?? MAX_LATENCY_MS)] = 0;
+        latencyMs['+Inf'] = cap(l.measured);
+        out.requests.latencyMs = latencyMs;
+      }
+    }
     if (w.rateLimited.size > 0) out.rateLimited = Object.fromEntries([...w.rateLimited].map(([policy, n]) => [policy, cap(n)]));
     return Object.keys(out).length > 0 ? out : undefined;
   }
@@ -111,7 +163,7 @@ export class MetricsAggregator {
   private window(service: string): ServiceWindow {
     let w = this.services.get(service);
     if (!w) {
-      w = { dependencies: new Map(), requests: { total: 0, errors: 0, slow: 0, any: false }, rateLimited: new Map() };
+      w = { dependencies: new Map(), requests: { total: 0, errors: 0, slow: 0, any: false, latency: { measured: 0, buckets: new Map() } }, rateLimited: new Map() };
       this.services.set(service, w);
     }
     return w;
@@ -139,6 +191,18 @@ export class MetricsAggregator {
       if (j < RESERVOIR) d.samples[j] = value;
     }
   }
+}
+
+/** The first of ascending `bounds` at least `v` (binary search). */
+function firstAtLeast(bounds: number[], v: number): number | undefined {
+  let lo = 0;
+  let hi = bounds.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (bounds[mid] < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return bounds[lo];
 }
 
 /** Nearest-rank quantile of sorted values. */

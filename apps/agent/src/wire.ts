@@ -27,7 +27,8 @@ export interface WireDependency {
 
 export interface WireMetrics {
   dependencies?: Record<string, WireDependency>;
-  requests?: { total: number; errors: number; slow?: number };
+  /** `latencyMs`: cumulative buckets, Prometheus-style: { "<upper bound ms>": requests that took at most that long, "+Inf": requests measured }. */
+  requests?: { total: number; errors: number; slow?: number; latencyMs?: Record<string, number> };
   rateLimited?: Record<string, number>;
 }
 
@@ -39,5 +40,7 @@ export const MAX_MAP_ENTRIES = 200;
 export const MAX_BATCH = 1000;
 /** The largest count (calls, failures, requests, ...) the control plane accepts. */
 export const MAX_COUNT = 1e12;
-/** The largest latency (p50/p99, ms) the control plane accepts. */
+/** The control plane takes at most this many latency bucket bounds per heartbeat. */
+export const MAX_LATENCY_BUCKETS = 64;
+/** The largest latency (p50/p99, bucket bounds; ms) the control plane accepts. */
 export const MAX_LATENCY_MS = 3_600_000;

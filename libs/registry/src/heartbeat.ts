@@ -22,9 +22,28 @@ export interface DependencyCounts {
   latencyMsP99?: number;
 }
 
+/**
+ * Request latencies as stored: the requests whose latency was measured, and
+ * how many fell in each bucket — keyed by the bucket's upper bound in ms (as
+ * `String(number)`), not cumulative, empty buckets left out. Those slower
+ * than every bound are `measured` minus the buckets' sum.
+ */
+export interface LatencyCounts {
+  measured: number;
+  buckets: Record<string, number>;
+}
+
+export interface RequestMetrics {
+  total: number;
+  errors: number;
+  slow?: number;
+  /** From the heartbeat's `latencyMs` (cumulative `le` buckets on the wire). */
+  latency?: LatencyCounts;
+}
+
 export interface HeartbeatMetrics {
   dependencies?: Record<string, DependencyCounts>;
-  requests?: { total: number; errors: number; slow?: number };
+  requests?: RequestMetrics;
   rateLimited?: Record<string, number>;
 }
 
@@ -64,7 +83,11 @@ export type ParseResult = { ok: true; heartbeats: Heartbeat[] } | { ok: false; e
 const HEARTBEAT_FIELDS = new Set(['service', 'instance', 'status', 'at', 'intervalSeconds', 'address', 'port', 'zone', 'region', 'role', 'term', 'metrics', 'via', 'peers']);
 const METRICS_FIELDS = new Set(['dependencies', 'requests', 'rateLimited']);
 const DEPENDENCY_FIELDS = new Set(['calls', 'failures', 'slowCalls', 'latencyMsP50', 'latencyMsP99']);
-const REQUEST_FIELDS = new Set(['total', 'errors', 'slow']);
+const REQUEST_FIELDS = new Set(['total', 'errors', 'slow', 'latencyMs']);
+/** At most this many latency buckets per heartbeat. */
+export const MAX_LATENCY_BUCKETS = 64;
+/** The largest latency (ms) a bucket bound or a dependency's p50/p99 may have. */
+export const MAX_LATENCY_MS = 3_600_000;
 const MAX_COUNT = 1e12;
 const MAX_MAP_ENTRIES = 200;
 /** Agents' clocks may be off; an `at` further than this from now is rejected as a clock error. */
@@ -216,15 +239,21 @@ function metrics(raw: unknown, p: string, errors: string[]): HeartbeatMetrics | 
   if (raw.requests !== undefined) {
     const r = raw.requests;
     const q = `${p}.requests`;
-    if (!isObject(r)) errors.push(`${q} must be an object { total, errors, slow? }`);
+    if (!isObject(r)) errors.push(`${q} must be an object { total, errors, slow?, latencyMs? }`);
     else {
-      for (const k of Object.keys(r)) if (!REQUEST_FIELDS.has(k)) errors.push(`${q}.${k} is not a requests field`);
+      for (const k of Object.keys(r)) if (!REQUEST_FIELDS.has(k)) errors.push(`${q}.${k} is not a requests field (total, errors, slow, latencyMs)`);
       const total = count(r.total, `${q}.total`, errors, true);
       const errs = count(r.errors, `${q}.errors`, errors, false) ?? 0;
       const slow = count(r.slow, `${q}.slow`, errors, false);
       if (total !== null && errs > total) errors.push(`${q}.errors must not exceed total`);
       if (total !== null && slow !== null && slow > total) errors.push(`${q}.slow must not exceed total`);
-      out.requests = { total: total ?? 0, errors: errs, ...(slow !== null ? { slow } : {}) };
+      const counts: RequestMetrics = { total: total ?? 0, errors: errs };
+      if (slow !== null) counts.slow = slow;
+      if (r.latencyMs !== undefined) {
+        const latency = latencyBuckets(r.latencyMs, `${q}.latencyMs`, total, errors);
+        if (latency) counts.latency = latency;
+      }
+      out.requests = counts;
     }
   }
   if (raw.rateLimited !== undefined) {
@@ -242,6 +271,85 @@ function metrics(raw: unknown, p: string, errors: string[]): HeartbeatMetrics | 
     }
   }
   return out;
+}
+
+/**
+ * `latencyMs`: cumulative buckets as Prometheus' `le` — `{ "<upper bound
+ * ms>": requests that took at most that long, …, "+Inf"?: requests measured }`,
+ * "+Inf" defaulting to `total`. Counts must not fall as bounds grow.
+ */
+export function latencyBuckets(v: unknown, field: string, total: number | null, errors: string[]): LatencyCounts | null {
+  const shape = `${field} must be an object of cumulative buckets { "<upper bound in ms>": requests that took at most that long, …, "+Inf"?: requests measured }`;
+  if (!isObject(v)) {
+    errors.push(shape);
+    return null;
+  }
+  const keys = Object.keys(v);
+  if (keys.length === 0 || keys.length > MAX_LATENCY_BUCKETS + 1) {
+    errors.push(`${field} must have 1 to ${MAX_LATENCY_BUCKETS} bounds (and "+Inf")`);
+    return null;
+  }
+  let measured: number | null = null;
+  const bounds: { key: string; le: number; n: number }[] = [];
+  let bad = false;
+  for (const key of keys) {
+    const n = count(v[key], `${field}["${key}"]`, errors, true);
+    if (n === null) {
+      bad = true;
+      continue;
+    }
+    if (key === '+Inf') {
+      measured = n;
+      continue;
+    }
+    const le = /^\d{1,7}(\.\d{1,3})?$/.test(key) ? Number(key) : NaN;
+    if (!(le > 0 && le <= MAX_LATENCY_MS)) {
+      errors.push(`${field}: bucket "${key}" must be "+Inf" or an upper bound in ms above 0 and at most ${MAX_LATENCY_MS} (at most 3 decimals)`);
+      bad = true;
+      continue;
+    }
+    if (bounds.some((b) => b.le === le)) {
+      errors.push(`${field}: buckets "${bounds.find((b) => b.le === le)!.key}" and "${key}" have the same bound`);
+      bad = true;
+      continue;
+    }
+    bounds.push({ key: String(le), le, n });
+  }
+  if (bad) return null;
+  if (bounds.length === 0) {
+    errors.push(`${field} must have at least one bound besides "+Inf"`);
+    return null;
+  }
+  bounds.sort((a, b) => a.le - b.le);
+  for (let i = 1; i < bounds.length; i++) {
+    if (bounds[i].n < bounds[i - 1].n) {
+      errors.push(`${field}["${bounds[i].key}"] must not be below ${field}["${bounds[i - 1].key}"]: buckets are cumulative (requests that took at most the bound)`);
+      return null;
+    }
+  }
+  const top = bounds[bounds.length - 1].n;
+  if (measured !== null && measured < top) {
+    errors.push(`${field}["+Inf"] must not be below ${field}["${bounds[bounds.length - 1].key}"]`);
+    return null;
+  }
+  if (measured === null) {
+    if (total !== null && top > total) {
+      errors.push(`${field}["${bounds[bounds.length - 1].key}"]: ${top} requests must not exceed total (${total})`);
+      return null;
+    }
+    measured = total ?? top;
+  }
+  if (total !== null && measured > total) {
+    errors.push(`${field}["+Inf"]: ${measured} requests measured must not exceed total (${total})`);
+    return null;
+  }
+  const buckets: Record<string, number> = {};
+  let below = 0;
+  for (const b of bounds) {
+    if (b.n > below) buckets[b.key] = b.n - below;
+    below = b.n;
+  }
+  return { measured, buckets };
 }
 
 function name(v: unknown, field: string, errors: string[], required: boolean): string | null {
@@ -266,8 +374,8 @@ function count(v: unknown, field: string, errors: string[], required: boolean): 
 
 function latency(v: unknown, field: string, errors: string[]): number | null {
   if (v === undefined) return null;
-  if (typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 3_600_000) return v;
-  errors.push(`${field} must be a number of milliseconds from 0 to 3600000`);
+  if (typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= MAX_LATENCY_MS) return v;
+  errors.push(`${field} must be a number of milliseconds from 0 to ${MAX_LATENCY_MS}`);
   return null;
 }
 

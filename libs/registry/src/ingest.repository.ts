@@ -104,7 +104,7 @@ export class IngestRepository {
       if (fresh.length === 0) return 0;
 
       const hb = { instance: [] as string[], received: [] as string[], sent: [] as (string | null)[], status: [] as string[], via: [] as (string | null)[] };
-      const requests = new Map<string, { minute: string; instanceId: string; serviceId: string; heartbeats: number; total: number; errors: number; slow: number }>();
+      const requests = new Map<string, RequestRow>();
       const deps = new Map<string, { minute: string; instanceId: string; serviceId: string; dependency: string; calls: number; failures: number; slow: number; p50: number | null; p99: number | null }>();
       const limited = new Map<string, { minute: string; instanceId: string; serviceId: string; policy: string; count: number }>();
       for (const e of fresh) {
@@ -119,12 +119,17 @@ export class IngestRepository {
           hb.status.push(h.status);
           hb.via.push(h.via ?? null);
           const rk = `${minute}|${known.id}`;
-          const r = requests.get(rk) ?? { minute, instanceId: known.id, serviceId: known.serviceId, heartbeats: 0, total: 0, errors: 0, slow: 0 };
+          const r = requests.get(rk) ?? { minute, instanceId: known.id, serviceId: known.serviceId, heartbeats: 0, total: 0, errors: 0, slow: 0, measured: 0, buckets: null };
           r.heartbeats += 1;
-          if (h.metrics?.requests) {
-            r.total += h.metrics.requests.total;
-            r.errors += h.metrics.requests.errors;
-            r.slow += h.metrics.requests.slow ?? 0;
+          const m = h.metrics?.requests;
+          if (m) {
+            r.total += m.total;
+            r.errors += m.errors;
+            r.slow += m.slow ?? 0;
+            if (m.latency) {
+              r.measured += m.latency.measured;
+              r.buckets = addBuckets(r.buckets, m.latency.buckets);
+            }
           }
           requests.set(rk, r);
           for (const [dependency, c] of Object.entries(h.metrics?.dependencies ?? {})) {
@@ -209,27 +214,47 @@ async function insertHeartbeats(tx: pg.PoolClient, hb: { instance: string[]; rec
 
 async function upsertRollups(
   tx: pg.PoolClient,
-  requests: { minute: string; instanceId: string; serviceId: string; heartbeats: number; total: number; errors: number; slow: number }[],
+  requests: RequestRow[],
   deps: { minute: string; instanceId: string; serviceId: string; dependency: string; calls: number; failures: number; slow: number; p50: number | null; p99: number | null }[],
   limited: { minute: string; instanceId: string; serviceId: string; policy: string; count: number }[],
 ): Promise<void> {
   if (requests.length > 0) {
     await tx.query(
-      `INSERT INTO request_rollups AS r (minute, instance_id, service_id, heartbeats, total, errors, slow)
-       SELECT * FROM unnest($1::timestamptz[], $2::uuid[], $3::uuid[], $4::int[], $5::bigint[], $6::bigint[], $7::bigint[])
+      `INSERT INTO request_rollups AS r (minute, instance_id, service_id, heartbeats, total, errors, slow, latency_total, latency)
+       SELECT * FROM unnest($1::timestamptz[], $2::uuid[], $3::uuid[], $4::int[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::jsonb[])
        ON CONFLICT (minute, instance_id) DO UPDATE SET heartbeats = r.heartbeats + excluded.heartbeats, total = r.total + excluded.total,
-         errors = r.errors + excluded.errors, slow = r.slow + excluded.slow`,
-      [requests.map((r) => r.minute), requests.map((r) => r.instanceId), requests.map((r) => r.serviceId), requests.map((r) => r.heartbeats), requests.map((r) => r.total), requests.map((r) => r.errors), requests.map((r) => r.slow)],
+         errors = r.errors + excluded.errors, slow = r.slow + excluded.slow,
+         latency_total = r.latency_total + excluded.latency_total, latency = ninefold_latency_add(r.latency, excluded.latency)`,
+      [
+        requests.map((r) => r.minute),
+        requests.map((r) => r.instanceId),
+        requests.map((r) => r.serviceId),
+        requests.map((r) => r.heartbeats),
+        requests.map((r) => r.total),
+        requests.map((r) => r.errors),
+        requests.map((r) => r.slow),
+        requests.map((r) => r.measured),
+        requests.map((r) => jsonOf(r.buckets)),
+      ],
     );
     // The same counts by hour and by day, in (service, period) order: two drains adding to the same rows lock them in the same order (no deadlock).
     for (const [table, period, grain] of [['request_hours', 'hour', HOUR_MS], ['request_days', 'day', DAY_MS]] as const) {
       const rows = periodsOf(requests, grain);
       if (rows.length === 0) continue;
       await tx.query(
-        `INSERT INTO ${table} AS p (${period}, service_id, total, errors, slow)
-         SELECT * FROM unnest($1::${period === 'day' ? 'date' : 'timestamptz'}[], $2::uuid[], $3::bigint[], $4::bigint[], $5::bigint[])
-         ON CONFLICT (service_id, ${period}) DO UPDATE SET total = p.total + excluded.total, errors = p.errors + excluded.errors, slow = p.slow + excluded.slow`,
-        [rows.map((r) => (period === 'day' ? r.start.slice(0, 10) : r.start)), rows.map((r) => r.serviceId), rows.map((r) => r.total), rows.map((r) => r.errors), rows.map((r) => r.slow)],
+        `INSERT INTO ${table} AS p (${period}, service_id, total, errors, slow, latency_total, latency)
+         SELECT * FROM unnest($1::${period === 'day' ? 'date' : 'timestamptz'}[], $2::uuid[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::jsonb[])
+         ON CONFLICT (service_id, ${period}) DO UPDATE SET total = p.total + excluded.total, errors = p.errors + excluded.errors, slow = p.slow + excluded.slow,
+           latency_total = p.latency_total + excluded.latency_total, latency = ninefold_latency_add(p.latency, excluded.latency)`,
+        [
+          rows.map((r) => (period === 'day' ? r.start.slice(0, 10) : r.start)),
+          rows.map((r) => r.serviceId),
+          rows.map((r) => r.total),
+          rows.map((r) => r.errors),
+          rows.map((r) => r.slow),
+          rows.map((r) => r.measured),
+          rows.map((r) => jsonOf(r.buckets)),
+        ],
       );
     }
   }
@@ -256,18 +281,47 @@ async function upsertRollups(
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 
+/** A batch's requests of one instance in one minute. */
+interface RequestRow {
+  minute: string;
+  instanceId: string;
+  serviceId: string;
+  heartbeats: number;
+  total: number;
+  errors: number;
+  slow: number;
+  /** Requests whose latency was measured, and their latency buckets (null: none reported). */
+  measured: number;
+  buckets: Record<string, number> | null;
+}
+
+type PeriodRow = Omit<RequestRow, 'minute' | 'instanceId' | 'heartbeats'> & { start: string };
+
+/** Latency buckets added bound by bound (`into` is changed when given). */
+function addBuckets(into: Record<string, number> | null, add: Record<string, number>): Record<string, number> {
+  const out = into ?? {};
+  for (const k in add) out[k] = (out[k] ?? 0) + add[k];
+  return out;
+}
+
+const jsonOf = (buckets: Record<string, number> | null): string | null => (buckets ? JSON.stringify(buckets) : null);
+
 /** A batch's request counts per service and UTC hour or day (`grainMs`; periods without requests left out), sorted by service and period. */
-function periodsOf(requests: { minute: string; serviceId: string; total: number; errors: number; slow: number }[], grainMs: number): { start: string; serviceId: string; total: number; errors: number; slow: number }[] {
-  const periods = new Map<string, { start: string; serviceId: string; total: number; errors: number; slow: number }>();
+function periodsOf(requests: RequestRow[], grainMs: number): PeriodRow[] {
+  const periods = new Map<string, PeriodRow>();
   for (const r of requests) {
     if (r.total === 0) continue;
     const ms = Date.parse(r.minute);
     const start = new Date(ms - (ms % grainMs)).toISOString();
     const key = `${r.serviceId}|${start}`;
-    const p = periods.get(key) ?? { start, serviceId: r.serviceId, total: 0, errors: 0, slow: 0 };
+    const p = periods.get(key) ?? { start, serviceId: r.serviceId, total: 0, errors: 0, slow: 0, measured: 0, buckets: null };
     p.total += r.total;
     p.errors += r.errors;
     p.slow += r.slow;
+    if (r.buckets) {
+      p.measured += r.measured;
+      p.buckets = addBuckets(p.buckets, r.buckets);
+    }
     periods.set(key, p);
   }
   return [...periods.values()].sort((a, b) => (a.serviceId < b.serviceId ? -1 : a.serviceId > b.serviceId ? 1 : a.start < b.start ? -1 : a.start > b.start ? 1 : 0));

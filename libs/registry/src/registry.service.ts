@@ -69,7 +69,7 @@ export interface SloSummary {
   id: string;
   name: string;
   objective: number;
-  sli: { type: string };
+  sli: { type: string; thresholdMs?: number };
   window: string;
   windowDays: number;
   /** Share of the error budget left at the leader's last evaluation (null: not evaluated yet, or no data). */
@@ -349,13 +349,13 @@ export class RegistryService {
     const deps = depNames.length > 0 ? await this.prisma.service.findMany({ where: { name: { in: depNames } }, select: { id: true, name: true } }) : [];
     const [spans, sloRows] = await Promise.all([
       this.spans([...rows.map((r) => r.id), ...deps.map((d) => d.id)], now),
-      this.prisma.slo.findMany({ where: { serviceId: { in: rows.map((r) => r.id) } }, orderBy: { name: 'asc' }, select: { id: true, serviceId: true, name: true, objective: true, sliType: true, window: true, windowDays: true, budgetRemaining: true, firing: true, evaluatedAt: true } }),
+      this.prisma.slo.findMany({ where: { serviceId: { in: rows.map((r) => r.id) } }, orderBy: { name: 'asc' }, select: { id: true, serviceId: true, name: true, objective: true, sliType: true, thresholdMs: true, window: true, windowDays: true, budgetRemaining: true, firing: true, evaluatedAt: true } }),
     ]);
     const depIds = new Map(deps.map((d) => [d.name, d.id]));
     const slos = new Map<string, SloSummary[]>();
     for (const o of sloRows) {
       const list = slos.get(o.serviceId) ?? [];
-      list.push({ id: o.id, name: o.name, objective: o.objective, sli: { type: o.sliType }, window: o.window, windowDays: o.windowDays, budgetRemaining: o.budgetRemaining, firing: o.firing, evaluatedAt: o.evaluatedAt?.toISOString() ?? null });
+      list.push({ id: o.id, name: o.name, objective: o.objective, sli: o.sliType === 'latency' && o.thresholdMs !== null ? { type: o.sliType, thresholdMs: o.thresholdMs } : { type: o.sliType }, window: o.window, windowDays: o.windowDays, budgetRemaining: o.budgetRemaining, firing: o.firing, evaluatedAt: o.evaluatedAt?.toISOString() ?? null });
       slos.set(o.serviceId, list);
     }
     return Promise.all(rows.map((r) => this.view(r, spans, depIds, now, slos.get(r.id) ?? [])));

@@ -1,13 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import { DomainError, ErrorCode, PrismaService } from '#core';
 import { availabilityOver, StateHistoryRepository } from '#registry';
+import type { SliType } from './slo.service.js';
 
 /** The longest range one report covers. */
 export const REPORT_MAX_DAYS = 400;
 
 export interface ReportSlo {
   name: string;
-  sli: 'availability' | 'requests';
+  sli: SliType;
+  /** Latency SLIs: the most a good request may take. */
+  thresholdMs?: number;
   objective: number;
   /** good / total over the report's range; null without data. */
   value: number | null;
@@ -39,8 +42,8 @@ export interface AvailabilityReport {
 /**
  * The availability report customers and managers ask for: per service over
  * [from, to), its availability, downtime, outages and whether each SLO was
- * met. Five queries however many services: their state history, DOWN
- * transitions, SLOs and request sums.
+ * met. Five queries however many services (six with latency SLOs): their
+ * state history, DOWN transitions, SLOs and request (and latency) sums.
  */
 @Injectable()
 export class AvailabilityReportService {
@@ -60,11 +63,23 @@ export class AvailabilityReportService {
     const [spans, outages, slos, requests] = await Promise.all([
       this.history.spans(ids, fromMs, Math.min(toMs, Date.now())),
       this.prisma.serviceTransition.groupBy({ by: ['serviceId'], where: { serviceId: { in: ids }, to: 'DOWN', at: { gte: from, lt: to } }, _count: { _all: true } }),
-      this.prisma.slo.findMany({ where: { serviceId: { in: ids } }, orderBy: { name: 'asc' }, select: { serviceId: true, name: true, sliType: true, objective: true } }),
+      this.prisma.slo.findMany({ where: { serviceId: { in: ids } }, orderBy: { name: 'asc' }, select: { serviceId: true, name: true, sliType: true, thresholdMs: true, objective: true } }),
       this.prisma.$queryRaw<{ service_id: string; total: bigint | null; errors: bigint | null }[]>`
         SELECT service_id, sum(total) AS total, sum(errors) AS errors FROM request_days
          WHERE service_id = ANY(${ids}::uuid[]) AND day >= ${from.toISOString().slice(0, 10)}::date AND day < ${to}::timestamptz GROUP BY service_id`,
     ]);
+    // Latency SLIs: the measured requests, and those within each SLO's threshold, per service and threshold.
+    const latencySlos = slos.filter((o) => o.sliType === 'latency' && o.thresholdMs !== null);
+    const latency = new Map<string, { total: number; errors: number }>();
+    if (latencySlos.length > 0) {
+      const sums = await this.prisma.$queryRaw<{ service_id: string; threshold: number; total: bigint | null; good: bigint | null }[]>`
+        SELECT d.service_id, t.threshold, sum(d.latency_total) AS total, sum(ninefold_latency_within(d.latency, t.threshold)) AS good
+          FROM unnest(${latencySlos.map((o) => o.serviceId)}::uuid[], ${latencySlos.map((o) => o.thresholdMs)}::float8[]) AS t(service_id, threshold)
+          JOIN request_days d ON d.service_id = t.service_id
+         WHERE d.day >= ${from.toISOString().slice(0, 10)}::date AND d.day < ${to}::timestamptz
+         GROUP BY d.service_id, t.threshold`;
+      for (const r of sums) latency.set(`${r.service_id}@${r.threshold}`, { total: Number(r.total ?? 0), errors: Number(r.total ?? 0) - Number(r.good ?? 0) });
+    }
     const outagesOf = new Map(outages.map((o) => [o.serviceId, o._count._all]));
     const requestsOf = new Map(requests.map((r) => [r.service_id, { total: Number(r.total ?? 0), errors: Number(r.errors ?? 0) }]));
     const rows = services.map((s): ReportRow => {
@@ -81,8 +96,11 @@ export class AvailabilityReportService {
         slos: slos
           .filter((o) => o.serviceId === s.id)
           .map((o) => {
-            const value = o.sliType === 'availability' ? a.availability : req && req.total > 0 ? (req.total - req.errors) / req.total : null;
-            return { name: o.name, sli: o.sliType, objective: o.objective, value, met: value === null ? null : value >= o.objective };
+            const counted = o.sliType === 'latency' ? latency.get(`${s.id}@${o.thresholdMs}`) : req;
+            const value = o.sliType === 'availability' ? a.availability : counted && counted.total > 0 ? (counted.total - counted.errors) / counted.total : null;
+            const slo: ReportSlo = { name: o.name, sli: o.sliType, objective: o.objective, value, met: value === null ? null : value >= o.objective };
+            if (o.sliType === 'latency' && o.thresholdMs !== null) slo.thresholdMs = o.thresholdMs;
+            return slo;
           }),
       };
     });
@@ -97,11 +115,11 @@ export function reportCsv(report: AvailabilityReport): string {
     return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
   };
   const pct = (a: number | null) => (a === null ? null : Number((a * 100).toFixed(5)));
-  const lines = [['service', 'from', 'to', 'availability_percent', 'downtime_minutes', 'outages', 'incidents', 'slo', 'sli', 'objective_percent', 'slo_percent', 'slo_met'].join(',')];
+  const lines = [['service', 'from', 'to', 'availability_percent', 'downtime_minutes', 'outages', 'incidents', 'slo', 'sli', 'objective_percent', 'slo_percent', 'slo_met', 'slo_threshold_ms'].join(',')];
   for (const r of report.services) {
     const base = [r.service, report.from, report.to, pct(r.availability), Number((r.downtimeSeconds / 60).toFixed(2)), r.outages, r.incidents];
     const slos = r.slos.length > 0 ? r.slos : [null];
-    for (const o of slos) lines.push([...base, o?.name ?? null, o?.sli ?? null, o ? pct(o.objective) : null, o ? pct(o.value) : null, o?.met ?? null].map(q).join(','));
+    for (const o of slos) lines.push([...base, o?.name ?? null, o?.sli ?? null, o ? pct(o.objective) : null, o ? pct(o.value) : null, o?.met ?? null, o?.thresholdMs ?? null].map(q).join(','));
   }
   return `${lines.join('\r\n')}\r\n`;
 }

@@ -9,10 +9,39 @@ export interface Tally {
   errors: number;
 }
 
-/** Counts of the requests of many services over windows ending now. */
+/**
+ * What a series of counts counts: a service's requests and the errors among
+ * them, or its requests whose latency was measured and those among them not
+ * known to have taken at most `thresholdMs` (latency buckets are counted
+ * good up to the largest bound not above the threshold).
+ */
+export type Measure = { kind: 'requests' } | { kind: 'latency'; thresholdMs: number };
+
+export const REQUESTS: Measure = Object.freeze({ kind: 'requests' });
+
+/** The key of a service's series of a measure. */
+export function seriesOf(serviceId: string, measure: Measure): string {
+  return measure.kind === 'requests' ? serviceId : `${serviceId}@${measure.thresholdMs}`;
+}
+
+/** The services whose counts of one measure are wanted. */
+export interface SeriesGroup {
+  measure: Measure;
+  serviceIds: string[];
+}
+
+/** The SQL that sums a measure's total and errors over rollup rows. */
+function columnsOf(measure: Measure): { total: string; errors: string } {
+  if (measure.kind === 'requests') return { total: 'total', errors: 'errors' };
+  const t = measure.thresholdMs;
+  if (!(Number.isFinite(t) && t > 0)) throw new Error(`latency threshold ${t} is not a positive number of ms`);
+  return { total: 'latency_total', errors: `(latency_total - ninefold_latency_within(latency, ${t}))` };
+}
+
+/** Counts of series (see {@link seriesOf}) over windows ending now. */
 export interface RequestCounts {
-  /** Good and total requests of a service over [startMs, now]. */
-  of(serviceId: string, startMs: number): WindowCounts;
+  /** Good and total events of a series over [startMs, now]. */
+  of(series: string, startMs: number): WindowCounts;
 }
 
 /** Something that runs SQL: a pg pool or one of its clients. */
@@ -71,15 +100,17 @@ type ClosedSums = Map<string, Map<string, { edge: Tally; closed: Tally }>>;
  * (for a day edge: the days before today and today's hours before the
  * current one); and the current hour's row.
  */
-async function closedSums(db: Queryable, serviceIds: string[], edges: { grain: 'hour' | 'day'; startMs: number }[], nowMs: number): Promise<{ sums: ClosedSums; current: Map<string, Tally> }> {
-  const sums: ClosedSums = new Map(serviceIds.map((id) => [id, new Map()]));
+async function closedSums(db: Queryable, measure: Measure, serviceIds: string[], edges: { grain: 'hour' | 'day'; startMs: number }[], nowMs: number): Promise<{ sums: ClosedSums; current: Map<string, Tally> }> {
+  const { total, errors } = columnsOf(measure);
+  const series = (id: string) => seriesOf(id, measure);
+  const sums: ClosedSums = new Map(serviceIds.map((id) => [series(id), new Map()]));
   const current = new Map<string, Tally>();
   if (serviceIds.length === 0) return { sums, current };
   const currentHourMs = Math.floor(nowMs / HOUR_MS) * HOUR_MS;
   const todayMs = Math.floor(nowMs / DAY_MS) * DAY_MS;
   const days = edges.filter((e) => e.grain === 'day');
   const hours = edges.filter((e) => e.grain === 'hour');
-  const set = (id: string, key: string, edge: Tally, closed: Tally) => sums.get(id)?.set(key, { edge, closed });
+  const set = (id: string, key: string, edge: Tally, closed: Tally) => sums.get(series(id))?.set(key, { edge, closed });
 
   const todayHours = new Map<string, Tally>();
   {
@@ -87,14 +118,14 @@ async function closedSums(db: Queryable, serviceIds: string[], edges: { grain: '
     const cols = hours.map((e, i) => {
       params.push(new Date(e.startMs));
       const p = `$${params.length}`;
-      return `sum(total) FILTER (WHERE hour = ${p}) AS e${i}_t, sum(errors) FILTER (WHERE hour = ${p}) AS e${i}_e,
-              sum(total) FILTER (WHERE hour > ${p} AND hour < $3) AS c${i}_t, sum(errors) FILTER (WHERE hour > ${p} AND hour < $3) AS c${i}_e`;
+      return `sum(${total}) FILTER (WHERE hour = ${p}) AS e${i}_t, sum(${errors}) FILTER (WHERE hour = ${p}) AS e${i}_e,
+              sum(${total}) FILTER (WHERE hour > ${p} AND hour < $3) AS c${i}_t, sum(${errors}) FILTER (WHERE hour > ${p} AND hour < $3) AS c${i}_e`;
     });
     const { rows } = await db.query<Record<string, string | null>>(
       `SELECT service_id::text AS id, ${[
         ...cols,
-        'sum(total) FILTER (WHERE hour >= $4 AND hour < $3) AS today_t, sum(errors) FILTER (WHERE hour >= $4 AND hour < $3) AS today_e',
-        'sum(total) FILTER (WHERE hour = $3) AS cur_t, sum(errors) FILTER (WHERE hour = $3) AS cur_e',
+        `sum(${total}) FILTER (WHERE hour >= $4 AND hour < $3) AS today_t, sum(${errors}) FILTER (WHERE hour >= $4 AND hour < $3) AS today_e`,
+        `sum(${total}) FILTER (WHERE hour = $3) AS cur_t, sum(${errors}) FILTER (WHERE hour = $3) AS cur_e`,
       ].join(', ')}
          FROM request_hours WHERE service_id = ANY($1::uuid[]) AND hour >= $2 GROUP BY service_id`,
       params,
@@ -103,7 +134,7 @@ async function closedSums(db: Queryable, serviceIds: string[], edges: { grain: '
       const id = r.id as string;
       hours.forEach((e, i) => set(id, keyOf(e), tally(r[`e${i}_t`], r[`e${i}_e`]), tally(r[`c${i}_t`], r[`c${i}_e`])));
       todayHours.set(id, tally(r.today_t, r.today_e));
-      current.set(id, tally(r.cur_t, r.cur_e));
+      current.set(series(id), tally(r.cur_t, r.cur_e));
     }
   }
   if (days.length > 0) {
@@ -112,8 +143,8 @@ async function closedSums(db: Queryable, serviceIds: string[], edges: { grain: '
     const cols = days.map((e, i) => {
       params.push(day(e.startMs));
       const p = `$${params.length}::date`;
-      return `sum(total) FILTER (WHERE day = ${p}) AS e${i}_t, sum(errors) FILTER (WHERE day = ${p}) AS e${i}_e,
-              sum(total) FILTER (WHERE day > ${p} AND day < $3::date) AS c${i}_t, sum(errors) FILTER (WHERE day > ${p} AND day < $3::date) AS c${i}_e`;
+      return `sum(${total}) FILTER (WHERE day = ${p}) AS e${i}_t, sum(${errors}) FILTER (WHERE day = ${p}) AS e${i}_e,
+              sum(${total}) FILTER (WHERE day > ${p} AND day < $3::date) AS c${i}_t, sum(${errors}) FILTER (WHERE day > ${p} AND day < $3::date) AS c${i}_e`;
     });
     const { rows } = await db.query<Record<string, string | null>>(
       `SELECT service_id::text AS id, ${cols.join(', ')} FROM request_days WHERE service_id = ANY($1::uuid[]) AND day >= $2::date GROUP BY service_id`,
@@ -149,32 +180,37 @@ function startsOf(startsMs: number[], nowMs: number): { edges: { grain: 'hour' |
  */
 export async function queryRequestCounts(
   transaction: <T>(fn: (db: Queryable) => Promise<T>) => Promise<T>,
-  serviceIds: string[],
+  groups: SeriesGroup[],
   startsMs: number[],
   nowMs: number,
 ): Promise<RequestCounts> {
   const { edges, minutes } = startsOf(startsMs, nowMs);
-  const { hours, short } = await inSnapshot(transaction, async (db) => {
-    const hours = await closedSums(db, serviceIds, edges, nowMs);
-    const short = new Map<string, Map<number, Tally>>();
-    if (minutes.length > 0 && serviceIds.length > 0) {
+  const sums: ClosedSums = new Map();
+  const current = new Map<string, Tally>();
+  const short = new Map<string, Map<number, Tally>>();
+  await inSnapshot(transaction, async (db) => {
+    for (const { measure, serviceIds } of groups) {
+      const hours = await closedSums(db, measure, serviceIds, edges, nowMs);
+      for (const [k, v] of hours.sums) sums.set(k, v);
+      for (const [k, v] of hours.current) current.set(k, v);
+      if (minutes.length === 0 || serviceIds.length === 0) continue;
+      const { total, errors } = columnsOf(measure);
       const params: unknown[] = [serviceIds, new Date(minutes[0])];
       const cols = minutes.map((m, i) => {
         params.push(new Date(m));
-        return `sum(total) FILTER (WHERE minute >= $${params.length}) AS m${i}_t, sum(errors) FILTER (WHERE minute >= $${params.length}) AS m${i}_e`;
+        return `sum(${total}) FILTER (WHERE minute >= $${params.length}) AS m${i}_t, sum(${errors}) FILTER (WHERE minute >= $${params.length}) AS m${i}_e`;
       });
       const { rows } = await db.query<Record<string, string | null>>(
         `SELECT service_id::text AS id, ${cols.join(', ')} FROM request_rollups WHERE service_id = ANY($1::uuid[]) AND minute >= $2 GROUP BY service_id`,
         params,
       );
-      for (const r of rows) short.set(r.id as string, new Map(minutes.map((m, i) => [m, tally(r[`m${i}_t`], r[`m${i}_e`])])));
+      for (const r of rows) short.set(seriesOf(r.id as string, measure), new Map(minutes.map((m, i) => [m, tally(r[`m${i}_t`], r[`m${i}_e`])])));
     }
-    return { hours, short };
   });
   return byRule(nowMs, {
     minutes: (id, fromMs) => short.get(id)?.get(fromMs) ?? ZERO,
-    closed: (id, key) => hours.sums.get(id)?.get(key),
-    currentHour: (id) => hours.current.get(id) ?? ZERO,
+    closed: (id, key) => sums.get(id)?.get(key),
+    currentHour: (id) => current.get(id) ?? ZERO,
   });
 }
 
@@ -226,9 +262,9 @@ const FULL_REFRESH_MS = 10 * MINUTE_MS;
  * instead of its 30 days.
  */
 export class IncrementalRequestCounts {
-  /** Per service, per window edge: the edge's row and the closed periods after it. */
+  /** Per series (service and measure), per window edge: the edge's row and the closed periods after it. */
   private hours: ClosedSums = new Map();
-  /** Per service: minute stamp, total and errors for each of RING slots. */
+  /** Per series: minute stamp, total and errors for each of RING slots. */
   private rings = new Map<string, Float64Array>();
   private builtFor = '';
   private builtAtMs = -Infinity;
@@ -240,12 +276,11 @@ export class IncrementalRequestCounts {
   /** Whether the last refresh re-read everything (for logs and the benchmark). */
   lastRefreshWasFull = false;
 
-  /** Brings the counts of these services up to `nowMs` for windows starting at `startsMs`. */
-  async refresh(serviceIds: string[], startsMs: number[], nowMs: number): Promise<RequestCounts> {
+  /** Brings the counts of these series up to `nowMs` for windows starting at `startsMs`. */
+  async refresh(groups: SeriesGroup[], startsMs: number[], nowMs: number): Promise<RequestCounts> {
     const currentHourMs = Math.floor(nowMs / HOUR_MS) * HOUR_MS;
     const { edges } = startsOf(startsMs, nowMs);
     const key = `${currentHourMs}|${edges.map(keyOf).join(',')}`;
-    const missing = new Set(serviceIds.filter((id) => !this.rings.has(id)));
     const full = key !== this.builtFor || nowMs - this.builtAtMs >= FULL_REFRESH_MS;
     // The ring must reach back over the last hour and the current hour.
     const ringFromMs = Math.min(Math.floor((nowMs - HOUR_MS) / MINUTE_MS) * MINUTE_MS, currentHourMs);
@@ -254,43 +289,51 @@ export class IncrementalRequestCounts {
       // Grouping 10,000 services' minutes spills to disk with the default 4 MB.
       await db.query(`SET LOCAL work_mem = '64MB'`);
       if (full) {
-        this.hours = (await closedSums(db, serviceIds, edges, nowMs)).sums;
+        this.hours = new Map();
         this.rings = new Map();
-        await this.readMinutes(db, serviceIds, ringFromMs);
-        this.builtFor = key;
-        this.builtAtMs = nowMs;
-      } else {
-        if (missing.size > 0) {
-          for (const [id, s] of (await closedSums(db, [...missing], edges, nowMs)).sums) this.hours.set(id, s);
-          await this.readMinutes(db, [...missing], ringFromMs);
+      }
+      for (const { measure, serviceIds } of groups) {
+        const missing = full ? serviceIds : serviceIds.filter((id) => !this.rings.has(seriesOf(id, measure)));
+        if (missing.length > 0) {
+          for (const [id, s] of (await closedSums(db, measure, missing, edges, nowMs)).sums) this.hours.set(id, s);
+          await this.readMinutes(db, measure, missing, ringFromMs);
         }
-        const known = serviceIds.filter((id) => !missing.has(id));
+        if (full) continue;
+        const fresh = new Set(missing);
         // From a few minutes before the last refresh's minute: those may have grown since, and every later one is new.
-        await this.readMinutes(db, known, Math.max(ringFromMs, this.readToMs - (RECENT_MINUTES - 1) * MINUTE_MS));
+        await this.readMinutes(db, measure, serviceIds.filter((id) => !fresh.has(id)), Math.max(ringFromMs, this.readToMs - (RECENT_MINUTES - 1) * MINUTE_MS));
       }
     });
+    if (full) {
+      this.builtFor = key;
+      this.builtAtMs = nowMs;
+    }
     this.readToMs = Math.floor(nowMs / MINUTE_MS) * MINUTE_MS;
-    const fromRing = (id: string, fromMs: number) => {
-      const ring = this.rings.get(id);
+    const fromRing = (series: string, fromMs: number) => {
+      const ring = this.rings.get(series);
       return ring ? sumRing(ring, fromMs, nowMs) : ZERO;
     };
-    return byRule(nowMs, { minutes: fromRing, closed: (id, key) => this.hours.get(id)?.get(key), currentHour: (id) => fromRing(id, currentHourMs) });
+    return byRule(nowMs, { minutes: fromRing, closed: (series, key) => this.hours.get(series)?.get(key), currentHour: (series) => fromRing(series, currentHourMs) });
   }
 
-  /** Re-reads these services' minutes from `fromMs` into their rings. */
-  private async readMinutes(db: Queryable, serviceIds: string[], fromMs: number): Promise<void> {
+  /** Re-reads these services' minutes of a measure from `fromMs` into their rings. */
+  private async readMinutes(db: Queryable, measure: Measure, serviceIds: string[], fromMs: number): Promise<void> {
     if (serviceIds.length === 0) return;
-    for (const id of serviceIds) if (!this.rings.has(id)) this.rings.set(id, new Float64Array(RING * 3).fill(-1));
+    for (const id of serviceIds) {
+      const series = seriesOf(id, measure);
+      if (!this.rings.has(series)) this.rings.set(series, new Float64Array(RING * 3).fill(-1));
+    }
+    const { total, errors } = columnsOf(measure);
     // One row per service, its minutes packed in one string ("minute,total,errors;…"): a sixtieth of the rows, and cheaper to parse than arrays.
     const { rows } = await db.query<{ id: string; v: string }>(
       `SELECT service_id::text AS id, string_agg((extract(epoch FROM minute)::bigint / 60)::text || ',' || t || ',' || e, ';') AS v
-         FROM (SELECT service_id, minute, sum(total) AS t, sum(errors) AS e FROM request_rollups
+         FROM (SELECT service_id, minute, sum(${total}) AS t, sum(${errors}) AS e FROM request_rollups
                 WHERE minute >= $1 AND service_id = ANY($2::uuid[]) GROUP BY 1, 2) m
         GROUP BY service_id`,
       [new Date(fromMs), serviceIds],
     );
     for (const r of rows) {
-      const ring = this.rings.get(r.id)!;
+      const ring = this.rings.get(seriesOf(r.id, measure))!;
       for (const minute of r.v.split(';')) {
         const [m, t, e] = minute.split(',');
         const slot = (Number(m) % RING) * 3;

@@ -74,7 +74,7 @@ export class SloEvaluator implements OnApplicationBootstrap, OnApplicationShutdo
     const nowMs = this.slos.now();
     const rows = await timed('load', () => this.load());
     const wanted = requestWindows(rows, nowMs);
-    const requests = await timed('counts', () => this.requests.refresh(wanted.serviceIds, wanted.startsMs, nowMs));
+    const requests = await timed('counts', () => this.requests.refresh(wanted.groups, wanted.startsMs, nowMs));
     const spans = await timed('evaluate', () => this.slos.spansOf(rows, nowMs));
     // In batches, so a run's memory and statements stay bounded however many SLOs there are.
     for (let i = 0; i < rows.length; i += BATCH) {
@@ -107,7 +107,7 @@ export class SloEvaluator implements OnApplicationBootstrap, OnApplicationShutdo
     const stale = heads.filter((h) => this.known.get(h.id)?.updatedAt !== h.u).map((h) => h.id);
     if (stale.length > 0) {
       const { rows } = await this.sql.query<StoredSlo & { service_name: string; u: number }>(
-        `SELECT o.id, o.service_id AS "serviceId", s.name AS service_name, o.name, o.description, o.objective, o.sli_type AS "sliType", o."window",
+        `SELECT o.id, o.service_id AS "serviceId", s.name AS service_name, o.name, o.description, o.objective, o.sli_type AS "sliType", o.threshold_ms AS "thresholdMs", o."window",
                 o.window_days AS "windowDays", o.min_events AS "minEvents", o.created_at AS "createdAt", o.evaluated_at AS "evaluatedAt",
                 o.sli_value AS "sliValue", o.budget_remaining AS "budgetRemaining", o.firing, o.burn_rates AS "burnRates", extract(epoch FROM o.updated_at)::float8 AS u
            FROM slos o JOIN services s ON s.id = o.service_id WHERE o.id = ANY($1::uuid[])`,

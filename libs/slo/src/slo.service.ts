@@ -3,9 +3,9 @@ import { checkCursor, DomainError, ErrorCode, pageOf, PrismaService, SqlPool } f
 import { availabilityOver, StateHistoryRepository, type StateSpan } from '#registry';
 import { type SloWindow, windowOf } from './window.js';
 import { type AlertState, BURN_WINDOWS, type BurnWindow, burnRate, errorBudget, evaluateAlerts, policyFor, type WindowCounts } from './burn-rate.js';
-import { queryRequestCounts, type Queryable, type RequestCounts } from './request-counts.js';
+import { type Measure, queryRequestCounts, type Queryable, type RequestCounts, REQUESTS, type SeriesGroup, seriesOf } from './request-counts.js';
 
-export type SliType = 'availability' | 'requests';
+export type SliType = 'availability' | 'requests' | 'latency';
 
 export interface SloSpec {
   service: string;
@@ -13,7 +13,8 @@ export interface SloSpec {
   objective: number;
   windowDays?: number;
   window?: SloWindow;
-  sli: { type: SliType };
+  /** `thresholdMs`: latency SLIs only (required there). */
+  sli: { type: SliType; thresholdMs?: number };
   minEvents?: number;
   description?: string;
 }
@@ -30,7 +31,7 @@ export interface SloView {
   windowDays: number;
   minEvents: number;
   /** What is counted, and what was measured over the window so far. Time-based SLIs count seconds. */
-  sli: { type: SliType; value: number | null; good: number; total: number };
+  sli: { type: SliType; thresholdMs?: number; value: number | null; good: number; total: number };
   windowStart: string;
   evaluatedAt: string;
   errorBudget: { allowedSeconds?: number; allowedEvents?: number; consumed: number; remaining: number | null };
@@ -46,6 +47,8 @@ export interface SloRow {
   description: string | null;
   objective: number;
   sliType: SliType;
+  /** Latency SLIs: the most a good request may take. */
+  thresholdMs: number | null;
   window: SloWindow;
   windowDays: number;
   minEvents: number;
@@ -73,11 +76,14 @@ export class SloService {
 
   /** Creates an SLO, or updates the one of that service with that name. */
   async upsert(spec: SloSpec): Promise<{ view: SloView; created: boolean }> {
+    if (spec.sli.type !== 'latency' && spec.sli.thresholdMs !== undefined) throw new DomainError(ErrorCode.Invalid, [`sli.thresholdMs applies to latency SLIs only, not ${spec.sli.type}`]);
+    if (spec.sli.type === 'latency' && spec.sli.thresholdMs === undefined) throw new DomainError(ErrorCode.Invalid, ['sli.thresholdMs is required for a latency SLI']);
     const service = await this.prisma.service.findUnique({ where: { name: spec.service }, select: { id: true } });
     if (!service) throw new DomainError(ErrorCode.NotFound, `service ${spec.service} not found: declare it or send a heartbeat first`);
     const data = {
       objective: spec.objective,
       sliType: spec.sli.type,
+      thresholdMs: spec.sli.type === 'latency' ? (spec.sli.thresholdMs ?? null) : null,
       window: spec.window ?? 'rolling',
       windowDays: spec.windowDays ?? 30,
       minEvents: spec.minEvents ?? 0,
@@ -127,8 +133,12 @@ export class SloService {
       };
     } else {
       // By the UTC day (request_days): each point counts the days begun before it.
+      const latency = row.sliType === 'latency' ? row.thresholdMs : null;
       const days = await this.prisma.$queryRaw<{ day: string; total: bigint | null; errors: bigint | null }[]>`
-        SELECT day::text AS day, total, errors FROM request_days
+        SELECT day::text AS day,
+               CASE WHEN ${latency}::float8 IS NULL THEN total ELSE latency_total END AS total,
+               CASE WHEN ${latency}::float8 IS NULL THEN errors ELSE latency_total - ninefold_latency_within(latency, ${latency}::float8) END AS errors
+          FROM request_days
          WHERE service_id = ${row.serviceId}::uuid AND day >= ${new Date(w.startMs).toISOString().slice(0, 10)}::date`;
       const byDay = days.map((d) => ({ startMs: Date.parse(`${d.day}T00:00:00Z`), total: Number(d.total ?? 0), errors: Number(d.errors ?? 0) }));
       // Now: exactly the figure GET /slos/:id shows (its first hour pro rata).
@@ -169,16 +179,16 @@ export class SloService {
   async evaluateMany(rows: SloRow[], given?: { nowMs: number; requests?: RequestCounts; spans?: Map<string, StateSpan[]> }): Promise<SloView[]> {
     const nowMs = given?.nowMs ?? this.now();
     const windows = new Map(rows.map((r) => [r.id, windowOf(r.window, r.windowDays, nowMs)]));
-    const counted = rows.filter((r) => r.sliType === 'requests');
+    const counted = rows.filter((r) => r.sliType !== 'availability');
     const spans = given?.spans ?? (await this.spansOf(rows, nowMs));
     let requests = given?.requests;
     if (!requests && counted.length > 0) {
       const wanted = requestWindows(counted, nowMs);
-      requests = await queryRequestCounts(this.transaction, wanted.serviceIds, wanted.startsMs, nowMs);
+      requests = await queryRequestCounts(this.transaction, wanted.groups, wanted.startsMs, nowMs);
     }
     return rows.map((row) => {
       const w = windows.get(row.id)!;
-      const counts = row.sliType === 'availability' ? availabilityCounts(spans.get(row.serviceId) ?? [], w.startMs, nowMs) : requestCountsOf(requests!, row.serviceId, w.startMs, nowMs);
+      const counts = row.sliType === 'availability' ? availabilityCounts(spans.get(row.serviceId) ?? [], w.startMs, nowMs) : requestCountsOf(requests!, seriesOf(row.serviceId, measureOf(row)), w.startMs, nowMs);
       return this.viewOf(row, w, counts, nowMs);
     });
   }
@@ -208,7 +218,10 @@ export class SloService {
       window: row.window,
       windowDays: w.days,
       minEvents: row.minEvents,
-      sli: { type: row.sliType, value: whole.total > 0 ? whole.good / whole.total : null, good: whole.good, total: whole.total },
+      sli:
+        row.sliType === 'latency'
+          ? { type: row.sliType, thresholdMs: row.thresholdMs ?? undefined, value: whole.total > 0 ? whole.good / whole.total : null, good: whole.good, total: whole.total }
+          : { type: row.sliType, value: whole.total > 0 ? whole.good / whole.total : null, good: whole.good, total: whole.total },
       windowStart: new Date(w.startMs).toISOString(),
       evaluatedAt: new Date(nowMs).toISOString(),
       errorBudget: row.sliType === 'availability' ? { allowedSeconds: allowed, consumed, remaining } : { allowedEvents: allowed, consumed, remaining },
@@ -224,16 +237,29 @@ function timeBased(row: SloRow, w: ReturnType<typeof windowOf>): number | undefi
   return row.sliType === 'availability' ? w.lengthMs / 1000 : undefined;
 }
 
-/** The services of request-based SLOs and where their windows (the SLO's and the burn windows) start. */
-export function requestWindows(rows: Pick<SloRow, 'serviceId' | 'sliType' | 'window' | 'windowDays'>[], nowMs: number): { serviceIds: string[]; startsMs: number[] } {
-  const counted = rows.filter((r) => r.sliType === 'requests');
-  const starts = new Set(Object.values(BURN_WINDOWS).map((s) => nowMs - s * 1000));
-  for (const r of counted) starts.add(windowOf(r.window, r.windowDays, nowMs).startMs);
-  return { serviceIds: [...new Set(counted.map((r) => r.serviceId))], startsMs: [...starts] };
+/** What an event-based SLO counts. */
+export function measureOf(row: Pick<SloRow, 'sliType' | 'thresholdMs'>): Measure {
+  return row.sliType === 'latency' ? { kind: 'latency', thresholdMs: row.thresholdMs ?? 0 } : REQUESTS;
 }
 
-function requestCountsOf(requests: RequestCounts, serviceId: string, startMs: number, nowMs: number): Counts {
-  return { window: requests.of(serviceId, startMs), burn: burnCounts((s) => requests.of(serviceId, nowMs - s * 1000)) };
+/** The services of event-based SLOs, grouped by what they count, and where their windows (the SLO's and the burn windows) start. */
+export function requestWindows(rows: Pick<SloRow, 'serviceId' | 'sliType' | 'thresholdMs' | 'window' | 'windowDays'>[], nowMs: number): { groups: SeriesGroup[]; startsMs: number[] } {
+  const counted = rows.filter((r) => r.sliType !== 'availability');
+  const starts = new Set(Object.values(BURN_WINDOWS).map((s) => nowMs - s * 1000));
+  const groups = new Map<string, { measure: Measure; serviceIds: Set<string> }>();
+  for (const r of counted) {
+    starts.add(windowOf(r.window, r.windowDays, nowMs).startMs);
+    const measure = measureOf(r);
+    const key = seriesOf('', measure);
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { measure, serviceIds: new Set() }));
+    g.serviceIds.add(r.serviceId);
+  }
+  return { groups: [...groups.values()].map((g) => ({ measure: g.measure, serviceIds: [...g.serviceIds] })), startsMs: [...starts] };
+}
+
+function requestCountsOf(requests: RequestCounts, series: string, startMs: number, nowMs: number): Counts {
+  return { window: requests.of(series, startMs), burn: burnCounts((s) => requests.of(series, nowMs - s * 1000)) };
 }
 
 /** Counts of each burn window, from `of(seconds)`. */

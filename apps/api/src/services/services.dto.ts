@@ -125,7 +125,7 @@ export class SloSummaryDto {
   @ApiProperty({ format: 'uuid' }) id!: string;
   @ApiProperty() name!: string;
   @ApiProperty() objective!: number;
-  @ApiProperty({ type: 'object', properties: { type: { type: 'string', enum: ['availability', 'requests'] } } }) sli!: { type: string };
+  @ApiProperty({ type: 'object', properties: { type: { type: 'string', enum: ['availability', 'requests', 'latency'] }, thresholdMs: { type: 'number' } } }) sli!: { type: string; thresholdMs?: number };
   @ApiProperty({ enum: ['rolling', 'calendar_month'] }) window!: string;
   @ApiProperty() windowDays!: number;
   /** Share of the error budget left at the last evaluation (every SLO_EVALUATION_SECONDS); null before the first. */

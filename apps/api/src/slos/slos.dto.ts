@@ -1,14 +1,28 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsNumber, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
+import { IsIn, IsInt, IsNumber, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateIf, ValidateNested } from 'class-validator';
 
 const NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 
+const THRESHOLD = 'sli.thresholdMs must be a number of milliseconds above 0 and at most 3600000 (latency SLIs need one)';
+
 export class SliSpecDto {
-  /** availability: seconds not DOWN of the seconds known; requests: requests without error (heartbeats' metrics.requests). */
-  @ApiProperty({ enum: ['availability', 'requests'] })
-  @IsIn(['availability', 'requests'], { message: 'sli.type must be availability or requests (latency SLIs need latency buckets in heartbeats, which are not accepted yet)' })
-  type!: 'availability' | 'requests';
+  /**
+   * availability: seconds not DOWN of the seconds known; requests: requests
+   * without error (heartbeats' metrics.requests); latency: requests that took
+   * at most thresholdMs, of those measured (metrics.requests.latencyMs buckets).
+   */
+  @ApiProperty({ enum: ['availability', 'requests', 'latency'] })
+  @IsIn(['availability', 'requests', 'latency'], { message: 'sli.type must be availability, requests or latency' })
+  type!: 'availability' | 'requests' | 'latency';
+
+  /** Latency SLIs: the most a good request may take. Requests count as good up to the largest bucket bound not above it, so pick a bound agents report. */
+  @ApiPropertyOptional({ example: 300, minimum: 0.001, maximum: 3_600_000 })
+  @ValidateIf((o: SliSpecDto) => o.type === 'latency' || o.thresholdMs !== undefined)
+  @IsNumber({ allowNaN: false, allowInfinity: false }, { message: THRESHOLD })
+  @Min(0.001, { message: THRESHOLD })
+  @Max(3_600_000, { message: THRESHOLD })
+  thresholdMs?: number;
 }
 
 export class CreateSloDto {
@@ -55,10 +69,12 @@ export class SloQueryDto {
 }
 
 export class SliDto {
-  @ApiProperty({ enum: ['availability', 'requests'] }) type!: string;
+  @ApiProperty({ enum: ['availability', 'requests', 'latency'] }) type!: string;
+  /** Latency SLIs: the most a good request may take. */
+  @ApiPropertyOptional() thresholdMs?: number;
   /** good / total over the window so far; null without data. */
   @ApiProperty({ nullable: true, type: Number }) value!: number | null;
-  /** Seconds (availability) or requests (requests). */
+  /** Seconds (availability) or requests (requests; latency: those whose latency was measured). */
   @ApiProperty() good!: number;
   @ApiProperty() total!: number;
 }

@@ -32,7 +32,10 @@ describe('SLOs (e2e)', () => {
     await until(() => stack.admin.get('/api/v1/services/pay'), (r) => r.status === 200, 10_000);
     const cases: [Record<string, unknown>, string][] = [
       [{ service: 'pay', name: 'x', objective: 99.9, sli: { type: 'requests' } }, 'objective must be a fraction between 0.5 and 0.999999 (99.9 % is 0.999)'],
-      [{ service: 'pay', name: 'x', objective: 0.999, sli: { type: 'latency', thresholdMs: 200 } }, 'sli.type must be availability or requests'],
+      [{ service: 'pay', name: 'x', objective: 0.999, sli: { type: 'errors' } }, 'sli.type must be availability, requests or latency'],
+      [{ service: 'pay', name: 'x', objective: 0.999, sli: { type: 'latency' } }, 'sli.thresholdMs must be a number of milliseconds above 0 and at most 3600000 (latency SLIs need one)'],
+      [{ service: 'pay', name: 'x', objective: 0.999, sli: { type: 'latency', thresholdMs: 0 } }, 'sli.thresholdMs must be a number of milliseconds above 0'],
+      [{ service: 'pay', name: 'x', objective: 0.999, sli: { type: 'requests', thresholdMs: 300 } }, 'sli.thresholdMs applies to latency SLIs only, not requests'],
       [{ service: 'pay', name: 'x', objective: 0.999, sli: { type: 'requests' }, windowDays: 0 }, 'windowDays must be an integer from 1 to 90'],
       [{ service: 'pay', name: 'x', objective: 0.999, sli: { type: 'requests' }, window: 'weekly' }, 'window must be rolling or calendar_month'],
       [{ service: 'pay', name: 'x', objective: 0.999 }, 'sli must be an object { type }'],
@@ -88,6 +91,42 @@ describe('SLOs (e2e)', () => {
     expect((await stack.admin.delete(`/api/v1/slos/${id}`)).status).toBe(204);
     expect((await viewer.get(`/api/v1/slos/${id}`)).status).toBe(404);
     expect((await viewer.get('/api/v1/slos/not-an-id')).status).toBe(404);
+  });
+
+  it('turns reported latency buckets into a latency SLI: good = requests within the threshold, of those measured', async () => {
+    // Cumulative buckets, as Prometheus' le: 700 within 100 ms, 940 within 300 ms, 990 within 1 s; 1,000 measured of 1,200 requests.
+    const latencyMs = { '100': 700, '300': 940, '1000': 990, '+Inf': 1000 };
+    const bad = await agent.post('/api/v1/heartbeats', { service: 'search', instance: 'search-1', metrics: { requests: { total: 1200, errors: 0, latencyMs: { '100': 700, '300': 600 } } } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.message.join('\n')).toContain('metrics.requests.latencyMs["300"] must not be below metrics.requests.latencyMs["100"]: buckets are cumulative');
+    expect((await agent.post('/api/v1/heartbeats', { service: 'search', instance: 'search-1', metrics: { requests: { total: 1200, errors: 5, latencyMs } } })).status).toBe(202);
+    await until(() => stack.admin.get('/api/v1/services/search'), (r) => r.status === 200, 10_000);
+
+    const fast = await stack.admin.post('/api/v1/slos', { service: 'search', name: 'fast', objective: 0.9, sli: { type: 'latency', thresholdMs: 300 } });
+    expect(fast.status).toBe(201);
+    const slo = await until(() => viewer.get(`/api/v1/slos/${fast.body.id}`), (r) => r.body.sli.total === 1000, 15_000);
+    expect(slo.body.sli).toEqual({ type: 'latency', thresholdMs: 300, value: 0.94, good: 940, total: 1000 });
+    // 60 slow of 1,000 where 10 % (100) may be: 60 % of the budget, burning at 0.6.
+    expect(slo.body.errorBudget).toEqual({ allowedEvents: expect.closeTo(100, 9), consumed: 60, remaining: expect.closeTo(0.4, 9) });
+    for (const w of ['5m', '1h', '3d']) expect(slo.body.burnRates[w]).toBeCloseTo(0.6, 9);
+
+    // A threshold between bounds counts up to the largest bound below it (never a request that may have been slower); a tighter objective pages.
+    const strict = await stack.admin.post('/api/v1/slos', { service: 'search', name: 'strict', objective: 0.99, sli: { type: 'latency', thresholdMs: 250 } });
+    expect(strict.body.sli).toEqual({ type: 'latency', thresholdMs: 250, value: 0.7, good: 700, total: 1000 });
+    expect(strict.body.alerts.filter((a: { firing: boolean }) => a.firing).map((a: { severity: string }) => a.severity)).toEqual(['page', 'page', 'ticket']);
+    const burnDown = (await viewer.get(`/api/v1/slos/${strict.body.id}/budget`)).body.points;
+    expect(burnDown[burnDown.length - 1].remaining).toBeCloseTo(1 - 300 / 10, 9);
+    // The hour and day rollups keep the buckets for windows longer than an hour.
+    const days = await stack.db.query(`SELECT d.latency_total::int AS measured, d.latency FROM request_days d JOIN services s ON s.id = d.service_id WHERE s.name = 'search'`);
+    expect(days.rows).toEqual([{ measured: 1000, latency: { '100': 700, '300': 240, '1000': 50 } }]);
+    expect((await viewer.get('/api/v1/services/search')).body.slos.map((o: { name: string; sli: unknown }) => [o.name, o.sli])).toEqual([
+      ['fast', { type: 'latency', thresholdMs: 300 }],
+      ['strict', { type: 'latency', thresholdMs: 250 }],
+    ]);
+    // The leader's evaluation stores the same figure.
+    await until(() => viewer.get('/api/v1/services/search'), (r) => r.body.slos.every((o: { budgetRemaining: number | null }) => o.budgetRemaining !== null), 15_000);
+    const stored = (await viewer.get('/api/v1/services/search')).body.slos;
+    expect(stored.map((o: { budgetRemaining: number }) => o.budgetRemaining)).toEqual([expect.closeTo(0.4, 9), expect.closeTo(-29, 9)]);
   });
 
   it('counts an outage against the availability budget by exactly its length', async () => {
@@ -195,20 +234,30 @@ describe('SLOs (e2e)', () => {
     const all = await viewer.get('/api/v1/reports/availability');
     const shop = all.body.services.find((r: { service: string }) => r.service === 'shop');
     expect(shop.slos).toEqual([{ name: 'checkout-requests', sli: 'requests', objective: 0.99, value: expect.closeTo(0.8, 12), met: false }]);
+    const search = all.body.services.find((r: { service: string }) => r.service === 'search');
+    expect(search.slos).toEqual([
+      { name: 'fast', sli: 'latency', thresholdMs: 300, objective: 0.9, value: expect.closeTo(0.94, 12), met: true },
+      { name: 'strict', sli: 'latency', thresholdMs: 250, objective: 0.99, value: expect.closeTo(0.7, 12), met: false },
+    ]);
 
     const csv = await viewer.get('/api/v1/reports/availability?format=csv');
     expect(csv.status).toBe(200);
     expect(csv.headers.get('content-type')).toContain('text/csv');
     expect(csv.headers.get('content-disposition')).toMatch(/^attachment; filename="ninefold-availability-\d{4}-\d{2}-01-\d{4}-\d{2}-\d{2}\.csv"$/);
     const lines = csv.text.trimEnd().split('\r\n');
-    expect(lines[0]).toBe('service,from,to,availability_percent,downtime_minutes,outages,incidents,slo,sli,objective_percent,slo_percent,slo_met');
+    expect(lines[0]).toBe('service,from,to,availability_percent,downtime_minutes,outages,incidents,slo,sli,objective_percent,slo_percent,slo_met,slo_threshold_ms');
     const shopLine = lines.find((l) => l.startsWith('shop,'))!.split(',');
-    expect(shopLine.slice(7)).toEqual(['checkout-requests', 'requests', '99', '80', 'false']);
+    expect(shopLine.slice(7)).toEqual(['checkout-requests', 'requests', '99', '80', 'false', '']);
+    const searchLines = lines.filter((l) => l.startsWith('search,')).map((l) => l.split(',').slice(7));
+    expect(searchLines).toEqual([
+      ['fast', 'latency', '90', '94', 'true', '300'],
+      ['strict', 'latency', '99', '70', 'false', '250'],
+    ]);
     const ledgerLine = lines.find((l) => l.startsWith('ledger,'))!.split(',');
     expect(Number(ledgerLine[4])).toBeCloseTo(outage / 60, 2);
     expect(ledgerLine[5]).toBe('1');
     // A service without SLOs still has its row.
-    expect(lines.some((l) => l.startsWith('pay,') && l.endsWith(',,,,,'))).toBe(true);
+    expect(lines.some((l) => l.startsWith('pay,') && l.endsWith(',,,,,,'))).toBe(true);
 
     for (const [query, message] of [
       ['?from=yesterday', 'from must be an ISO 8601 date or time'],

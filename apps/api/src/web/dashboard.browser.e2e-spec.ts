@@ -152,9 +152,10 @@ describe('dashboard and status page in a browser (e2e)', () => {
   });
 
   it("shows a service's SLOs: SLI against objective, budget, burn rates and alerts, and the budget on its tile", async () => {
-    expect((await beat('web-shop', 'web-shop-1', { zone: 'eu-1a', intervalSeconds: 3600, metrics: { requests: { total: 1000, errors: 300 } } })).status).toBe(202);
+    expect((await beat('web-shop', 'web-shop-1', { zone: 'eu-1a', intervalSeconds: 3600, metrics: { requests: { total: 1000, errors: 300, latencyMs: { '250': 900, '+Inf': 1000 } } } })).status).toBe(202);
     const slo = await stack.admin.post('/api/v1/slos', { service: 'web-shop', name: 'checkout-requests', objective: 0.99, sli: { type: 'requests' } });
     expect(slo.status).toBe(201);
+    expect((await stack.admin.post('/api/v1/slos', { service: 'web-shop', name: 'checkout-latency', objective: 0.95, sli: { type: 'latency', thresholdMs: 250 } })).status).toBe(201);
     await until(() => stack.admin.get(`/api/v1/slos/${slo.body.id}`), (r) => r.body.sli.total === 1000, 15_000);
     const page = await newPage();
     await signIn(page, viewerKey);
@@ -171,6 +172,12 @@ describe('dashboard and status page in a browser (e2e)', () => {
     expect(await card.locator('li[data-firing="true"]').count()).toBe(3);
     // The burn-down chart of the budget.
     await card.locator('.budget-chart canvas').waitFor();
+    // A latency SLO says its threshold and counts slow requests: 100 of 1,000 took over 250 ms where 5 % (50) may.
+    const latency = page.locator('[data-panel="slos"] [data-slo="checkout-latency"]');
+    const latencyText = (await latency.textContent()) ?? '';
+    expect(latencyText).toContain('latency ≤ 250 ms');
+    expect(latencyText).toContain('90.00 %');
+    expect(latencyText).toContain('100 of 50 slow');
     await page.locator('[data-panel="slos"]').screenshot({ path: path.join(ARTIFACTS, 'dashboard-slos.png') });
   });
 

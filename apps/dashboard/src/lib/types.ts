@@ -126,7 +126,7 @@ export interface Slo {
   objective: number;
   window: 'rolling' | 'calendar_month';
   windowDays: number;
-  sli: { type: 'availability' | 'requests'; value: number | null; good: number; total: number };
+  sli: { type: 'availability' | 'requests' | 'latency'; thresholdMs?: number; value: number | null; good: number; total: number };
   errorBudget: { allowedSeconds?: number; allowedEvents?: number; consumed: number; remaining: number | null };
   burnRates: Record<'5m' | '30m' | '1h' | '6h' | '1d' | '3d', number | null>;
   alerts: SloAlert[];

@@ -91,7 +91,7 @@ function SloCard({ slo }: { slo: Slo }) {
       <header class="slo-head">
         <h3>{slo.name}</h3>
         <span class="muted small">
-          {slo.sli.type === 'availability' ? 'availability (time)' : 'requests'} · {slo.window === 'calendar_month' ? 'this month' : `${slo.windowDays} days`}
+          {sliLabel(slo.sli)} · {slo.window === 'calendar_month' ? 'this month' : `${slo.windowDays} days`}
         </span>
         {firing.length > 0 ? (
           <span class={`badge ${firing.some((a) => a.severity === 'page') ? 'state-down' : 'state-degraded'}`} data-alert="firing">
@@ -119,7 +119,7 @@ function SloCard({ slo }: { slo: Slo }) {
           <dd>
             {slo.errorBudget.allowedSeconds !== undefined
               ? `${duration(slo.errorBudget.consumed)} of ${duration(slo.errorBudget.allowedSeconds)}`
-              : `${slo.errorBudget.consumed.toLocaleString()} of ${Math.floor(slo.errorBudget.allowedEvents ?? 0).toLocaleString()} failed`}
+              : `${slo.errorBudget.consumed.toLocaleString()} of ${Math.floor(slo.errorBudget.allowedEvents ?? 0).toLocaleString()} ${slo.sli.type === 'latency' ? 'slow' : 'failed'}`}
           </dd>
         </div>
       </dl>
@@ -165,4 +165,11 @@ function SloCard({ slo }: { slo: Slo }) {
       {held && <p class="notice small">{held.suppressed}</p>}
     </article>
   );
+}
+
+/** What an SLO counts, in words: "availability (time)", "requests", "latency ≤ 300 ms". */
+function sliLabel(sli: Slo['sli']): string {
+  if (sli.type === 'availability') return 'availability (time)';
+  if (sli.type === 'latency') return `latency ≤ ${sli.thresholdMs ?? '?'} ms`;
+  return 'requests';
 }
