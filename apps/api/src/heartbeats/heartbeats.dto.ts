@@ -16,6 +16,15 @@ export class RequestCountsDto {
   @ApiProperty({ minimum: 0 }) total!: number;
   @ApiProperty({ minimum: 0 }) errors!: number;
   @ApiPropertyOptional({ minimum: 0 }) slow?: number;
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { type: 'integer', minimum: 0 },
+    maxProperties: 65,
+    example: { '100': 700, '300': 940, '1000': 990, '+Inf': 1000 },
+    description:
+      'Extension, for latency SLOs: cumulative latency buckets as Prometheus le buckets. Each key is an upper bound in ms (above 0, at most 3600000, up to 3 decimals) and its value the requests that took at most that long; "+Inf" (default total) the requests measured. Counts must not fall as bounds grow, nor exceed total; at most 64 bounds.',
+  })
+  latencyMs?: Record<string, number>;
 }
 
 export class HeartbeatMetricsDto {
