@@ -17,6 +17,7 @@ import { RecoveryPointsController } from './recovery-points/recovery-points.cont
 import { EventsGateway } from './realtime/events.gateway.js';
 import { RealtimeFeed } from './realtime/realtime-feed.service.js';
 import { ReportsController } from './reports/reports.controller.js';
+import { MaintenanceController } from './maintenance/maintenance.controller.js';
 import { SlosController } from './slos/slos.controller.js';
 import { StatusController } from './status/status.controller.js';
 import { StatusGateway } from './status/status.gateway.js';
@@ -28,7 +29,7 @@ import { ReadinessService } from './ops/readiness.service.js';
 
 @Module({
   imports: [LoggerModule.forRoot(loggerParams(config(), 'api')), CoreModule, QueuesModule, AuthModule, RegistryModule, RunbooksModule, RealtimeModule, SloModule],
-  controllers: [WebController, OpsController, KeysController, HeartbeatsController, ServicesController, ProbeTasksController, ChecksController, RecoveryPointsController, AgentsController, StatusController, AvailabilityController, SlosController, ReportsController],
+  controllers: [WebController, OpsController, KeysController, HeartbeatsController, ServicesController, ProbeTasksController, ChecksController, RecoveryPointsController, AgentsController, StatusController, AvailabilityController, SlosController, ReportsController, MaintenanceController],
   providers: [ReadinessService, RealtimeFeed, EventsGateway, StatusGateway, DnsServer, { provide: APP_FILTER, useClass: AllExceptionsFilter }],
 })
 export class ApiModule {}

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { availabilityOver, composeAvailability, dailyAvailability, spansFrom, utcDaysStart } from './availability.js';
+import { availabilityOver, composeAvailability, dailyAvailability, spansFrom, type StateSpan, utcDaysStart, withMaintenance } from './availability.js';
 
 const H = 3600_000;
 const D = 24 * H;
@@ -40,6 +40,51 @@ describe('availability from state history', () => {
         }
         expect(a.downSeconds).toBeLessThanOrEqual(a.knownSeconds);
       }),
+    );
+  });
+});
+
+describe('maintenance and rolled-up periods', () => {
+  it('leaves maintenance out of both sides: an outage inside a window costs nothing', () => {
+    const spans = spansFrom('UP', 0, [{ atMs: 2 * H, to: 'DOWN' }, { atMs: 3 * H, to: 'UP' }], 10 * H);
+    const marked = withMaintenance(spans, [{ fromMs: 90 * 60_000, toMs: 3 * H }]);
+    expect(marked).toEqual([
+      { state: 'UP', fromMs: 0, toMs: 90 * 60_000 },
+      { state: 'MAINTENANCE', fromMs: 90 * 60_000, toMs: 2 * H },
+      { state: 'MAINTENANCE', fromMs: 2 * H, toMs: 3 * H },
+      { state: 'UP', fromMs: 3 * H, toMs: 10 * H },
+    ]);
+    expect(availabilityOver(marked, 0, 10 * H)).toEqual({ availability: 1, downSeconds: 0, knownSeconds: 8.5 * 3600 });
+  });
+
+  it('counts the part of a MIXED (rolled-up) span inside a window pro rata', () => {
+    const hour: StateSpan = { state: 'MIXED', fromMs: 0, toMs: H, knownMs: 40 * 60_000, downMs: 10 * 60_000 };
+    expect(availabilityOver([hour], 0, H)).toEqual({ availability: 0.75, downSeconds: 600, knownSeconds: 2400 });
+    expect(availabilityOver([hour], 30 * 60_000, 2 * H)).toEqual({ availability: 0.75, downSeconds: 300, knownSeconds: 1200 });
+  });
+
+  it('marks exactly the time inside the windows, keeping order and length (property)', () => {
+    const state = fc.constantFrom<StateSpan['state']>('UP', 'DOWN', 'DEGRADED', 'UNKNOWN');
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 1, max: 100 }), state), { maxLength: 10 }),
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 120 }), fc.integer({ min: 1, max: 50 })), { maxLength: 4 }),
+        (changes, windows) => {
+          const spans = spansFrom('UP', 0, changes.map(([m, to]) => ({ atMs: m * 60_000, to })).sort((a, b) => a.atMs - b.atMs), 100 * 60_000);
+          const ws = windows.map(([m, len]) => ({ fromMs: m * 60_000, toMs: (m + len) * 60_000 }));
+          const marked = withMaintenance(spans, ws);
+          const length = (list: StateSpan[]) => list.reduce((n, x) => n + x.toMs - x.fromMs, 0);
+          expect(length(marked)).toBe(length(spans));
+          marked.forEach((x, i) => i > 0 && expect(x.fromMs).toBe(marked[i - 1].toMs));
+          // Each minute is maintenance exactly when some window covers it, else in its original state.
+          for (let m = 0; m < 100; m++) {
+            const at = m * 60_000 + 1;
+            const got = marked.find((x) => x.fromMs <= at && at < x.toMs)?.state;
+            const inside = ws.some((w) => w.fromMs <= at && at < w.toMs);
+            expect(got).toBe(inside ? 'MAINTENANCE' : spans.find((x) => x.fromMs <= at && at < x.toMs)?.state);
+          }
+        },
+      ),
     );
   });
 });

@@ -1,8 +1,15 @@
-/** A span of time a service spent in one state. */
+/**
+ * A span of time a service spent in one state; MAINTENANCE is time it was
+ * explicitly in maintenance. A MIXED span is a rolled-up hour or day: of its
+ * length, `knownMs` had a known state and `downMs` of those were DOWN, in an
+ * order no longer known (a part of it counts pro rata).
+ */
 export interface StateSpan {
-  state: 'UP' | 'DEGRADED' | 'DOWN' | 'UNKNOWN';
+  state: 'UP' | 'DEGRADED' | 'DOWN' | 'UNKNOWN' | 'MAINTENANCE' | 'MIXED';
   fromMs: number;
   toMs: number;
+  knownMs?: number;
+  downMs?: number;
 }
 
 export interface Availability {
@@ -14,16 +21,23 @@ export interface Availability {
 
 /**
  * Availability over [fromMs, toMs) from state history: time DOWN over time
- * known. DEGRADED counts as available (it serves, with less redundancy);
- * UNKNOWN (before the first heartbeat, or no data) is left out of both sides
- * rather than counted as up or down.
+ * known. DEGRADED counts as available (it serves, with less redundancy); UNKNOWN (before the first heartbeat, or no data) and
+ * MAINTENANCE are left out of both sides rather than counted as up or down.
+ * The part of a MIXED span inside the window counts its share of the span's
+ * known and down time.
  */
 export function availabilityOver(spans: StateSpan[], fromMs: number, toMs: number): Availability {
   let down = 0;
   let known = 0;
   for (const s of spans) {
     const overlap = Math.max(0, Math.min(s.toMs, toMs) - Math.max(s.fromMs, fromMs));
-    if (overlap === 0 || s.state === 'UNKNOWN') continue;
+    if (overlap === 0 || s.state === 'UNKNOWN' || s.state === 'MAINTENANCE') continue;
+    if (s.state === 'MIXED') {
+      const share = overlap / (s.toMs - s.fromMs);
+      known += (s.knownMs ?? 0) * share;
+      down += (s.downMs ?? 0) * share;
+      continue;
+    }
     known += overlap;
     if (s.state === 'DOWN') down += overlap;
   }
@@ -43,6 +57,37 @@ export function spansFrom(initial: StateSpan['state'], startMs: number, transiti
   }
   if (endMs > from) spans.push({ state, fromMs: from, toMs: endMs });
   return spans;
+}
+
+/**
+ * Spans with the time inside any of `windows` (each [fromMs, toMs)) turned
+ * to MAINTENANCE. Spans are ordered and do not overlap; so are the result's.
+ */
+export function withMaintenance(spans: StateSpan[], windows: { fromMs: number; toMs: number }[]): StateSpan[] {
+  if (windows.length === 0) return spans;
+  const sorted = [...windows].sort((a, b) => a.fromMs - b.fromMs);
+  const out: StateSpan[] = [];
+  for (const s of spans) {
+    let at = s.fromMs;
+    for (const w of sorted) {
+      if (w.toMs <= at || w.fromMs >= s.toMs) continue;
+      if (w.fromMs > at) out.push(part(s, at, w.fromMs));
+      const end = Math.min(w.toMs, s.toMs);
+      if (end > Math.max(at, w.fromMs)) out.push({ state: 'MAINTENANCE', fromMs: Math.max(at, w.fromMs), toMs: end });
+      at = Math.max(at, end);
+      if (at >= s.toMs) break;
+    }
+    if (at < s.toMs) out.push(part(s, at, s.toMs));
+  }
+  return out;
+}
+
+/** The part [fromMs, toMs) of a span (a MIXED one keeps its shares pro rata). */
+function part(s: StateSpan, fromMs: number, toMs: number): StateSpan {
+  if (fromMs === s.fromMs && toMs === s.toMs) return s;
+  if (s.state !== 'MIXED') return { state: s.state, fromMs, toMs };
+  const share = (toMs - fromMs) / (s.toMs - s.fromMs);
+  return { state: 'MIXED', fromMs, toMs, knownMs: (s.knownMs ?? 0) * share, downMs: (s.downMs ?? 0) * share };
 }
 
 const DAY_MS = 86_400_000;

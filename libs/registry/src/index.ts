@@ -1,6 +1,8 @@
 // Services, instances, discovery and failure detection.
 export * from './agents.service.js';
 export * from './availability.js';
+export * from './availability-rollups.js';
+export * from './maintenance.service.js';
 export * from './checks/check-results.service.js';
 export * from './checks/check-runner.js';
 export * from './checks/checks.service.js';

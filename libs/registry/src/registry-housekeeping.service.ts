@@ -1,5 +1,6 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { InjectConfig, type LeaderElection, LeaderElectionService, type NinefoldConfig, RedisService, SqlPool } from '#core';
+import { AvailabilityRollups } from './availability-rollups.js';
 import { InstanceStore } from './instance-store.js';
 
 const DELETE_BATCH = 10_000;
@@ -12,7 +13,8 @@ const DELETE_BATCH = 10_000;
  * HEARTBEAT_RETENTION_HOURS, per-minute rollups older than
  * ROLLUP_MINUTE_RETENTION_HOURS, per-hour ones older than
  * ROLLUP_HOUR_RETENTION_DAYS and per-day ones older than
- * ROLLUP_DAY_RETENTION_DAYS, in bounded batches.
+ * ROLLUP_DAY_RETENTION_DAYS, in bounded batches. Every minute it also rolls
+ * closed hours and days of service availability up (availability-rollups.ts).
  */
 @Injectable()
 export class RegistryHousekeeping implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -25,6 +27,7 @@ export class RegistryHousekeeping implements OnApplicationBootstrap, OnApplicati
   constructor(
     private readonly sql: SqlPool,
     private readonly store: InstanceStore,
+    private readonly rollups: AvailabilityRollups,
     private readonly redis: RedisService,
     private readonly leaders: LeaderElectionService,
     @InjectConfig() private readonly config: NinefoldConfig,
@@ -50,6 +53,8 @@ export class RegistryHousekeeping implements OnApplicationBootstrap, OnApplicati
     await this.deregisterLongDown();
     if (Date.now() - this.lastRetention > 60_000) {
       this.lastRetention = Date.now();
+      const rolled = await this.rollups.rollUp();
+      if (rolled.hours + rolled.days > 0) this.logger.debug(rolled, 'availability rolled up');
       await this.applyRetention();
     }
   }
@@ -77,8 +82,9 @@ export class RegistryHousekeeping implements OnApplicationBootstrap, OnApplicati
         (await this.deleteOlder('request_rollups', 'minute', `${c.ROLLUP_MINUTE_RETENTION_HOURS} hours`)) +
         (await this.deleteOlder('dependency_rollups', 'minute', `${c.ROLLUP_MINUTE_RETENTION_HOURS} hours`)) +
         (await this.deleteOlder('rate_limit_rollups', 'minute', `${c.ROLLUP_MINUTE_RETENTION_HOURS} hours`)),
-      hourRollups: await this.deleteOlder('request_hours', 'hour', `${c.ROLLUP_HOUR_RETENTION_DAYS} days`),
-      dayRollups: await this.deleteOlder('request_days', 'day', `${c.ROLLUP_DAY_RETENTION_DAYS} days`),
+      hourRollups:
+        (await this.deleteOlder('request_hours', 'hour', `${c.ROLLUP_HOUR_RETENTION_DAYS} days`)) + (await this.deleteOlder('availability_hours', 'hour', `${c.ROLLUP_HOUR_RETENTION_DAYS} days`)),
+      dayRollups: (await this.deleteOlder('request_days', 'day', `${c.ROLLUP_DAY_RETENTION_DAYS} days`)) + (await this.deleteOlder('availability_days', 'day', `${c.ROLLUP_DAY_RETENTION_DAYS} days`)),
     };
     await this.sql.query(`DELETE FROM ingested_batches WHERE ingested_at < now() - interval '1 day'`);
     if (Object.values(deleted).some((n) => n > 0)) this.logger.log(deleted, 'deleted data past its retention');

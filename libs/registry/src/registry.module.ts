@@ -16,6 +16,8 @@ import { RegistryService } from './registry.service.js';
 import { ServiceHistoryService } from './service-history.service.js';
 import { SignalsService } from './signals.service.js';
 import { StateChanges } from './state-changes.service.js';
+import { AvailabilityRollups } from './availability-rollups.js';
+import { MaintenanceService } from './maintenance.service.js';
 import { StateHistoryRepository } from './state-history.repository.js';
 import { StatusPageService } from './status-page.service.js';
 import { TransitionsConsumer } from './transitions-consumer.service.js';
@@ -23,15 +25,15 @@ import { TransitionsConsumer } from './transitions-consumer.service.js';
 /** What the api needs: heartbeat acceptance, registry and discovery, state history and the status page. */
 @Module({
   imports: [RealtimeModule],
-  providers: [HeartbeatStream, InstanceStore, StateHistoryRepository, RegistryService, ServiceHistoryService, StatusPageService, ProbesService, SignalsService, ClusterWatch, ChecksService, CheckResults, AgentsService],
-  exports: [HeartbeatStream, InstanceStore, StateHistoryRepository, RegistryService, ServiceHistoryService, StatusPageService, ProbesService, ChecksService, AgentsService],
+  providers: [HeartbeatStream, InstanceStore, AvailabilityRollups, MaintenanceService, StateHistoryRepository, RegistryService, ServiceHistoryService, StatusPageService, ProbesService, SignalsService, ClusterWatch, ChecksService, CheckResults, AgentsService],
+  exports: [HeartbeatStream, InstanceStore, AvailabilityRollups, MaintenanceService, StateHistoryRepository, RegistryService, ServiceHistoryService, StatusPageService, ProbesService, ChecksService, AgentsService],
 })
 export class RegistryModule {}
 
 /** What a worker runs: the ingest drain on every replica, the detection sweep on the leader. */
 @Module({
   imports: [RealtimeModule],
-  providers: [HeartbeatStream, InstanceStore, IngestRepository, StateChanges, SignalsService, ClusterWatch, ProbesService, GossipEvidenceStore, IngestDrain, DetectorSweep, TransitionsConsumer, RegistryHousekeeping, StateHistoryRepository, RegistryService, ChecksService, CheckResults],
+  providers: [HeartbeatStream, InstanceStore, IngestRepository, StateChanges, SignalsService, ClusterWatch, ProbesService, GossipEvidenceStore, IngestDrain, DetectorSweep, TransitionsConsumer, RegistryHousekeeping, AvailabilityRollups, MaintenanceService, StateHistoryRepository, RegistryService, ChecksService, CheckResults],
   exports: [IngestDrain, DetectorSweep, SignalsService, ChecksService, CheckResults, ProbesService, StateHistoryRepository],
 })
 export class RegistryWorkerModule {}

@@ -7,6 +7,7 @@ import { isFlapping } from './detection.js';
 import { newRecord, timings } from './instance-state.js';
 import { InstanceStore, type StoredInstance } from './instance-store.js';
 import { countMembers, evaluateQuorum, type QuorumRule, survives, type Survives } from './quorum.js';
+import { MaintenanceService } from './maintenance.service.js';
 import { StateHistoryRepository } from './state-history.repository.js';
 
 /** How long a deregistration outweighs heartbeats received before it (far longer than any ingest backlog should last). */
@@ -104,13 +105,15 @@ export interface ServiceView {
   /** The current leader, for consensus clusters whose members report role/term. */
   leader: ClusterLeader | null;
   /** Share of the known time the service was not DOWN, per window (null: no data in the window). */
-  availability: Record<'1h' | '24h' | '7d' | '30d', number | null>;
+  availability: Record<'1h' | '24h' | '7d' | '30d' | '90d', number | null>;
   /** 30-day availability together with its dependencies (dependsOn: groups in sequence, members in parallel). */
   composite30d: number | null;
   /** SLOs of the service (defined with POST /api/v1/slos; their figures at GET /api/v1/slos/:id). */
   slos: SloSummary[];
   /** The error budget of its tightest SLO, as last evaluated (null while none is). */
   budget: { remaining: number; slo: string } | null;
+  /** The maintenance window it is in now (its time is left out of availability), or null. */
+  maintenance: { id: string; from: string; to: string; reason: string | null } | null;
   selfRegistered: boolean;
   /** Shown on the public status page. */
   public: boolean;
@@ -158,6 +161,7 @@ export class RegistryService {
     private readonly redis: RedisService,
     private readonly clusters: ClusterWatch,
     private readonly history: StateHistoryRepository,
+    private readonly maintenance: MaintenanceService,
   ) {}
 
   /** Creates or updates a service (declaring a self-registered one makes it declared). */
@@ -347,9 +351,10 @@ export class RegistryService {
     const now = Date.now();
     const depNames = [...new Set(rows.flatMap((r) => dependsOnOf(r).flat()))];
     const deps = depNames.length > 0 ? await this.prisma.service.findMany({ where: { name: { in: depNames } }, select: { id: true, name: true } }) : [];
-    const [spans, sloRows] = await Promise.all([
+    const [spans, sloRows, maintenance] = await Promise.all([
       this.spans([...rows.map((r) => r.id), ...deps.map((d) => d.id)], now),
       this.prisma.slo.findMany({ where: { serviceId: { in: rows.map((r) => r.id) } }, orderBy: { name: 'asc' }, select: { id: true, serviceId: true, name: true, objective: true, sliType: true, thresholdMs: true, window: true, windowDays: true, budgetRemaining: true, firing: true, evaluatedAt: true } }),
+      this.maintenance.active(rows.map((r) => r.id)),
     ]);
     const depIds = new Map(deps.map((d) => [d.name, d.id]));
     const slos = new Map<string, SloSummary[]>();
@@ -358,10 +363,10 @@ export class RegistryService {
       list.push({ id: o.id, name: o.name, objective: o.objective, sli: o.sliType === 'latency' && o.thresholdMs !== null ? { type: o.sliType, thresholdMs: o.thresholdMs } : { type: o.sliType }, window: o.window, windowDays: o.windowDays, budgetRemaining: o.budgetRemaining, firing: o.firing, evaluatedAt: o.evaluatedAt?.toISOString() ?? null });
       slos.set(o.serviceId, list);
     }
-    return Promise.all(rows.map((r) => this.view(r, spans, depIds, now, slos.get(r.id) ?? [])));
+    return Promise.all(rows.map((r) => this.view(r, spans, depIds, now, slos.get(r.id) ?? [], maintenance.get(r.id) ?? null)));
   }
 
-  private async view(row: ServiceRow, spans: Map<string, StateSpan[]>, depIds: Map<string, string>, now: number, slos: SloSummary[]): Promise<ServiceView> {
+  private async view(row: ServiceRow, spans: Map<string, StateSpan[]>, depIds: Map<string, string>, now: number, slos: SloSummary[], maintenance: ServiceView['maintenance']): Promise<ServiceView> {
     const instances = await this.instancesOf(row.id, row.name);
     const verdict = evaluateQuorum(row.quorum, countMembers(instances.map((i) => i.state)), row.minHealthy);
     const s = survives(
@@ -389,6 +394,7 @@ export class RegistryService {
       ...availabilityOf(spans.get(row.id) ?? [], dependsOn.map((g) => g.map((n) => (depIds.has(n) ? (spans.get(depIds.get(n)!) ?? []) : null))), now),
       slos,
       budget: tightestBudget(slos),
+      maintenance,
       selfRegistered: row.selfRegistered,
       public: row.public,
       instances,
@@ -396,9 +402,9 @@ export class RegistryService {
     };
   }
 
-  /** State spans of the last 30 days per service, from service_transitions. */
+  /** State spans of the last 90 days per service. */
   private spans(serviceIds: string[], now: number): Promise<Map<string, StateSpan[]>> {
-    return this.history.spans(serviceIds, now - 30 * DAY_MS, now);
+    return this.history.spans(serviceIds, now - 90 * DAY_MS, now);
   }
 
   /** Tells the workers to forget what they cached of an instance (`*`: of the whole service). */
@@ -440,7 +446,7 @@ const DAY_MS = 86_400_000;
  */
 function availabilityOf(spans: StateSpan[], deps: (StateSpan[] | null)[][], now: number): Pick<ServiceView, 'availability' | 'composite30d'> {
   const over = (s: StateSpan[], ms: number) => availabilityOver(s, now - ms, now).availability;
-  const availability = { '1h': over(spans, 3_600_000), '24h': over(spans, DAY_MS), '7d': over(spans, 7 * DAY_MS), '30d': over(spans, 30 * DAY_MS) };
+  const availability = { '1h': over(spans, 3_600_000), '24h': over(spans, DAY_MS), '7d': over(spans, 7 * DAY_MS), '30d': over(spans, 30 * DAY_MS), '90d': over(spans, 90 * DAY_MS) };
   let composite30d: number | null = availability['30d'];
   if (composite30d !== null && deps.length > 0) {
     const groups = deps.map((g) => g.map((d) => (d ? over(d, 30 * DAY_MS) : null)));

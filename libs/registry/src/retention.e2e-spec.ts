@@ -3,9 +3,9 @@ import { type Stack, startStack } from '../../../test/support/stack.js';
 import { until } from '../../../test/support/until.js';
 
 /**
- * Retention, on a real worker: raw heartbeats, per-minute and per-hour
- * rollups past their retention are deleted by the leader; what is younger
- * stays.
+ * Retention, on a real worker: raw heartbeats, per-minute, per-hour and
+ * per-day rollups (requests and availability) past their retention are
+ * deleted by the leader; what is younger stays.
  */
 describe('data retention (e2e)', () => {
   let stack: Stack;
@@ -33,9 +33,11 @@ describe('data retention (e2e)', () => {
         }
         for (const [at, total] of [[ago('11 days'), 1], [ago('9 days'), 2]] as const) {
           await db.query(`INSERT INTO request_hours (hour, service_id, total, errors) VALUES (date_trunc('hour', ${at}), $1, $2, 0)`, [service, total]);
+          await db.query(`INSERT INTO availability_hours (hour, service_id, known_ms, down_ms) VALUES (date_trunc('hour', ${at}), $1, $2, 0)`, [service, total]);
         }
         for (const [at, total] of [[ago('62 days'), 1], [ago('58 days'), 2]] as const) {
           await db.query(`INSERT INTO request_days (day, service_id, total, errors) VALUES ((${at})::date, $1, $2, 0)`, [service, total]);
+          await db.query(`INSERT INTO availability_days (day, service_id, known_ms, down_ms) VALUES ((${at})::date, $1, $2, 0)`, [service, total]);
         }
         return db.url;
       },
@@ -49,9 +51,11 @@ describe('data retention (e2e)', () => {
         rateLimited: await one(`SELECT count::text AS v FROM rate_limit_rollups ORDER BY minute`),
         hours: await one(`SELECT total::text AS v FROM request_hours ORDER BY hour`),
         days: await one(`SELECT total::text AS v FROM request_days ORDER BY day`),
+        availabilityHours: await one(`SELECT known_ms::text AS v FROM availability_hours ORDER BY hour`),
+        availabilityDays: await one(`SELECT known_ms::text AS v FROM availability_days ORDER BY day`),
       };
     };
-    const kept = { heartbeats: 'young', requests: '2', dependencies: '2', rateLimited: '2', hours: '2', days: '2' };
+    const kept = { heartbeats: 'young', requests: '2', dependencies: '2', rateLimited: '2', hours: '2', days: '2', availabilityHours: '2', availabilityDays: '2' };
     expect(await until(left, (l) => JSON.stringify(l) === JSON.stringify(kept), 20_000)).toEqual(kept);
   });
 });

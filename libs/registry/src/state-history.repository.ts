@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaService } from '#core';
-import { spansFrom, type StateSpan } from './availability.js';
+import type { StateSpan } from './availability.js';
+import { AvailabilityRollups } from './availability-rollups.js';
 
 /** Where a page of a service's history starts: after this entry (newest first). */
 export interface HistoryPosition {
@@ -21,31 +22,19 @@ export interface HistoryEntry extends HistoryPosition {
 /** The state history of services: service_transitions and instance_transitions. */
 @Injectable()
 export class StateHistoryRepository {
-  constructor(private readonly prisma: PrismaService) {}
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly rollups: AvailabilityRollups,
+  ) {}
 
   /**
-   * State spans per service over [startMs, endMs), in two queries however
-   * many services: the state each was in at `startMs` (UNKNOWN when it had no
-   * history yet) and the transitions after it.
+   * State spans per service over [startMs, endMs), maintenance marked: from
+   * the state changes, or from the hourly and daily rollups for a service that
+   * changed state very often (see availability-rollups.ts). A few queries
+   * however many services.
    */
-  async spans(serviceIds: string[], startMs: number, endMs: number): Promise<Map<string, StateSpan[]>> {
-    const out = new Map<string, StateSpan[]>();
-    if (serviceIds.length === 0) return out;
-    const start = new Date(startMs);
-    const [before, within] = await Promise.all([
-      this.prisma.$queryRaw<{ service_id: string; to: StateSpan['state'] }[]>`
-        SELECT DISTINCT ON (service_id) service_id, "to" FROM service_transitions
-         WHERE service_id = ANY(${serviceIds}::uuid[]) AND at <= ${start} ORDER BY service_id, at DESC, id DESC`,
-      // Raw rather than findMany: no IN list of thousands of parameters, and a tenth of the cost per row.
-      this.prisma.$queryRaw<{ service_id: string; at: Date; to: StateSpan['state'] }[]>`
-        SELECT service_id::text AS service_id, at, "to" FROM service_transitions
-         WHERE service_id = ANY(${serviceIds}::uuid[]) AND at > ${start} ORDER BY at, id`,
-    ]);
-    const initial = new Map(before.map((r) => [r.service_id, r.to]));
-    const byService = new Map<string, { atMs: number; to: StateSpan['state'] }[]>(serviceIds.map((id) => [id, []]));
-    for (const t of within) byService.get(t.service_id)?.push({ atMs: t.at.getTime(), to: t.to });
-    for (const [id, ts] of byService) out.set(id, spansFrom(initial.get(id) ?? 'UNKNOWN', startMs, ts, endMs));
-    return out;
+  spans(serviceIds: string[], startMs: number, endMs: number): Promise<Map<string, StateSpan[]>> {
+    return this.rollups.spans(serviceIds, startMs, endMs);
   }
 
   /**

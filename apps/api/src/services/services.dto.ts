@@ -154,14 +154,17 @@ export class ServiceDto {
   /** The current leader, for consensus clusters whose members report role and term. */
   @ApiProperty({ type: LeaderDto, nullable: true }) leader!: LeaderDto | null;
   /** Share of the known time the service was not DOWN (DEGRADED counts as up; time without data is left out), per window. */
-  @ApiProperty({ type: 'object', properties: { '1h': { type: 'number', nullable: true }, '24h': { type: 'number', nullable: true }, '7d': { type: 'number', nullable: true }, '30d': { type: 'number', nullable: true } } })
-  availability!: Record<'1h' | '24h' | '7d' | '30d', number | null>;
+  @ApiProperty({ type: 'object', properties: { '1h': { type: 'number', nullable: true }, '24h': { type: 'number', nullable: true }, '7d': { type: 'number', nullable: true }, '30d': { type: 'number', nullable: true }, '90d': { type: 'number', nullable: true } } })
+  availability!: Record<'1h' | '24h' | '7d' | '30d' | '90d', number | null>;
   /** 30-day availability composed with the services it depends on; null while any of them has no data. */
   @ApiProperty({ nullable: true, type: Number }) composite30d!: number | null;
   /** SLOs defined for the service (their figures: GET /api/v1/slos/:id). */
   @ApiProperty({ type: [SloSummaryDto] }) slos!: SloSummaryDto[];
   /** Error budget of the service's tightest SLO at its last evaluation; null while none is evaluated. */
   @ApiProperty({ type: () => BudgetDto, nullable: true }) budget!: BudgetDto | null;
+  /** The maintenance window the service is in now (POST /api/v1/services/:name/maintenance); its time is left out of availability. */
+  @ApiProperty({ nullable: true, type: 'object', properties: { id: { type: 'string', format: 'uuid' }, from: { type: 'string', format: 'date-time' }, to: { type: 'string', format: 'date-time' }, reason: { type: 'string', nullable: true } } })
+  maintenance!: { id: string; from: string; to: string; reason: string | null } | null;
   @ApiProperty() selfRegistered!: boolean;
   /** Listed on the public status page. */
   @ApiProperty() public!: boolean;
@@ -201,8 +204,8 @@ export class OverviewItemDto {
   @ApiProperty({ format: 'date-time' }) stateSince!: string;
   @ApiProperty({ nullable: true, type: String }) stateReason!: string | null;
   @ApiProperty({ type: OverviewInstancesDto }) instances!: OverviewInstancesDto;
-  @ApiProperty({ type: 'object', properties: { '1h': { type: 'number', nullable: true }, '24h': { type: 'number', nullable: true }, '7d': { type: 'number', nullable: true }, '30d': { type: 'number', nullable: true } } })
-  availability!: Record<'1h' | '24h' | '7d' | '30d', number | null>;
+  @ApiProperty({ type: 'object', properties: { '1h': { type: 'number', nullable: true }, '24h': { type: 'number', nullable: true }, '7d': { type: 'number', nullable: true }, '30d': { type: 'number', nullable: true }, '90d': { type: 'number', nullable: true } } })
+  availability!: Record<'1h' | '24h' | '7d' | '30d' | '90d', number | null>;
   @ApiProperty({ nullable: true, type: Number }) composite30d!: number | null;
   @ApiProperty() canLose!: number;
   @ApiProperty({ type: SurvivesDto }) survives!: SurvivesDto;

@@ -178,6 +178,15 @@ describe('dashboard and status page in a browser (e2e)', () => {
     expect(latencyText).toContain('latency ≤ 250 ms');
     expect(latencyText).toContain('90.00 %');
     expect(latencyText).toContain('100 of 50 slow');
+    // A maintenance window shows on the service page, and its time is left out of availability.
+    const window = await stack.admin.post('/api/v1/services/web-shop/maintenance', { durationMinutes: 30, reason: 'database upgrade' });
+    expect(window.status).toBe(201);
+    await page.reload();
+    const line = page.locator(`[data-maintenance="${window.body.id}"]`);
+    await line.waitFor();
+    expect(await line.textContent()).toContain('In maintenance until');
+    expect(await line.textContent()).toContain('database upgrade');
+    expect((await stack.admin.delete(`/api/v1/services/web-shop/maintenance/${window.body.id}`)).status).toBe(204);
     await page.locator('[data-panel="slos"]').screenshot({ path: path.join(ARTIFACTS, 'dashboard-slos.png') });
   });
 

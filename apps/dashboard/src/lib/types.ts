@@ -1,7 +1,7 @@
 /** What the API answers, as the dashboard reads it (see /api/docs for the full documents). */
 export type ServiceState = 'UP' | 'DEGRADED' | 'DOWN' | 'UNKNOWN';
 export type InstanceState = 'UP' | 'SUSPECT' | 'DOWN' | 'UNKNOWN';
-export type Windowed = Record<'1h' | '24h' | '7d' | '30d', number | null>;
+export type Windowed = Record<'1h' | '24h' | '7d' | '30d', number | null> & { '90d'?: number | null };
 export interface Survives {
   node: boolean;
   zone: boolean;
@@ -60,6 +60,8 @@ export interface Service extends Omit<OverviewItem, 'instances'> {
   instances: Instance[];
   selfRegistered: boolean;
   public?: boolean;
+  /** The maintenance window it is in now (left out of availability). */
+  maintenance?: { id: string; from: string; to: string; reason: string | null } | null;
 }
 
 export interface HistoryItem {

@@ -11,7 +11,7 @@ import type { Service } from '../lib/types';
 import { useNow } from '../lib/use-now';
 import { servicePanels } from './service-panels';
 
-const WINDOWS = ['1h', '24h', '7d', '30d'] as const;
+const WINDOWS = ['1h', '24h', '7d', '30d', '90d'] as const;
 
 /** One service: its state and figures, then its panels (instances, uptime, history, and those later features add). */
 export function ServiceView({ name }: { name: string }) {
@@ -79,6 +79,12 @@ function Summary({ service: s, now }: { service: Service; now: number }) {
         {s.stateReason ? `${s.stateReason} · ` : ''}since {ago(s.stateSince, now)}
         {s.description && <span class="muted"> · {s.description}</span>}
       </p>
+      {s.maintenance && (
+        <p class="maintenance-line" data-maintenance={s.maintenance.id}>
+          <span aria-hidden="true">⚙</span> In maintenance until {new Date(s.maintenance.to).toLocaleString()}
+          {s.maintenance.reason ? ` · ${s.maintenance.reason}` : ''} <span class="muted small">(left out of availability)</span>
+        </p>
+      )}
       <dl class="facts">
         {WINDOWS.map((w) => (
           <div key={w}>

@@ -1,0 +1,161 @@
+import { randomUUID } from 'node:crypto';
+import fc from 'fast-check';
+import { type NinefoldConfig, SqlPool } from '#core';
+import { createTestDatabase, type TestDatabase } from '../../../test/support/database.js';
+import { availabilityOver, type StateSpan } from './availability.js';
+import { AvailabilityRollups } from './availability-rollups.js';
+
+const MINUTE_MS = 60_000;
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+const STATES = ['UP', 'DEGRADED', 'DOWN', 'UNKNOWN'] as const;
+
+/**
+ * The availability rollups against real Postgres: what a service's history
+ * reads (from its state changes, or from rollups when it changed state too
+ * often) must match the documented rule computed from the raw changes and
+ * maintenance windows, for every window the product shows.
+ */
+describe('availability rollups (e2e, Postgres)', () => {
+  let db: TestDatabase;
+  let sql: SqlPool;
+  let rollups: AvailabilityRollups;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    const config = { DATABASE_URL: db.url, ROLLUP_HOUR_RETENTION_DAYS: 8, ROLLUP_DAY_RETENTION_DAYS: 400 } as NinefoldConfig;
+    sql = new SqlPool(config);
+    rollups = new AvailabilityRollups(sql, config);
+  });
+  afterAll(async () => {
+    await sql?.pool.end();
+    await db?.drop();
+  });
+
+  async function reset(): Promise<void> {
+    await sql.query('TRUNCATE service_transitions, maintenance_windows, availability_hours, availability_days, rollup_watermarks, services CASCADE');
+  }
+
+  async function addService(): Promise<string> {
+    const id = randomUUID();
+    await sql.query(`INSERT INTO services (id, name, updated_at) VALUES ($1, $2, now())`, [id, `svc-${id.slice(0, 8)}`]);
+    return id;
+  }
+
+  /** Rolls up until caught up with `nowMs`, as the leader's minutely runs would. */
+  async function catchUp(nowMs: number): Promise<void> {
+    for (let i = 0; i < 40; i++) {
+      const r = await rollups.rollUp(nowMs);
+      if (r.hours === 0 && r.days === 0) {
+        const marks = await rollups.watermarks();
+        if (marks.hours !== null && marks.hours >= Math.floor((nowMs - 2 * MINUTE_MS) / HOUR_MS) * HOUR_MS && marks.days !== null && marks.days >= Math.floor((nowMs - 2 * MINUTE_MS) / DAY_MS) * DAY_MS) return;
+      }
+    }
+    throw new Error('roll-up did not catch up');
+  }
+
+  /**
+   * The documented rule, from the exact spans: further back than three days
+   * (before that day's midnight) by the day, then by the hour until the hour
+   * before the current one, then exact; a period the window starts in counts
+   * pro rata.
+   */
+  function expected(exact: StateSpan[], startMs: number, nowMs: number, busy: boolean): { known: number; down: number } {
+    if (!busy) {
+      const a = availabilityOver(exact, startMs, nowMs);
+      return { known: a.knownSeconds, down: a.downSeconds };
+    }
+    const daysTo = Math.floor((nowMs - 3 * DAY_MS) / DAY_MS) * DAY_MS;
+    const hoursTo = Math.floor(nowMs / HOUR_MS) * HOUR_MS - HOUR_MS;
+    let known = 0;
+    let down = 0;
+    const periods = (from: number, to: number, grain: number) => {
+      for (let p = Math.floor(from / grain) * grain; p < to; p += grain) {
+        const whole = availabilityOver(exact, p, p + grain);
+        const share = (Math.min(p + grain, to) - Math.max(p, from)) / grain;
+        known += whole.knownSeconds * share;
+        down += whole.downSeconds * share;
+      }
+    };
+    if (startMs < daysTo) periods(startMs, daysTo, DAY_MS);
+    periods(Math.max(startMs, daysTo), hoursTo, HOUR_MS);
+    const tail = availabilityOver(exact, Math.max(startMs, hoursTo), nowMs);
+    return { known: known + tail.knownSeconds, down: down + tail.downSeconds };
+  }
+
+  it('reads what the rule says, from changes or from rollups, with maintenance left out', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: DAY_MS - 1 }),
+        // State changes: minutes back from now (up to 100 days), and the state.
+        fc.array(fc.tuple(fc.integer({ min: 1, max: 100 * 1440 }), fc.constantFrom(...STATES)), { maxLength: 40 }),
+        // Maintenance windows: start (minutes back), length (minutes), and whether it is recorded after the roll-up.
+        fc.array(fc.tuple(fc.integer({ min: 1, max: 89 * 1440 }), fc.integer({ min: 1, max: 3 * 1440 }), fc.boolean()), { maxLength: 3 }),
+        fc.boolean(),
+        async (offsetMs, changes, windows, busy) => {
+          await reset();
+          const id = await addService();
+          const nowMs = Date.UTC(2026, 10, 20) + offsetMs;
+          const sorted = [...changes].sort((a, b) => b[0] - a[0]);
+          let from = 'UNKNOWN';
+          for (const [back, to] of sorted) {
+            await sql.query(`INSERT INTO service_transitions (service_id, "from", "to", at) VALUES ($1, $2, $3, $4)`, [id, from, to, new Date(nowMs - back * MINUTE_MS - 7_000)]);
+            from = to;
+          }
+          const later: [number, number][] = [];
+          for (const [back, minutes, afterwards] of windows) {
+            const w: [number, number] = [nowMs - back * MINUTE_MS, nowMs - back * MINUTE_MS + minutes * MINUTE_MS];
+            if (afterwards) later.push(w);
+            else await sql.query(`INSERT INTO maintenance_windows (id, service_id, starts_at, ends_at) VALUES ($1, $2, $3, $4)`, [randomUUID(), id, new Date(w[0]), new Date(w[1])]);
+          }
+          await catchUp(nowMs);
+          // Recorded after the hours and days were rolled up: they are rolled up again.
+          for (const [a, b] of later) {
+            await sql.query(`INSERT INTO maintenance_windows (id, service_id, starts_at, ends_at) VALUES ($1, $2, $3, $4)`, [randomUUID(), id, new Date(a), new Date(b)]);
+            await rollups.rebuild(id, a, b);
+          }
+          const startMs = nowMs - 90 * DAY_MS;
+          const exact = (await rollups.changeSpans([id], startMs - DAY_MS, nowMs)).spans.get(id)!;
+          // `busy`: a limit of 0 changes sends the service to its rollups whenever it changed state at all.
+          const read = (await rollups.spans([id], startMs, nowMs, nowMs, busy ? 0 : 10_000)).get(id)!;
+          const readsRollups = busy && changes.length > 0;
+          for (const w of [HOUR_MS, DAY_MS, 7 * DAY_MS, 30 * DAY_MS, 90 * DAY_MS, nowMs - Math.floor(nowMs / DAY_MS) * DAY_MS]) {
+            const got = availabilityOver(read, nowMs - w, nowMs);
+            const want = expected(exact, nowMs - w, nowMs, readsRollups);
+            // Rollups keep whole milliseconds.
+            expect({ w, known: got.knownSeconds }).toEqual({ w, known: expect.closeTo(want.known, 1) });
+            expect({ w, down: got.downSeconds }).toEqual({ w, down: expect.closeTo(want.down, 1) });
+          }
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+
+  it('rolls up every closed hour and day once caught up, with a row only where something was known', async () => {
+    await reset();
+    const id = await addService();
+    const nowMs = Date.UTC(2026, 10, 20, 12, 30);
+    // UP from 10 days ago, DOWN for 90 minutes yesterday from 10:00.
+    for (const [at, f, t] of [
+      [nowMs - 10 * DAY_MS, 'UNKNOWN', 'UP'],
+      [Date.UTC(2026, 10, 19, 10), 'UP', 'DOWN'],
+      [Date.UTC(2026, 10, 19, 11, 30), 'DOWN', 'UP'],
+    ] as const) {
+      await sql.query(`INSERT INTO service_transitions (service_id, "from", "to", at) VALUES ($1, $2, $3, $4)`, [id, f, t, new Date(at)]);
+    }
+    await catchUp(nowMs);
+    const day = await sql.query<{ known: string; down: string }>(`SELECT known_ms AS known, down_ms AS down FROM availability_days WHERE service_id = $1 AND day = '2026-11-19'`, [id]);
+    expect(day.rows).toEqual([{ known: String(DAY_MS), down: String(90 * MINUTE_MS) }]);
+    const hours = await sql.query<{ hour: Date; down: string }>(`SELECT hour, down_ms AS down FROM availability_hours WHERE service_id = $1 AND down_ms > 0 ORDER BY hour`, [id]);
+    expect(hours.rows.map((r) => [r.hour.toISOString(), Number(r.down)])).toEqual([
+      ['2026-11-19T10:00:00.000Z', HOUR_MS],
+      ['2026-11-19T11:00:00.000Z', 30 * MINUTE_MS],
+    ]);
+    // Nothing before the first change: no rows (the day it started in counts only its known part).
+    const first = await sql.query<{ day: string; known: string }>(`SELECT day::text AS day, known_ms AS known FROM availability_days WHERE service_id = $1 ORDER BY day LIMIT 1`, [id]);
+    expect(first.rows[0]).toEqual({ day: '2026-11-10', known: String(11.5 * HOUR_MS) });
+    // The hours rolled up reach the retention of hours (8 days), the last one closed two minutes ago.
+    expect(await rollups.watermarks()).toEqual({ hours: Date.UTC(2026, 10, 20, 12), days: Date.UTC(2026, 10, 20) });
+  });
+});
