@@ -2,6 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { RedisService } from '#core';
 import type { RealtimeEvent, RealtimeMessage } from './realtime-events.js';
 
+/** Messages per Redis message when publishing many. */
+const PACK = 200;
+
 /** Publishes realtime events on Redis, where every api replica's gateway hears them. */
 @Injectable()
 export class RealtimePublisher {
@@ -16,11 +19,16 @@ export class RealtimePublisher {
     await this.redis.client.publish(this.channel, JSON.stringify(message));
   }
 
-  /** Many at once, pipelined. */
+  /**
+   * Many at once: packed into JSON arrays of up to PACK messages per Redis
+   * message (what the feed unpacks), pipelined. The leader's first SLO
+   * evaluation may publish tens of thousands.
+   */
   async publishAll(messages: RealtimeMessage[]): Promise<void> {
     if (messages.length === 0) return;
+    if (messages.length === 1) return void (await this.redis.client.publish(this.channel, JSON.stringify(messages[0])));
     const p = this.redis.client.pipeline();
-    for (const m of messages) p.publish(this.channel, JSON.stringify(m));
+    for (let i = 0; i < messages.length; i += PACK) p.publish(this.channel, JSON.stringify(messages.slice(i, i + PACK)));
     await p.exec();
   }
 }

@@ -193,18 +193,7 @@ export async function queryRequestCounts(
       const hours = await closedSums(db, measure, serviceIds, edges, nowMs);
       for (const [k, v] of hours.sums) sums.set(k, v);
       for (const [k, v] of hours.current) current.set(k, v);
-      if (minutes.length === 0 || serviceIds.length === 0) continue;
-      const { total, errors } = columnsOf(measure);
-      const params: unknown[] = [serviceIds, new Date(minutes[0])];
-      const cols = minutes.map((m, i) => {
-        params.push(new Date(m));
-        return `sum(${total}) FILTER (WHERE minute >= $${params.length}) AS m${i}_t, sum(${errors}) FILTER (WHERE minute >= $${params.length}) AS m${i}_e`;
-      });
-      const { rows } = await db.query<Record<string, string | null>>(
-        `SELECT service_id::text AS id, ${cols.join(', ')} FROM request_rollups WHERE service_id = ANY($1::uuid[]) AND minute >= $2 GROUP BY service_id`,
-        params,
-      );
-      for (const r of rows) short.set(seriesOf(r.id as string, measure), new Map(minutes.map((m, i) => [m, tally(r[`m${i}_t`], r[`m${i}_e`])])));
+      for (const [k, v] of await minuteSums(db, measure, serviceIds, minutes)) short.set(k, v);
     }
   });
   return byRule(nowMs, {
@@ -212,6 +201,24 @@ export async function queryRequestCounts(
     closed: (id, key) => sums.get(id)?.get(key),
     currentHour: (id) => current.get(id) ?? ZERO,
   });
+}
+
+/** Per series, the requests in the minutes from each of `minutes` on: one scan of request_rollups. */
+async function minuteSums(db: Queryable, measure: Measure, serviceIds: string[], minutes: number[]): Promise<Map<string, Map<number, Tally>>> {
+  const out = new Map<string, Map<number, Tally>>();
+  if (minutes.length === 0 || serviceIds.length === 0) return out;
+  const { total, errors } = columnsOf(measure);
+  const params: unknown[] = [serviceIds, new Date(minutes[0])];
+  const cols = minutes.map((m, i) => {
+    params.push(new Date(m));
+    return `sum(${total}) FILTER (WHERE minute >= $${params.length}) AS m${i}_t, sum(${errors}) FILTER (WHERE minute >= $${params.length}) AS m${i}_e`;
+  });
+  const { rows } = await db.query<Record<string, string | null>>(
+    `SELECT service_id::text AS id, ${cols.join(', ')} FROM request_rollups WHERE service_id = ANY($1::uuid[]) AND minute >= $2 GROUP BY service_id`,
+    params,
+  );
+  for (const r of rows) out.set(seriesOf(r.id as string, measure), new Map(minutes.map((m, i) => [m, tally(r[`m${i}_t`], r[`m${i}_e`])])));
+  return out;
 }
 
 /** Window counts by the rule above, from wherever each part is kept. */
@@ -225,15 +232,24 @@ function byRule(
     currentHour(serviceId: string): Tally;
   },
 ): RequestCounts {
+  // Thousands of series share a few window starts, and each long window of a series reads its current hour: both worked out once.
+  const edges = new Map<number, { key: string; share: number }>();
+  const currentHours = new Map<string, Tally>();
   return {
     of(serviceId, startMs) {
       if (isMinuteWindow(startMs, nowMs)) {
         const t = parts.minutes(serviceId, Math.floor(startMs / MINUTE_MS) * MINUTE_MS);
         return { total: t.total, good: t.total - t.errors };
       }
-      const e = edgeOf(startMs, nowMs);
-      const s = parts.closed(serviceId, keyOf(e));
-      return edgeWindow(s?.edge ?? ZERO, e.share, s?.closed ?? ZERO, parts.currentHour(serviceId));
+      let e = edges.get(startMs);
+      if (!e) {
+        const edge = edgeOf(startMs, nowMs);
+        edges.set(startMs, (e = { key: keyOf(edge), share: edge.share }));
+      }
+      let current = currentHours.get(serviceId);
+      if (!current) currentHours.set(serviceId, (current = parts.currentHour(serviceId)));
+      const s = parts.closed(serviceId, e.key);
+      return edgeWindow(s?.edge ?? ZERO, e.share, s?.closed ?? ZERO, current);
     },
   };
 }
@@ -247,7 +263,7 @@ function inSnapshot<T>(transaction: <R>(fn: (db: Queryable) => Promise<R>) => Pr
 }
 
 /** Minutes a service's ring keeps: the last hour, the current hour, and room to spare. */
-const RING = 64;
+export const RING = 64;
 /** Minutes before the last refresh's re-read by the next: their rollups still grow while the drain catches up. */
 const RECENT_MINUTES = 5;
 /** Everything is re-read this often, so counts that arrived later than RECENT_MINUTES are picked up too. */
@@ -270,21 +286,39 @@ export class IncrementalRequestCounts {
   private builtAtMs = -Infinity;
   /** The minute of the last refresh. */
   private readToMs = -Infinity;
+  /** Rings a full refresh left to fill, and their filling once started. */
+  private toFill: { groups: SeriesGroup[]; fromMs: number } | null = null;
+  private filling: Promise<void> = Promise.resolve();
 
   constructor(private readonly transaction: <T>(fn: (db: Queryable) => Promise<T>) => Promise<T>) {}
 
-  /** Whether the last refresh re-read everything (for logs and the benchmark). */
+  /** Whether the last refresh re-read everything, and how long its reads of closed periods and of minutes took (ms; for logs and the benchmark). */
   lastRefreshWasFull = false;
+  lastTimings = { closedMs: 0, minutesMs: 0 };
 
   /** Brings the counts of these series up to `nowMs` for windows starting at `startsMs`. */
   async refresh(groups: SeriesGroup[], startsMs: number[], nowMs: number): Promise<RequestCounts> {
+    await this.settled();
     const currentHourMs = Math.floor(nowMs / HOUR_MS) * HOUR_MS;
-    const { edges } = startsOf(startsMs, nowMs);
+    const { edges, minutes } = startsOf(startsMs, nowMs);
     const key = `${currentHourMs}|${edges.map(keyOf).join(',')}`;
     const full = key !== this.builtFor || nowMs - this.builtAtMs >= FULL_REFRESH_MS;
     // The ring must reach back over the last hour and the current hour.
     const ringFromMs = Math.min(Math.floor((nowMs - HOUR_MS) / MINUTE_MS) * MINUTE_MS, currentHourMs);
     this.lastRefreshWasFull = full;
+    const timings = { closedMs: 0, minutesMs: 0 };
+    const timed = async <T>(part: keyof typeof timings, fn: () => Promise<T>): Promise<T> => {
+      const at = performance.now();
+      try {
+        return await fn();
+      } finally {
+        timings[part] += performance.now() - at;
+      }
+    };
+    // A full read takes the short windows' sums and the current hour from Postgres, and fills the minute rings after the run.
+    const short = new Map<string, Map<number, Tally>>();
+    const current = new Map<string, Tally>();
+    const toFill: SeriesGroup[] = [];
     await inSnapshot(this.transaction, async (db) => {
       // Grouping 10,000 services' minutes spills to disk with the default 4 MB.
       await db.query(`SET LOCAL work_mem = '64MB'`);
@@ -295,25 +329,53 @@ export class IncrementalRequestCounts {
       for (const { measure, serviceIds } of groups) {
         const missing = full ? serviceIds : serviceIds.filter((id) => !this.rings.has(seriesOf(id, measure)));
         if (missing.length > 0) {
-          for (const [id, s] of (await closedSums(db, measure, missing, edges, nowMs)).sums) this.hours.set(id, s);
-          await this.readMinutes(db, measure, missing, ringFromMs);
+          const closed = await timed('closedMs', () => closedSums(db, measure, missing, edges, nowMs));
+          for (const [id, s] of closed.sums) this.hours.set(id, s);
+          if (full) {
+            for (const [id, t] of closed.current) current.set(id, t);
+            for (const [id, m] of await timed('minutesMs', () => minuteSums(db, measure, missing, minutes))) short.set(id, m);
+            toFill.push({ measure, serviceIds: missing });
+          } else await timed('minutesMs', () => this.readMinutes(db, measure, missing, ringFromMs));
         }
         if (full) continue;
         const fresh = new Set(missing);
         // From a few minutes before the last refresh's minute: those may have grown since, and every later one is new.
-        await this.readMinutes(db, measure, serviceIds.filter((id) => !fresh.has(id)), Math.max(ringFromMs, this.readToMs - (RECENT_MINUTES - 1) * MINUTE_MS));
+        await timed('minutesMs', () => this.readMinutes(db, measure, serviceIds.filter((id) => !fresh.has(id)), Math.max(ringFromMs, this.readToMs - (RECENT_MINUTES - 1) * MINUTE_MS)));
       }
     });
+    this.readToMs = Math.floor(nowMs / MINUTE_MS) * MINUTE_MS;
+    this.lastTimings = timings;
     if (full) {
       this.builtFor = key;
       this.builtAtMs = nowMs;
+      // The rings, for the incremental refreshes after this one: filled from the ring's start by settled(), once this run has its figures.
+      this.toFill = { groups: toFill, fromMs: ringFromMs };
+      return byRule(nowMs, { minutes: (series, fromMs) => short.get(series)?.get(fromMs) ?? ZERO, closed: (series, k) => this.hours.get(series)?.get(k), currentHour: (series) => current.get(series) ?? ZERO });
     }
-    this.readToMs = Math.floor(nowMs / MINUTE_MS) * MINUTE_MS;
     const fromRing = (series: string, fromMs: number) => {
       const ring = this.rings.get(series);
       return ring ? sumRing(ring, fromMs, nowMs) : ZERO;
     };
-    return byRule(nowMs, { minutes: fromRing, closed: (series, key) => this.hours.get(series)?.get(key), currentHour: (series) => fromRing(series, currentHourMs) });
+    return byRule(nowMs, { minutes: fromRing, closed: (series, k) => this.hours.get(series)?.get(k), currentHour: (series) => fromRing(series, currentHourMs) });
+  }
+
+  /**
+   * Fills the minute rings a full refresh left to fill, in a snapshot of its
+   * own (the evaluator starts it once a run's figures are stored; the next
+   * refresh waits for it). On failure the next refresh reads everything again.
+   */
+  settled(): Promise<void> {
+    const pending = this.toFill;
+    if (pending) {
+      this.toFill = null;
+      this.filling = inSnapshot(this.transaction, async (db) => {
+        await db.query(`SET LOCAL work_mem = '64MB'`);
+        for (const { measure, serviceIds } of pending.groups) await this.readMinutes(db, measure, serviceIds, pending.fromMs);
+      }).catch(() => {
+        this.builtFor = '';
+      });
+    }
+    return this.filling;
   }
 
   /** Re-reads these services' minutes of a measure from `fromMs` into their rings. */
@@ -332,15 +394,33 @@ export class IncrementalRequestCounts {
         GROUP BY service_id`,
       [new Date(fromMs), serviceIds],
     );
-    for (const r of rows) {
-      const ring = this.rings.get(seriesOf(r.id, measure))!;
-      for (const minute of r.v.split(';')) {
-        const [m, t, e] = minute.split(',');
-        const slot = (Number(m) % RING) * 3;
-        ring[slot] = Number(m) * MINUTE_MS;
-        ring[slot + 1] = Number(t);
-        ring[slot + 2] = Number(e);
-      }
+    for (const r of rows) putMinutes(this.rings.get(seriesOf(r.id, measure))!, r.v);
+  }
+}
+
+/**
+ * Puts packed minutes ("minute,total,errors;…", non-negative integers) into
+ * a ring: one pass over the characters, no intermediate strings (a full
+ * read parses 10,000 services' hour of minutes).
+ */
+export function putMinutes(ring: Float64Array, packed: string): void {
+  const values = [0, 0, 0];
+  let field = 0;
+  let n = 0;
+  for (let i = 0; i <= packed.length; i++) {
+    const c = i < packed.length ? packed.charCodeAt(i) : 59;
+    if (c >= 48 && c <= 57) n = n * 10 + (c - 48);
+    else if (c === 44) {
+      values[field++] = n;
+      n = 0;
+    } else if (c === 59) {
+      values[field] = n;
+      const slot = (values[0] % RING) * 3;
+      ring[slot] = values[0] * MINUTE_MS;
+      ring[slot + 1] = values[1];
+      ring[slot + 2] = values[2];
+      field = 0;
+      n = 0;
     }
   }
 }

@@ -179,6 +179,13 @@ export class SloService {
   async evaluateMany(rows: SloRow[], given?: { nowMs: number; requests?: RequestCounts; spans?: Map<string, StateSpan[]> }): Promise<SloView[]> {
     const nowMs = given?.nowMs ?? this.now();
     const windows = new Map(rows.map((r) => [r.id, windowOf(r.window, r.windowDays, nowMs)]));
+    // Most SLOs share their window's start and all share now: each time formatted once.
+    const formatted = new Map<number, string>();
+    const iso = (ms: number) => {
+      let v = formatted.get(ms);
+      if (v === undefined) formatted.set(ms, (v = new Date(ms).toISOString()));
+      return v;
+    };
     const counted = rows.filter((r) => r.sliType !== 'availability');
     const spans = given?.spans ?? (await this.spansOf(rows, nowMs));
     let requests = given?.requests;
@@ -189,7 +196,7 @@ export class SloService {
     return rows.map((row) => {
       const w = windows.get(row.id)!;
       const counts = row.sliType === 'availability' ? availabilityCounts(spans.get(row.serviceId) ?? [], w.startMs, nowMs) : requestCountsOf(requests!, seriesOf(row.serviceId, measureOf(row)), w.startMs, nowMs);
-      return this.viewOf(row, w, counts, nowMs);
+      return this.viewOf(row, w, counts, nowMs, iso);
     });
   }
 
@@ -201,7 +208,7 @@ export class SloService {
     return this.history.spans([...new Set(timed.map((r) => r.serviceId))], earliest, nowMs);
   }
 
-  private viewOf(row: SloRow, w: ReturnType<typeof windowOf>, counts: Counts, nowMs: number): SloView {
+  private viewOf(row: SloRow, w: ReturnType<typeof windowOf>, counts: Counts, nowMs: number, iso: (ms: number) => string): SloView {
     const whole = counts.window;
     // Time-based: the budget is the downtime the objective allows over the whole window (43.2 min of 30 days at 99.9 %).
     const { allowed, consumed, remaining } = errorBudget(whole, row.objective, timeBased(row, w));
@@ -222,14 +229,22 @@ export class SloService {
         row.sliType === 'latency'
           ? { type: row.sliType, thresholdMs: row.thresholdMs ?? undefined, value: whole.total > 0 ? whole.good / whole.total : null, good: whole.good, total: whole.total }
           : { type: row.sliType, value: whole.total > 0 ? whole.good / whole.total : null, good: whole.good, total: whole.total },
-      windowStart: new Date(w.startMs).toISOString(),
-      evaluatedAt: new Date(nowMs).toISOString(),
+      windowStart: iso(w.startMs),
+      evaluatedAt: iso(nowMs),
       errorBudget: row.sliType === 'availability' ? { allowedSeconds: allowed, consumed, remaining } : { allowedEvents: allowed, consumed, remaining },
       burnRates,
       alerts: evaluateAlerts(counts.burn, row.objective, policyFor(w.days), row.minEvents),
-      createdAt: row.createdAt.toISOString(),
+      createdAt: isoOfDate(row.createdAt),
     };
   }
+}
+
+/** A Date's ISO form, kept for the Date (the leader keeps its SLO rows between runs). */
+const isoOfDates = new WeakMap<Date, string>();
+function isoOfDate(d: Date): string {
+  let v = isoOfDates.get(d);
+  if (v === undefined) isoOfDates.set(d, (v = d.toISOString()));
+  return v;
 }
 
 /** Seconds of the SLO window for a time-based SLI (its budget is a share of all of it); undefined for event-based ones. */

@@ -1,4 +1,6 @@
 import { io, type Socket } from 'socket.io-client';
+import { type NinefoldConfig, RedisService } from '#core';
+import { RealtimeEvent, RealtimePublisher } from '#realtime';
 import { HttpClient } from '../../../../test/support/http.js';
 import { type NinefoldProcess, startApi } from '../../../../test/support/processes.js';
 import { type Stack, startStack } from '../../../../test/support/stack.js';
@@ -98,5 +100,23 @@ describe('live events gateway (e2e)', () => {
     await connected(again.socket);
     const ack = await ask<{ ok: boolean; snapshot: { services: { items: { name: string; state: string }[] } } }>(again.socket, 'subscribe', { rooms: ['services'] });
     expect(ack.snapshot.services.items.find((s) => s.name === 'rooms-c')).toMatchObject({ state: 'DOWN' });
+  });
+
+  it('delivers many events published together (packed, as the SLO leader sends them) each once, in order', async () => {
+    const redis = new RedisService({ REDIS_URL: stack.env.REDIS_URL, NINEFOLD_REDIS_PREFIX: stack.env.NINEFOLD_REDIS_PREFIX } as NinefoldConfig);
+    try {
+      const client = connect(second.url, viewerKey);
+      await connected(client.socket);
+      expect(await ask(client.socket, 'subscribe', { rooms: ['service:packed'], snapshot: false })).toMatchObject({ ok: true });
+      const at = new Date().toISOString();
+      const messages = Array.from({ length: 450 }, (_, i) => ({ event: RealtimeEvent.SloUpdate, payload: { service: i % 2 === 0 ? 'packed' : 'other', name: `slo-${i}`, at } }));
+      await new RealtimePublisher(redis).publishAll(messages);
+      const got = await until(async () => client.events.filter((e) => e.event === 'slo.update'), (e) => e.length >= 225, 10_000);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(client.events.filter((e) => e.event === 'slo.update').map((e) => e.payload.name)).toEqual(messages.filter((m) => m.payload.service === 'packed').map((m) => m.payload.name));
+      expect(got[0].payload).toEqual({ service: 'packed', name: 'slo-0', at });
+    } finally {
+      await redis.onModuleDestroy();
+    }
   });
 });

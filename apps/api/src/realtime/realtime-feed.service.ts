@@ -30,13 +30,14 @@ export class RealtimeFeed implements OnModuleInit {
     // ioredis subscribes again by itself after a reconnection.
     void subscriber.subscribe(this.publisher.channel).catch(() => undefined);
     subscriber.on('message', (_channel: string, raw: string) => {
-      let message: RealtimeMessage;
+      let parsed: RealtimeMessage | RealtimeMessage[];
       try {
-        message = JSON.parse(raw) as RealtimeMessage;
+        parsed = JSON.parse(raw) as RealtimeMessage | RealtimeMessage[];
       } catch {
         return;
       }
-      for (const listener of this.listeners) listener(message);
+      // One message, or many packed together (RealtimePublisher.publishAll).
+      for (const message of Array.isArray(parsed) ? parsed : [parsed]) for (const listener of this.listeners) listener(message);
     });
   }
 }
