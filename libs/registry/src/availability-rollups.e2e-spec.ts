@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { type NinefoldConfig, SqlPool } from '#core';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database.js';
 import { availabilityOver, type StateSpan } from './availability.js';
-import { AvailabilityRollups } from './availability-rollups.js';
+import { AvailabilityRollups, KeptSpans } from './availability-rollups.js';
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
@@ -130,6 +130,32 @@ describe('availability rollups (e2e, Postgres)', () => {
       ),
       { numRuns: 30 },
     );
+  });
+
+  it('keeps spans between runs only while nothing they depend on changed', async () => {
+    await reset();
+    const id = await addService();
+    let nowMs = Date.UTC(2026, 10, 20, 12);
+    const change = (at: number, from: string, to: string) => sql.query(`INSERT INTO service_transitions (service_id, "from", "to", at) VALUES ($1, $2, $3, $4)`, [id, from, to, new Date(at)]);
+    const fresh = async () => availabilityOver((await rollups.changeSpans([id], nowMs - DAY_MS, nowMs)).spans.get(id)!, nowMs - DAY_MS, nowMs);
+    const kept = new KeptSpans(rollups, sql);
+    const read = async () => availabilityOver((await kept.spans([id], nowMs - DAY_MS, nowMs)).get(id)!, nowMs - DAY_MS, nowMs);
+    await change(nowMs - 2 * HOUR_MS, 'UNKNOWN', 'UP');
+    expect(await read()).toEqual(await fresh());
+    // Time passes, nothing changes: the open last span reaches the new now.
+    nowMs += 5 * MINUTE_MS;
+    expect(await read()).toEqual(await fresh());
+    // A state change, a maintenance window recorded, one planned that then starts: each is seen at once.
+    await change(nowMs - MINUTE_MS, 'UP', 'DOWN');
+    expect(await read()).toEqual(await fresh());
+    await sql.query(`INSERT INTO maintenance_windows (id, service_id, starts_at, ends_at) VALUES ($1, $2, $3, $4)`, [randomUUID(), id, new Date(nowMs - 30 * 1000), new Date(nowMs + 10 * 1000)]);
+    expect(await read()).toEqual(await fresh());
+    await sql.query(`INSERT INTO maintenance_windows (id, service_id, starts_at, ends_at) VALUES ($1, $2, $3, $4)`, [randomUUID(), id, new Date(nowMs + 60 * 1000), new Date(nowMs + 120 * 1000)]);
+    for (const step of [20, 30, 30, 30]) {
+      nowMs += step * 1000;
+      expect({ nowMs, a: await read() }).toEqual({ nowMs, a: await fresh() });
+    }
+    expect((await read()).downSeconds).toBeGreaterThan(0);
   });
 
   it('rolls up every closed hour and day once caught up, with a row only where something was known', async () => {

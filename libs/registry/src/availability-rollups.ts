@@ -258,3 +258,42 @@ export class AvailabilityRollups {
 function isoDay(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
 }
+
+/** Kept state spans are read again at least this often (rollups move on, hours close). */
+const KEPT_REREAD_MS = 10 * 60_000;
+
+/**
+ * State spans kept between the runs of a periodic reader (the SLO leader):
+ * read again only when a state change was recorded, a maintenance window
+ * was added, changed or removed, one starts or ends, the range starts
+ * earlier, other services are asked for, or ten minutes have passed. Each
+ * service's last span is left open, so it reaches whatever "now" a later run has.
+ */
+export class KeptSpans {
+  private kept: { ids: Set<string>; startMs: number; atMs: number; stamp: string; validUntilMs: number; spans: Map<string, StateSpan[]> } | null = null;
+
+  constructor(
+    private readonly rollups: AvailabilityRollups,
+    private readonly sql: SqlPool,
+  ) {}
+
+  /** Spans of these services from `startMs` on (up to now and beyond: the last one is open). */
+  async spans(serviceIds: string[], startMs: number, nowMs: number): Promise<Map<string, StateSpan[]>> {
+    const { rows } = await this.sql.query<{ t: string | null; m: string; next: Date | null }>(
+      `SELECT (SELECT max(id) FROM service_transitions)::text AS t,
+              (SELECT count(*)::text || '|' || coalesce(sum(extract(epoch FROM starts_at)), 0)::text || '|' || coalesce(sum(extract(epoch FROM ends_at)), 0)::text FROM maintenance_windows) AS m,
+              (SELECT min(b) FROM (SELECT starts_at AS b FROM maintenance_windows WHERE starts_at > $1 UNION ALL SELECT ends_at FROM maintenance_windows WHERE ends_at > $1) x) AS next`,
+      [new Date(nowMs)],
+    );
+    const stamp = `${rows[0].t}|${rows[0].m}`;
+    const k = this.kept;
+    if (k && k.stamp === stamp && startMs >= k.startMs && nowMs < k.validUntilMs && nowMs - k.atMs < KEPT_REREAD_MS && serviceIds.every((id) => k.ids.has(id))) return k.spans;
+    const spans = await this.rollups.spans(serviceIds, startMs, nowMs, nowMs);
+    for (const list of spans.values()) {
+      const last = list[list.length - 1];
+      if (last && last.toMs === nowMs && last.state !== 'MIXED') list[list.length - 1] = { state: last.state, fromMs: last.fromMs, toMs: Infinity };
+    }
+    this.kept = { ids: new Set(serviceIds), startMs, atMs: nowMs, stamp, validUntilMs: rows[0].next?.getTime() ?? Infinity, spans };
+    return spans;
+  }
+}

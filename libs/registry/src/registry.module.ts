@@ -34,6 +34,6 @@ export class RegistryModule {}
 @Module({
   imports: [RealtimeModule],
   providers: [HeartbeatStream, InstanceStore, IngestRepository, StateChanges, SignalsService, ClusterWatch, ProbesService, GossipEvidenceStore, IngestDrain, DetectorSweep, TransitionsConsumer, RegistryHousekeeping, AvailabilityRollups, MaintenanceService, StateHistoryRepository, RegistryService, ChecksService, CheckResults],
-  exports: [IngestDrain, DetectorSweep, SignalsService, ChecksService, CheckResults, ProbesService, StateHistoryRepository],
+  exports: [IngestDrain, DetectorSweep, SignalsService, ChecksService, CheckResults, ProbesService, StateHistoryRepository, AvailabilityRollups],
 })
 export class RegistryWorkerModule {}

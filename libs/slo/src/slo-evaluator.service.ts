@@ -1,7 +1,7 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { InjectConfig, type LeaderElection, LeaderElectionService, type NinefoldConfig, SqlPool } from '#core';
 import { RealtimeEvent, type RealtimeMessage, RealtimePublisher } from '#realtime';
-import { SignalsService } from '#registry';
+import { AvailabilityRollups, KeptSpans, SignalsService } from '#registry';
 import { IncrementalRequestCounts } from './request-counts.js';
 import { requestWindows, type SloView, SloService } from './slo.service.js';
 import { changed, firingOf, type StoredSlo } from './stored-figures.js';
@@ -26,6 +26,8 @@ export class SloEvaluator implements OnApplicationBootstrap, OnApplicationShutdo
   private running: Promise<void> | null = null;
   /** Request counts kept between runs: a run re-reads only the last minutes (and everything now and then). */
   private readonly requests: IncrementalRequestCounts;
+  /** State history kept between runs: read again when it changes. */
+  private readonly history: KeptSpans;
   /** SLOs as last read or stored, by id, with their update time (seconds since the epoch, as Postgres gives it). */
   private readonly known = new Map<string, { updatedAt: number; slo: StoredSlo }>();
   /** The list the last load returned, and the count and latest update time it was read at. */
@@ -38,9 +40,11 @@ export class SloEvaluator implements OnApplicationBootstrap, OnApplicationShutdo
     private readonly signals: SignalsService,
     private readonly publisher: RealtimePublisher,
     private readonly leaders: LeaderElectionService,
+    rollups: AvailabilityRollups,
     @InjectConfig() private readonly config: NinefoldConfig,
   ) {
     this.requests = new IncrementalRequestCounts(slos.transaction);
+    this.history = new KeptSpans(rollups, sql);
   }
 
   onApplicationBootstrap(): void {
@@ -79,7 +83,7 @@ export class SloEvaluator implements OnApplicationBootstrap, OnApplicationShutdo
     const rows = await timed('load', () => this.load());
     const wanted = requestWindows(rows, nowMs);
     const requests = await timed('counts', () => this.requests.refresh(wanted.groups, wanted.startsMs, nowMs));
-    const spans = await timed('spans', () => this.slos.spansOf(rows, nowMs));
+    const spans = await timed('spans', () => this.slos.spansOf(rows, nowMs, (ids, from) => this.history.spans(ids, from, nowMs)));
     // In batches, so a run's memory and statements stay bounded however many SLOs there are.
     for (let i = 0; i < rows.length; i += BATCH) {
       const batch = rows.slice(i, i + BATCH);

@@ -200,12 +200,12 @@ export class SloService {
     });
   }
 
-  /** The state history (from the earliest window start) of the services of these SLOs that count time. */
-  async spansOf(rows: SloRow[], nowMs: number): Promise<Map<string, StateSpan[]>> {
+  /** The state history (from the earliest window start) of the services of these SLOs that count time; `read` reads it (the evaluator keeps it between runs). */
+  async spansOf(rows: SloRow[], nowMs: number, read: (serviceIds: string[], startMs: number, endMs: number) => Promise<Map<string, StateSpan[]>> = (ids, from, to) => this.history.spans(ids, from, to)): Promise<Map<string, StateSpan[]>> {
     const timed = rows.filter((r) => r.sliType === 'availability');
     if (timed.length === 0) return new Map();
     const earliest = timed.reduce((min, r) => Math.min(min, windowOf(r.window, r.windowDays, nowMs).startMs), nowMs - LONGEST_BURN_MS);
-    return this.history.spans([...new Set(timed.map((r) => r.serviceId))], earliest, nowMs);
+    return read([...new Set(timed.map((r) => r.serviceId))], earliest, nowMs);
   }
 
   private viewOf(row: SloRow, w: ReturnType<typeof windowOf>, counts: Counts, nowMs: number, iso: (ms: number) => string): SloView {
