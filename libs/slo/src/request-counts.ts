@@ -100,7 +100,15 @@ type ClosedSums = Map<string, Map<string, { edge: Tally; closed: Tally }>>;
  * (for a day edge: the days before today and today's hours before the
  * current one); and the current hour's row.
  */
-async function closedSums(db: Queryable, measure: Measure, serviceIds: string[], edges: { grain: 'hour' | 'day'; startMs: number }[], nowMs: number): Promise<{ sums: ClosedSums; current: Map<string, Tally> }> {
+async function closedSums(
+  db: Queryable,
+  measure: Measure,
+  serviceIds: string[],
+  edges: { grain: 'hour' | 'day'; startMs: number }[],
+  nowMs: number,
+  /** Where to scan request_days: another connection in the same snapshot runs both scans at once. */
+  daysDb: Queryable = db,
+): Promise<{ sums: ClosedSums; current: Map<string, Tally> }> {
   const { total, errors } = columnsOf(measure);
   const series = (id: string) => seriesOf(id, measure);
   const sums: ClosedSums = new Map(serviceIds.map((id) => [series(id), new Map()]));
@@ -113,6 +121,21 @@ async function closedSums(db: Queryable, measure: Measure, serviceIds: string[],
   const set = (id: string, key: string, edge: Tally, closed: Tally) => sums.get(series(id))?.set(key, { edge, closed });
 
   const todayHours = new Map<string, Tally>();
+  // The days' scan first (on `daysDb` it runs while the hours are read).
+  let dayRows: Promise<{ rows: Record<string, string | null>[] }> | null = null;
+  if (days.length > 0) {
+    const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+    const params: unknown[] = [serviceIds, day(Math.min(...days.map((e) => e.startMs))), day(todayMs)];
+    const cols = days.map((e, i) => {
+      params.push(day(e.startMs));
+      const p = `$${params.length}::date`;
+      return `sum(${total}) FILTER (WHERE day = ${p}) AS e${i}_t, sum(${errors}) FILTER (WHERE day = ${p}) AS e${i}_e,
+              sum(${total}) FILTER (WHERE day > ${p} AND day < $3::date) AS c${i}_t, sum(${errors}) FILTER (WHERE day > ${p} AND day < $3::date) AS c${i}_e`;
+    });
+    dayRows = daysDb.query<Record<string, string | null>>(`SELECT service_id::text AS id, ${cols.join(', ')} FROM request_days WHERE service_id = ANY($1::uuid[]) AND day >= $2::date GROUP BY service_id`, params);
+  }
+  // Not left unhandled while the hours are read.
+  dayRows?.catch(() => undefined);
   {
     const params: unknown[] = [serviceIds, new Date(Math.min(todayMs, ...hours.map((e) => e.startMs))), new Date(currentHourMs), new Date(todayMs)];
     const cols = hours.map((e, i) => {
@@ -137,23 +160,11 @@ async function closedSums(db: Queryable, measure: Measure, serviceIds: string[],
       current.set(series(id), tally(r.cur_t, r.cur_e));
     }
   }
-  if (days.length > 0) {
-    const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
-    const params: unknown[] = [serviceIds, day(Math.min(...days.map((e) => e.startMs))), day(todayMs)];
-    const cols = days.map((e, i) => {
-      params.push(day(e.startMs));
-      const p = `$${params.length}::date`;
-      return `sum(${total}) FILTER (WHERE day = ${p}) AS e${i}_t, sum(${errors}) FILTER (WHERE day = ${p}) AS e${i}_e,
-              sum(${total}) FILTER (WHERE day > ${p} AND day < $3::date) AS c${i}_t, sum(${errors}) FILTER (WHERE day > ${p} AND day < $3::date) AS c${i}_e`;
-    });
-    const { rows } = await db.query<Record<string, string | null>>(
-      `SELECT service_id::text AS id, ${cols.join(', ')} FROM request_days WHERE service_id = ANY($1::uuid[]) AND day >= $2::date GROUP BY service_id`,
-      params,
-    );
-    const dayRows = new Map(rows.map((r) => [r.id as string, r]));
+  if (dayRows) {
+    const byId = new Map((await dayRows).rows.map((r) => [r.id as string, r]));
     // Every service: one with no day rows may still have hours today.
     for (const id of serviceIds) {
-      const r = dayRows.get(id) ?? {};
+      const r = byId.get(id) ?? {};
       days.forEach((e, i) => set(id, keyOf(e), tally(r[`e${i}_t`], r[`e${i}_e`]), plus(tally(r[`c${i}_t`], r[`c${i}_e`]), todayHours.get(id) ?? ZERO)));
     }
   }
@@ -254,6 +265,36 @@ function byRule(
   };
 }
 
+/**
+ * A second connection in `db`'s snapshot (exported and imported), for
+ * queries to run beside `db`'s; `done` ends it. `db` must be in a
+ * REPEATABLE READ transaction.
+ */
+async function twin(transaction: <R>(fn: (db: Queryable) => Promise<R>) => Promise<R>, db: Queryable): Promise<{ db: Queryable; done: () => Promise<void> }> {
+  const { rows } = await db.query<{ s: string }>('SELECT pg_export_snapshot() AS s');
+  const snapshot = rows[0].s;
+  if (!/^[0-9A-F-]+$/i.test(snapshot)) throw new Error(`unexpected snapshot id ${snapshot}`);
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let ready!: (q: Queryable) => void;
+  let failed!: (err: unknown) => void;
+  const opened = new Promise<Queryable>((resolve, reject) => ((ready = resolve), (failed = reject)));
+  const ended = transaction(async (other) => {
+    await other.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+    await other.query(`SET TRANSACTION SNAPSHOT '${snapshot}'`);
+    ready(other);
+    await released;
+  }).catch((err: unknown) => failed(err));
+  const other = await opened;
+  return {
+    db: other,
+    done: async () => {
+      release();
+      await ended;
+    },
+  };
+}
+
 /** Runs `fn` in one REPEATABLE READ snapshot, so no window counts a minute another misses. */
 function inSnapshot<T>(transaction: <R>(fn: (db: Queryable) => Promise<R>) => Promise<R>, fn: (db: Queryable) => Promise<T>): Promise<T> {
   return transaction(async (db) => {
@@ -326,21 +367,31 @@ export class IncrementalRequestCounts {
         this.hours = new Map();
         this.rings = new Map();
       }
-      for (const { measure, serviceIds } of groups) {
-        const missing = full ? serviceIds : serviceIds.filter((id) => !this.rings.has(seriesOf(id, measure)));
-        if (missing.length > 0) {
-          const closed = await timed('closedMs', () => closedSums(db, measure, missing, edges, nowMs));
-          for (const [id, s] of closed.sums) this.hours.set(id, s);
-          if (full) {
-            for (const [id, t] of closed.current) current.set(id, t);
-            for (const [id, m] of await timed('minutesMs', () => minuteSums(db, measure, missing, minutes))) short.set(id, m);
-            toFill.push({ measure, serviceIds: missing });
-          } else await timed('minutesMs', () => this.readMinutes(db, measure, missing, ringFromMs));
+      // A full read scans request_days on a second connection in the same snapshot, beside request_hours.
+      const daysDb = full ? await twin(this.transaction, db) : null;
+      try {
+        for (const { measure, serviceIds } of groups) {
+          const missing = full ? serviceIds : serviceIds.filter((id) => !this.rings.has(seriesOf(id, measure)));
+          if (missing.length > 0) {
+            const closing = timed('closedMs', () => closedSums(db, measure, missing, edges, nowMs, daysDb?.db ?? db));
+            // Queued on the second connection behind the days' scan, while this one scans the hours.
+            const shortSums = daysDb ? timed('minutesMs', () => minuteSums(daysDb.db, measure, missing, minutes)) : null;
+            shortSums?.catch(() => undefined);
+            const closed = await closing;
+            for (const [id, s] of closed.sums) this.hours.set(id, s);
+            if (shortSums) {
+              for (const [id, t] of closed.current) current.set(id, t);
+              for (const [id, m] of await shortSums) short.set(id, m);
+              toFill.push({ measure, serviceIds: missing });
+            } else await timed('minutesMs', () => this.readMinutes(db, measure, missing, ringFromMs));
+          }
+          if (full) continue;
+          const fresh = new Set(missing);
+          // From a few minutes before the last refresh's minute: those may have grown since, and every later one is new.
+          await timed('minutesMs', () => this.readMinutes(db, measure, serviceIds.filter((id) => !fresh.has(id)), Math.max(ringFromMs, this.readToMs - (RECENT_MINUTES - 1) * MINUTE_MS)));
         }
-        if (full) continue;
-        const fresh = new Set(missing);
-        // From a few minutes before the last refresh's minute: those may have grown since, and every later one is new.
-        await timed('minutesMs', () => this.readMinutes(db, measure, serviceIds.filter((id) => !fresh.has(id)), Math.max(ringFromMs, this.readToMs - (RECENT_MINUTES - 1) * MINUTE_MS)));
+      } finally {
+        await daysDb?.done();
       }
     });
     this.readToMs = Math.floor(nowMs / MINUTE_MS) * MINUTE_MS;

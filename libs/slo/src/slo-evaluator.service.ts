@@ -84,28 +84,17 @@ export class SloEvaluator implements OnApplicationBootstrap, OnApplicationShutdo
     const wanted = requestWindows(rows, nowMs);
     const requests = await timed('counts', () => this.requests.refresh(wanted.groups, wanted.startsMs, nowMs));
     const spans = await timed('spans', () => this.slos.spansOf(rows, nowMs, (ids, from) => this.history.spans(ids, from, nowMs)));
-    // In batches, so a run's memory and statements stay bounded however many SLOs there are.
+    // In batches, so a run's memory and statements stay bounded however many SLOs there are; a batch is
+    // stored while the next one is evaluated (Postgres and this process work at once), one batch at a time.
+    let storing: Promise<void> = Promise.resolve();
     for (let i = 0; i < rows.length; i += BATCH) {
       const batch = rows.slice(i, i + BATCH);
       const views = await timed('evaluate', () => this.slos.evaluateMany(batch, { nowMs, requests, spans }));
-      await timed('store', async () => {
-        const write = views.map((v, j) => changed(batch[j], v, nowMs));
-        await timed('write', () => this.store(views.filter((_, j) => write[j])));
-        await timed('publish', async () => {
-          // Side by side: an SLO that starts or stops burning raises or resolves its signals in Postgres.
-          const worth = await Promise.all(batch.map((row, j) => this.compare(row, views[j])));
-          const updates: RealtimeMessage[] = [];
-          for (let j = 0; j < batch.length; j++) if (worth[j]) updates.push({ event: RealtimeEvent.SloUpdate, payload: { ...views[j], at: views[j].evaluatedAt } });
-          await this.publisher.publishAll(updates);
-        });
-        // What is stored now, for the next run's comparisons.
-        for (let j = 0; j < batch.length; j++) {
-          if (!write[j]) continue;
-          const v = views[j];
-          Object.assign(batch[j], { evaluatedAt: new Date(nowMs), sliValue: v.sli.value, budgetRemaining: v.errorBudget.remaining, firing: firingOf(v), burnRates: v.burnRates });
-        }
-      });
+      await timed('store', () => storing);
+      storing = this.storeBatch(batch, views, nowMs, timed);
+      storing.catch(() => undefined);
     }
+    await timed('store', () => storing);
     const totalMs = performance.now() - started;
     // After a full read: the minute rings for the next runs, now that this one's figures are out.
     void this.requests.settled();
@@ -120,6 +109,25 @@ export class SloEvaluator implements OnApplicationBootstrap, OnApplicationShutdo
       // Inside counts: closed days and hours, minutes; inside evaluate: state history; inside store: the UPDATE, signals and slo.update.
       detail: { closedMs: this.requests.lastTimings.closedMs, minutesMs: this.requests.lastTimings.minutesMs, spansMs: t.spans, writeMs: t.write, publishMs: t.publish },
     };
+  }
+
+  /** Stores a batch's figures that moved, raises or resolves burn signals, publishes slo.update; keeps what is stored on the rows. */
+  private async storeBatch(batch: StoredSlo[], views: SloView[], nowMs: number, timed: <T>(step: 'write' | 'publish', fn: () => Promise<T>) => Promise<T>): Promise<void> {
+    const write = views.map((v, j) => changed(batch[j], v, nowMs));
+    await timed('write', () => this.store(views.filter((_, j) => write[j])));
+    await timed('publish', async () => {
+      // Side by side: an SLO that starts or stops burning raises or resolves its signals in Postgres.
+      const worth = await Promise.all(batch.map((row, j) => this.compare(row, views[j])));
+      const updates: RealtimeMessage[] = [];
+      for (let j = 0; j < batch.length; j++) if (worth[j]) updates.push({ event: RealtimeEvent.SloUpdate, payload: { ...views[j], at: views[j].evaluatedAt } });
+      await this.publisher.publishAll(updates);
+    });
+    // What is stored now, for the next run's comparisons.
+    for (let j = 0; j < batch.length; j++) {
+      if (!write[j]) continue;
+      const v = views[j];
+      Object.assign(batch[j], { evaluatedAt: new Date(nowMs), sliValue: v.sli.value, budgetRemaining: v.errorBudget.remaining, firing: firingOf(v), burnRates: v.burnRates });
+    }
   }
 
   /**
