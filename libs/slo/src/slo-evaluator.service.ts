@@ -116,10 +116,15 @@ export class SloEvaluator implements OnApplicationBootstrap, OnApplicationShutdo
     const write = views.map((v, j) => changed(batch[j], v, nowMs));
     await timed('write', () => this.store(views.filter((_, j) => write[j])));
     await timed('publish', async () => {
-      // Side by side: an SLO that starts or stops burning raises or resolves its signals in Postgres.
-      const worth = await Promise.all(batch.map((row, j) => this.compare(row, views[j])));
       const updates: RealtimeMessage[] = [];
-      for (let j = 0; j < batch.length; j++) if (worth[j]) updates.push({ event: RealtimeEvent.SloUpdate, payload: { ...views[j], at: views[j].evaluatedAt } });
+      const signals: Promise<void>[] = [];
+      for (let j = 0; j < batch.length; j++) {
+        const c = this.compare(batch[j], views[j]);
+        if (c.signals) signals.push(c.signals);
+        if (c.worth) updates.push({ event: RealtimeEvent.SloUpdate, payload: { ...views[j], at: views[j].evaluatedAt } });
+      }
+      // Side by side: SLOs that start or stop burning raise or resolve their signals in Postgres.
+      await Promise.all(signals);
       await this.publisher.publishAll(updates);
     });
     // What is stored now, for the next run's comparisons.
@@ -184,9 +189,19 @@ export class SloEvaluator implements OnApplicationBootstrap, OnApplicationShutdo
     );
   }
 
-  /** Raises or resolves the SLO's burn signals; whether its change is worth an slo.update. */
-  private async compare(before: { serviceId: string; budgetRemaining: number | null; firing: string[] }, view: SloView): Promise<boolean> {
+  /**
+   * Whether an SLO's change is worth an slo.update, and the raising or
+   * resolving of its burn signals when a page or ticket starts or stops
+   * (null when neither does: most SLOs, most runs; no promise for those).
+   */
+  private compare(before: { serviceId: string; budgetRemaining: number | null; firing: string[] }, view: SloView): { worth: boolean; signals: Promise<void> | null } {
     const firing = firingOf(view);
+    const same = firing.join() === before.firing.join();
+    const moved = before.budgetRemaining === null || view.errorBudget.remaining === null ? before.budgetRemaining !== view.errorBudget.remaining : Math.abs(before.budgetRemaining - view.errorBudget.remaining) >= 0.001;
+    return { worth: moved || !same, signals: same ? null : this.signal(before, view) };
+  }
+
+  private async signal(before: { serviceId: string; firing: string[] }, view: SloView): Promise<void> {
     for (const severity of ['page', 'ticket'] as const) {
       const was = before.firing.some((f) => f.startsWith(`${severity}:`));
       const now = view.alerts.find((a) => a.severity === severity && a.firing);
@@ -205,7 +220,6 @@ export class SloEvaluator implements OnApplicationBootstrap, OnApplicationShutdo
         await this.signals.resolve(dedupKey, `SLO ${view.name} of ${view.service}: no longer burning at the ${severity} rate`);
       }
     }
-    const moved = before.budgetRemaining === null || view.errorBudget.remaining === null ? before.budgetRemaining !== view.errorBudget.remaining : Math.abs(before.budgetRemaining - view.errorBudget.remaining) >= 0.001;
-    return moved || firing.join() !== before.firing.join();
   }
+
 }

@@ -15,15 +15,33 @@ const RESTORE_MS = 5 * 60_000;
 export function changed(stored: Pick<StoredSlo, 'evaluatedAt' | 'sliValue' | 'budgetRemaining' | 'firing' | 'burnRates'>, view: SloView, nowMs: number): boolean {
   if (!stored.evaluatedAt || nowMs - stored.evaluatedAt.getTime() >= RESTORE_MS) return true;
   if (firingOf(view).join() !== stored.firing.join()) return true;
-  const apart = (a: number | null | undefined, b: number | null, by: number) => (a ?? null) === null || b === null ? (a ?? null) !== b : Math.abs(a! - b) >= by;
   if (apart(stored.budgetRemaining, view.errorBudget.remaining, 0.0001) || apart(stored.sliValue, view.sli.value, 0.000001)) return true;
-  return Object.entries(view.burnRates).some(([w, rate]) => {
+  // A loop over the windows, not Object.entries: the leader asks this of every SLO every run.
+  for (const w of BURN_KEYS) {
     const was = stored.burnRates?.[w] ?? null;
-    return apart(was, rate, Math.max(0.01 * Math.abs(was ?? 0), 1e-9));
-  });
+    if (apart(was, view.burnRates[w], Math.max(0.01 * Math.abs(was ?? 0), 1e-9))) return true;
+  }
+  return false;
 }
+
+const BURN_KEYS = ['5m', '30m', '1h', '6h', '1d', '3d'] as const;
+
+/** Whether two figures (null: none) differ by `by` or more, or one is missing. */
+function apart(a: number | null | undefined, b: number | null, by: number): boolean {
+  const x = a ?? null;
+  return x === null || b === null ? x !== b : Math.abs(x - b) >= by;
+}
+
+/** Each view's firing rules, worked out once (the leader asks for them several times per SLO). */
+const firingOfView = new WeakMap<SloView, string[]>();
 
 /** The alert rules that fire, as "<severity>:<longWindow>". */
 export function firingOf(view: SloView): string[] {
-  return view.alerts.filter((a) => a.firing).map((a) => `${a.severity}:${a.longWindow}`);
+  let firing = firingOfView.get(view);
+  if (!firing) {
+    firing = [];
+    for (const a of view.alerts) if (a.firing) firing.push(`${a.severity}:${a.longWindow}`);
+    firingOfView.set(view, firing);
+  }
+  return firing;
 }
