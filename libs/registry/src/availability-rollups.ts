@@ -177,7 +177,8 @@ export class AvailabilityRollups {
     const closedDay = Math.floor((nowMs - ROLLUP_LAG_MS) / DAY_MS) * DAY_MS;
     let hours = 0;
     let days = 0;
-    const hourFrom = marks.hours ?? Math.floor((nowMs - this.config.ROLLUP_HOUR_RETENTION_DAYS * DAY_MS) / HOUR_MS) * HOUR_MS;
+    // Not hours past their retention (a leader that was away long would roll up what is deleted next).
+    const hourFrom = Math.max(marks.hours ?? -Infinity, Math.floor((nowMs - this.config.ROLLUP_HOUR_RETENTION_DAYS * DAY_MS) / HOUR_MS) * HOUR_MS);
     if (hourFrom < closedHour) {
       const to = Math.min(closedHour, hourFrom + HOURS_PER_RUN * HOUR_MS);
       hours = await this.rollPeriods(null, hourFrom, to, HOUR_MS);
