@@ -7,7 +7,6 @@ import { requestWindows, type SloView, SloService } from './slo.service.js';
 import { changed, firingOf, type StoredSlo } from './stored-figures.js';
 
 const SEVERITY = { page: 'critical', ticket: 'warning' } as const;
-const BURN_KEYS = ['5m', '30m', '1h', '6h', '1d', '3d'] as const;
 /** SLOs evaluated together. */
 const BATCH = 500;
 
@@ -166,28 +165,22 @@ export class SloEvaluator implements OnApplicationBootstrap, OnApplicationShutdo
     return list;
   }
 
-  /** Keeps a batch's results on the SLOs, in one statement. */
+  /**
+   * Keeps a batch's results on the SLOs, in one statement. The rows go as
+   * one JSON document (jsonb_to_recordset): serialising and parsing it costs
+   * about half of eleven parameter arrays.
+   */
   private async store(views: SloView[]): Promise<void> {
     if (views.length === 0) return;
     await this.sql.query(
-      `UPDATE slos o SET evaluated_at = v.at, sli_value = v.sli, budget_remaining = v.remaining,
-              burn_rates = jsonb_build_object('5m', v.b5m, '30m', v.b30m, '1h', v.b1h, '6h', v.b6h, '1d', v.b1d, '3d', v.b3d),
-              firing = string_to_array(v.firing, ',')
-         FROM unnest($1::uuid[], $2::timestamptz[], $3::float8[], $4::float8[], $5::text[], $6::float8[], $7::float8[], $8::float8[], $9::float8[], $10::float8[], $11::float8[])
-              AS v(id, at, sli, remaining, firing, b5m, b30m, b1h, b6h, b1d, b3d)
+      `UPDATE slos o SET evaluated_at = v.at, sli_value = v.sli, budget_remaining = v.remaining, burn_rates = v.burn, firing = string_to_array(v.firing, ',')
+         FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, at timestamptz, sli float8, remaining float8, firing text, burn jsonb)
         WHERE o.id = v.id`,
-      [
-        views.map((v) => v.id),
-        views.map((v) => v.evaluatedAt),
-        views.map((v) => v.sli.value),
-        views.map((v) => v.errorBudget.remaining),
-        // "page:1h,ticket:3d" (rule names hold no comma); '' is the empty list.
-        views.map((v) => firingOf(v).join(',')),
-        // Burn rates as numbers, not JSON text: no escaping of thousands of strings.
-        ...BURN_KEYS.map((w) => views.map((v) => v.burnRates[w])),
-      ],
+      // firing: "page:1h,ticket:3d" (rule names hold no comma); '' is the empty list.
+      [JSON.stringify(views.map((v) => ({ id: v.id, at: v.evaluatedAt, sli: v.sli.value, remaining: v.errorBudget.remaining, firing: firingOf(v).join(','), burn: v.burnRates })))],
     );
   }
+
 
   /**
    * Whether an SLO's change is worth an slo.update, and the raising or
