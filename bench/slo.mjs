@@ -277,7 +277,7 @@ alert states, store what changed, raise signals, publish \`slo.update\`) while t
 current minute of every service into the minute, hour and day rollups). The first run reads everything (as after a restart or a
 change of leader, and every ten minutes and at each new hour): the closed days and hours summed per service, the 5 min, 30 min
 and 1 h windows summed in Postgres; once its figures are stored, the minute rings the incremental runs keep are filled (a run
-that starts while that is under way waits for it: the slowest incremental run below). It is also the first evaluation ever of
+that starts while that is under way sums its short windows in Postgres too instead of waiting). It is also the first evaluation ever of
 these SLOs, so every one of them is written and published as \`slo.update\` (a new leader after a failover finds the figures
 stored and writes and publishes only what moved). The others are incremental: the minutes since the previous run, the state
 history only when a state change or maintenance window was recorded. The availability rollups are stored as a leader that

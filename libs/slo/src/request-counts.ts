@@ -330,6 +330,8 @@ export class IncrementalRequestCounts {
   /** Rings a full refresh left to fill, and their filling once started. */
   private toFill: { groups: SeriesGroup[]; fromMs: number } | null = null;
   private filling: Promise<void> = Promise.resolve();
+  /** Whether the rings hold what the last full read left to fill. */
+  private ringsFilled = true;
 
   constructor(private readonly transaction: <T>(fn: (db: Queryable) => Promise<T>) => Promise<T>) {}
 
@@ -339,11 +341,18 @@ export class IncrementalRequestCounts {
 
   /** Brings the counts of these series up to `nowMs` for windows starting at `startsMs`. */
   async refresh(groups: SeriesGroup[], startsMs: number[], nowMs: number): Promise<RequestCounts> {
-    await this.settled();
+    const filling = this.settled();
     const currentHourMs = Math.floor(nowMs / HOUR_MS) * HOUR_MS;
     const { edges, minutes } = startsOf(startsMs, nowMs);
     const key = `${currentHourMs}|${edges.map(keyOf).join(',')}`;
-    const full = key !== this.builtFor || nowMs - this.builtAtMs >= FULL_REFRESH_MS;
+    let full = key !== this.builtFor || nowMs - this.builtAtMs >= FULL_REFRESH_MS;
+    // A full read waits for a filling under way (it starts the rings afresh); an incremental one does not: until
+    // the rings are filled, it sums the short windows and the current hour in Postgres instead (a "bridge" run).
+    if (full || this.ringsFilled) {
+      await filling;
+      full ||= key !== this.builtFor;
+    }
+    if (!full && !this.ringsFilled) return this.bridge(groups, edges, minutes, currentHourMs, nowMs);
     // The ring must reach back over the last hour and the current hour.
     const ringFromMs = Math.min(Math.floor((nowMs - HOUR_MS) / MINUTE_MS) * MINUTE_MS, currentHourMs);
     this.lastRefreshWasFull = full;
@@ -401,6 +410,7 @@ export class IncrementalRequestCounts {
       this.builtAtMs = nowMs;
       // The rings, for the incremental refreshes after this one: filled from the ring's start by settled(), once this run has its figures.
       this.toFill = { groups: toFill, fromMs: ringFromMs };
+      this.ringsFilled = false;
       return byRule(nowMs, { minutes: (series, fromMs) => short.get(series)?.get(fromMs) ?? ZERO, closed: (series, k) => this.hours.get(series)?.get(k), currentHour: (series) => current.get(series) ?? ZERO });
     }
     const fromRing = (series: string, fromMs: number) => {
@@ -422,11 +432,42 @@ export class IncrementalRequestCounts {
       this.filling = inSnapshot(this.transaction, async (db) => {
         await db.query(`SET LOCAL work_mem = '64MB'`);
         for (const { measure, serviceIds } of pending.groups) await this.readMinutes(db, measure, serviceIds, pending.fromMs);
-      }).catch(() => {
-        this.builtFor = '';
-      });
+      }).then(
+        () => {
+          this.ringsFilled = true;
+        },
+        () => {
+          this.builtFor = '';
+        },
+      );
     }
     return this.filling;
+  }
+
+  /**
+   * An incremental refresh while the rings are being filled: the closed sums
+   * kept (read for services new since), the short windows and the current
+   * hour summed in Postgres. The rings and their read position are left to
+   * the filling.
+   */
+  private async bridge(groups: SeriesGroup[], edges: { grain: 'hour' | 'day'; startMs: number }[], minutes: number[], currentHourMs: number, nowMs: number): Promise<RequestCounts> {
+    this.lastRefreshWasFull = false;
+    const started = performance.now();
+    const short = new Map<string, Map<number, Tally>>();
+    const starts = [...new Set([...minutes, currentHourMs])].sort((a, b) => a - b);
+    await inSnapshot(this.transaction, async (db) => {
+      for (const { measure, serviceIds } of groups) {
+        const missing = serviceIds.filter((id) => !this.hours.has(seriesOf(id, measure)));
+        if (missing.length > 0) for (const [id, s] of (await closedSums(db, measure, missing, edges, nowMs)).sums) this.hours.set(id, s);
+        for (const [id, m] of await minuteSums(db, measure, serviceIds, starts)) short.set(id, m);
+      }
+    });
+    this.lastTimings = { closedMs: 0, minutesMs: performance.now() - started };
+    return byRule(nowMs, {
+      minutes: (series, fromMs) => short.get(series)?.get(fromMs) ?? ZERO,
+      closed: (series, k) => this.hours.get(series)?.get(k),
+      currentHour: (series) => short.get(series)?.get(currentHourMs) ?? ZERO,
+    });
   }
 
   /** Re-reads these services' minutes of a measure from `fromMs` into their rings. */

@@ -120,7 +120,8 @@ export class SloEvaluator implements OnApplicationBootstrap, OnApplicationShutdo
       for (let j = 0; j < batch.length; j++) {
         const c = this.compare(batch[j], views[j]);
         if (c.signals) signals.push(c.signals);
-        if (c.worth) updates.push({ event: RealtimeEvent.SloUpdate, payload: { ...views[j], at: views[j].evaluatedAt } });
+        // The view itself with `at` added (no copy: a spread costs microseconds per object on Node 20, for thousands).
+        if (c.worth) updates.push({ event: RealtimeEvent.SloUpdate, payload: Object.assign(views[j] as unknown as Record<string, unknown>, { at: views[j].evaluatedAt }) });
       }
       // Side by side: SLOs that start or stop burning raise or resolve their signals in Postgres.
       await Promise.all(signals);
