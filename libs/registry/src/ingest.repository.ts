@@ -238,8 +238,9 @@ async function upsertRollups(
       ],
     );
     // The same counts by hour and by day, in (service, period) order: two drains adding to the same rows lock them in the same order (no deadlock).
-    for (const [table, period, grain] of [['request_hours', 'hour', HOUR_MS], ['request_days', 'day', DAY_MS]] as const) {
-      const rows = periodsOf(requests, grain);
+    const periods = periodsOf(requests);
+    for (const [table, period] of [['request_hours', 'hour'], ['request_days', 'day']] as const) {
+      const rows = periods[period];
       if (rows.length === 0) continue;
       await tx.query(
         `INSERT INTO ${table} AS p (${period}, service_id, total, errors, slow, latency_total, latency)
@@ -306,23 +307,26 @@ function addBuckets(into: Record<string, number> | null, add: Record<string, num
 
 const jsonOf = (buckets: Record<string, number> | null): string | null => (buckets ? JSON.stringify(buckets) : null);
 
-/** A batch's request counts per service and UTC hour or day (`grainMs`; periods without requests left out), sorted by service and period. */
-function periodsOf(requests: RequestRow[], grainMs: number): PeriodRow[] {
-  const periods = new Map<string, PeriodRow>();
-  for (const r of requests) {
-    if (r.total === 0) continue;
-    const ms = Date.parse(r.minute);
-    const start = new Date(ms - (ms % grainMs)).toISOString();
+/** A batch's request counts per service and UTC hour, and per service and UTC day (periods without requests left out), each sorted by service and period. */
+function periodsOf(requests: RequestRow[]): { hour: PeriodRow[]; day: PeriodRow[] } {
+  const hours = new Map<string, PeriodRow>();
+  const days = new Map<string, PeriodRow>();
+  const add = (periods: Map<string, PeriodRow>, r: RequestRow, start: string) => {
     const key = `${r.serviceId}|${start}`;
     const p = periods.get(key) ?? { start, serviceId: r.serviceId, total: 0, errors: 0, slow: 0, measured: 0, buckets: null };
     p.total += r.total;
     p.errors += r.errors;
     p.slow += r.slow;
-    if (r.buckets) {
-      p.measured += r.measured;
-      p.buckets = addBuckets(p.buckets, r.buckets);
-    }
+    p.measured += r.measured;
+    if (r.buckets) p.buckets = addBuckets(p.buckets, r.buckets);
     periods.set(key, p);
+  };
+  for (const r of requests) {
+    if (r.total === 0) continue;
+    const ms = Date.parse(r.minute);
+    add(hours, r, new Date(ms - (ms % HOUR_MS)).toISOString());
+    add(days, r, new Date(ms - (ms % DAY_MS)).toISOString());
   }
-  return [...periods.values()].sort((a, b) => (a.serviceId < b.serviceId ? -1 : a.serviceId > b.serviceId ? 1 : a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+  const ordered = (periods: Map<string, PeriodRow>) => [...periods.values()].sort((a, b) => (a.serviceId < b.serviceId ? -1 : a.serviceId > b.serviceId ? 1 : a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+  return { hour: ordered(hours), day: ordered(days) };
 }
