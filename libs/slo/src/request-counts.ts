@@ -96,9 +96,9 @@ type ClosedSums = Map<string, Map<string, { edge: Tally; closed: Tally }>>;
 
 /**
  * Sums per service for each edge, in one scan of request_days and one of
- * request_hours: the edge day's or hour's row, the closed periods after it
- * (for a day edge: the days before today and today's hours before the
- * current one); and the current hour's row.
+ * request_hours: the edge day's or hour's row, and the closed periods after
+ * it (for a day edge: the days before today and today's hours before the
+ * current one).
  */
 async function closedSums(
   db: Queryable,
@@ -108,12 +108,11 @@ async function closedSums(
   nowMs: number,
   /** Where to scan request_days: another connection in the same snapshot runs both scans at once. */
   daysDb: Queryable = db,
-): Promise<{ sums: ClosedSums; current: Map<string, Tally> }> {
+): Promise<ClosedSums> {
   const { total, errors } = columnsOf(measure);
   const series = (id: string) => seriesOf(id, measure);
   const sums: ClosedSums = new Map(serviceIds.map((id) => [series(id), new Map()]));
-  const current = new Map<string, Tally>();
-  if (serviceIds.length === 0) return { sums, current };
+  if (serviceIds.length === 0) return sums;
   const currentHourMs = Math.floor(nowMs / HOUR_MS) * HOUR_MS;
   const todayMs = Math.floor(nowMs / DAY_MS) * DAY_MS;
   const days = edges.filter((e) => e.grain === 'day');
@@ -148,7 +147,6 @@ async function closedSums(
       `SELECT service_id::text AS id, ${[
         ...cols,
         `sum(${total}) FILTER (WHERE hour >= $4 AND hour < $3) AS today_t, sum(${errors}) FILTER (WHERE hour >= $4 AND hour < $3) AS today_e`,
-        `sum(${total}) FILTER (WHERE hour = $3) AS cur_t, sum(${errors}) FILTER (WHERE hour = $3) AS cur_e`,
       ].join(', ')}
          FROM request_hours WHERE service_id = ANY($1::uuid[]) AND hour >= $2 GROUP BY service_id`,
       params,
@@ -157,7 +155,6 @@ async function closedSums(
       const id = r.id as string;
       hours.forEach((e, i) => set(id, keyOf(e), tally(r[`e${i}_t`], r[`e${i}_e`]), tally(r[`c${i}_t`], r[`c${i}_e`])));
       todayHours.set(id, tally(r.today_t, r.today_e));
-      current.set(series(id), tally(r.cur_t, r.cur_e));
     }
   }
   if (dayRows) {
@@ -168,7 +165,7 @@ async function closedSums(
       days.forEach((e, i) => set(id, keyOf(e), tally(r[`e${i}_t`], r[`e${i}_e`]), plus(tally(r[`c${i}_t`], r[`c${i}_e`]), todayHours.get(id) ?? ZERO)));
     }
   }
-  return { sums, current };
+  return sums;
 }
 
 /** Distinct edges the long windows start at, and minutes that the short ones start in. */
@@ -197,20 +194,28 @@ export async function queryRequestCounts(
 ): Promise<RequestCounts> {
   const { edges, minutes } = startsOf(startsMs, nowMs);
   const sums: ClosedSums = new Map();
-  const current = new Map<string, Tally>();
   const short = new Map<string, Map<number, Tally>>();
   await inSnapshot(transaction, async (db) => {
     for (const { measure, serviceIds } of groups) {
-      const hours = await closedSums(db, measure, serviceIds, edges, nowMs);
-      for (const [k, v] of hours.sums) sums.set(k, v);
-      for (const [k, v] of hours.current) current.set(k, v);
-      for (const [k, v] of await minuteSums(db, measure, serviceIds, minutes)) short.set(k, v);
+      for (const [k, v] of await closedSums(db, measure, serviceIds, edges, nowMs)) sums.set(k, v);
+      for (const [k, v] of await minuteSums(db, measure, serviceIds, shortStarts(minutes, nowMs))) short.set(k, v);
     }
   });
+  return fromSums(nowMs, sums, short);
+}
+
+/** Where the sums of the minute rollups start: the short windows' minutes, and the current hour. */
+function shortStarts(minutes: number[], nowMs: number): number[] {
+  return [...new Set([...minutes, Math.floor(nowMs / HOUR_MS) * HOUR_MS])].sort((a, b) => a - b);
+}
+
+/** Window counts from closed sums and minute sums (from {@link shortStarts}): the short windows and the current hour both come from the minutes. */
+function fromSums(nowMs: number, closed: ClosedSums, short: Map<string, Map<number, Tally>>): RequestCounts {
+  const currentHourMs = Math.floor(nowMs / HOUR_MS) * HOUR_MS;
   return byRule(nowMs, {
-    minutes: (id, fromMs) => short.get(id)?.get(fromMs) ?? ZERO,
-    closed: (id, key) => sums.get(id)?.get(key),
-    currentHour: (id) => current.get(id) ?? ZERO,
+    minutes: (series, fromMs) => short.get(series)?.get(fromMs) ?? ZERO,
+    closed: (series, key) => closed.get(series)?.get(key),
+    currentHour: (series) => short.get(series)?.get(currentHourMs) ?? ZERO,
   });
 }
 
@@ -352,7 +357,7 @@ export class IncrementalRequestCounts {
       await filling;
       full ||= key !== this.builtFor;
     }
-    if (!full && !this.ringsFilled) return this.bridge(groups, edges, minutes, currentHourMs, nowMs);
+    if (!full && !this.ringsFilled) return this.bridge(groups, edges, minutes, nowMs);
     // The ring must reach back over the last hour and the current hour.
     const ringFromMs = Math.min(Math.floor((nowMs - HOUR_MS) / MINUTE_MS) * MINUTE_MS, currentHourMs);
     this.lastRefreshWasFull = full;
@@ -367,7 +372,6 @@ export class IncrementalRequestCounts {
     };
     // A full read takes the short windows' sums and the current hour from Postgres, and fills the minute rings after the run.
     const short = new Map<string, Map<number, Tally>>();
-    const current = new Map<string, Tally>();
     const toFill: SeriesGroup[] = [];
     await inSnapshot(this.transaction, async (db) => {
       // Grouping 10,000 services' minutes spills to disk with the default 4 MB.
@@ -384,12 +388,10 @@ export class IncrementalRequestCounts {
           if (missing.length > 0) {
             const closing = timed('closedMs', () => closedSums(db, measure, missing, edges, nowMs, daysDb?.db ?? db));
             // Queued on the second connection behind the days' scan, while this one scans the hours.
-            const shortSums = daysDb ? timed('minutesMs', () => minuteSums(daysDb.db, measure, missing, minutes)) : null;
+            const shortSums = daysDb ? timed('minutesMs', () => minuteSums(daysDb.db, measure, missing, shortStarts(minutes, nowMs))) : null;
             shortSums?.catch(() => undefined);
-            const closed = await closing;
-            for (const [id, s] of closed.sums) this.hours.set(id, s);
+            for (const [id, s] of await closing) this.hours.set(id, s);
             if (shortSums) {
-              for (const [id, t] of closed.current) current.set(id, t);
               for (const [id, m] of await shortSums) short.set(id, m);
               toFill.push({ measure, serviceIds: missing });
             } else await timed('minutesMs', () => this.readMinutes(db, measure, missing, ringFromMs));
@@ -411,7 +413,7 @@ export class IncrementalRequestCounts {
       // The rings, for the incremental refreshes after this one: filled from the ring's start by settled(), once this run has its figures.
       this.toFill = { groups: toFill, fromMs: ringFromMs };
       this.ringsFilled = false;
-      return byRule(nowMs, { minutes: (series, fromMs) => short.get(series)?.get(fromMs) ?? ZERO, closed: (series, k) => this.hours.get(series)?.get(k), currentHour: (series) => current.get(series) ?? ZERO });
+      return fromSums(nowMs, this.hours, short);
     }
     const fromRing = (series: string, fromMs: number) => {
       const ring = this.rings.get(series);
@@ -450,24 +452,19 @@ export class IncrementalRequestCounts {
    * hour summed in Postgres. The rings and their read position are left to
    * the filling.
    */
-  private async bridge(groups: SeriesGroup[], edges: { grain: 'hour' | 'day'; startMs: number }[], minutes: number[], currentHourMs: number, nowMs: number): Promise<RequestCounts> {
+  private async bridge(groups: SeriesGroup[], edges: { grain: 'hour' | 'day'; startMs: number }[], minutes: number[], nowMs: number): Promise<RequestCounts> {
     this.lastRefreshWasFull = false;
     const started = performance.now();
     const short = new Map<string, Map<number, Tally>>();
-    const starts = [...new Set([...minutes, currentHourMs])].sort((a, b) => a - b);
     await inSnapshot(this.transaction, async (db) => {
       for (const { measure, serviceIds } of groups) {
         const missing = serviceIds.filter((id) => !this.hours.has(seriesOf(id, measure)));
-        if (missing.length > 0) for (const [id, s] of (await closedSums(db, measure, missing, edges, nowMs)).sums) this.hours.set(id, s);
-        for (const [id, m] of await minuteSums(db, measure, serviceIds, starts)) short.set(id, m);
+        if (missing.length > 0) for (const [id, s] of await closedSums(db, measure, missing, edges, nowMs)) this.hours.set(id, s);
+        for (const [id, m] of await minuteSums(db, measure, serviceIds, shortStarts(minutes, nowMs))) short.set(id, m);
       }
     });
     this.lastTimings = { closedMs: 0, minutesMs: performance.now() - started };
-    return byRule(nowMs, {
-      minutes: (series, fromMs) => short.get(series)?.get(fromMs) ?? ZERO,
-      closed: (series, k) => this.hours.get(series)?.get(k),
-      currentHour: (series) => short.get(series)?.get(currentHourMs) ?? ZERO,
-    });
+    return fromSums(nowMs, this.hours, short);
   }
 
   /** Re-reads these services' minutes of a measure from `fromMs` into their rings. */
