@@ -1,4 +1,5 @@
 import type { WindowCounts } from './burn-rate.js';
+import { Stopwatch } from './stopwatch.js';
 
 export const MINUTE_MS = 60_000;
 export const HOUR_MS = 3_600_000;
@@ -361,15 +362,7 @@ export class IncrementalRequestCounts {
     // The ring must reach back over the last hour and the current hour.
     const ringFromMs = Math.min(Math.floor((nowMs - HOUR_MS) / MINUTE_MS) * MINUTE_MS, currentHourMs);
     this.lastRefreshWasFull = full;
-    const timings = { closedMs: 0, minutesMs: 0 };
-    const timed = async <T>(part: keyof typeof timings, fn: () => Promise<T>): Promise<T> => {
-      const at = performance.now();
-      try {
-        return await fn();
-      } finally {
-        timings[part] += performance.now() - at;
-      }
-    };
+    const { time: timed, ms: timings } = new Stopwatch(['closedMs', 'minutesMs'] as const);
     // A full read takes the short windows' sums and the current hour from Postgres, and fills the minute rings after the run.
     const short = new Map<string, Map<number, Tally>>();
     const toFill: SeriesGroup[] = [];

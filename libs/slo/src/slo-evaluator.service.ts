@@ -4,6 +4,7 @@ import { RealtimeEvent, type RealtimeMessage, RealtimePublisher } from '#realtim
 import { AvailabilityRollups, KeptSpans, SignalsService } from '#registry';
 import { IncrementalRequestCounts } from './request-counts.js';
 import { requestWindows, type SloView, SloService } from './slo.service.js';
+import { Stopwatch } from './stopwatch.js';
 import { changed, firingOf, type StoredSlo } from './stored-figures.js';
 
 const SEVERITY = { page: 'critical', ticket: 'warning' } as const;
@@ -68,15 +69,8 @@ export class SloEvaluator implements OnApplicationBootstrap, OnApplicationShutdo
 
   /** One evaluation of every SLO; how long it and its steps took (ms). */
   async run(): Promise<{ slos: number; totalMs: number; loadMs: number; countsMs: number; evaluateMs: number; storeMs: number; fullRefresh: boolean; detail: Record<string, number> }> {
-    const t = { load: 0, counts: 0, spans: 0, evaluate: 0, store: 0, write: 0, publish: 0 };
-    const timed = async <T>(step: keyof typeof t, fn: () => Promise<T>): Promise<T> => {
-      const at = performance.now();
-      try {
-        return await fn();
-      } finally {
-        t[step] += performance.now() - at;
-      }
-    };
+    const watch = new Stopwatch(['load', 'counts', 'spans', 'evaluate', 'store', 'write', 'publish'] as const);
+    const { time: timed, ms: t } = watch;
     const started = performance.now();
     const nowMs = this.slos.now();
     const rows = await timed('load', () => this.load());
@@ -111,7 +105,7 @@ export class SloEvaluator implements OnApplicationBootstrap, OnApplicationShutdo
   }
 
   /** Stores a batch's figures that moved, raises or resolves burn signals, publishes slo.update; keeps what is stored on the rows. */
-  private async storeBatch(batch: StoredSlo[], views: SloView[], nowMs: number, timed: <T>(step: 'write' | 'publish', fn: () => Promise<T>) => Promise<T>): Promise<void> {
+  private async storeBatch(batch: StoredSlo[], views: SloView[], nowMs: number, timed: Stopwatch<'write' | 'publish'>['time']): Promise<void> {
     const write = views.map((v, j) => changed(batch[j], v, nowMs));
     await timed('write', () => this.store(views.filter((_, j) => write[j])));
     await timed('publish', async () => {
