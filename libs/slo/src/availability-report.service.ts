@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { DomainError, ErrorCode, PrismaService } from '#core';
+import { DomainError, ErrorCode, PrismaService, SqlPool } from '#core';
 import { availabilityOver, StateHistoryRepository } from '#registry';
-import type { SliType } from './slo.service.js';
+import { daySums, seriesOf } from './request-counts.js';
+import { groupsOf, measureOf, type SliType } from './slo.service.js';
 
 /** The longest range one report covers. */
 export const REPORT_MAX_DAYS = 400;
@@ -42,13 +43,14 @@ export interface AvailabilityReport {
 /**
  * The availability report customers and managers ask for: per service over
  * [from, to), its availability, downtime, outages and whether each SLO was
- * met. Five queries however many services (six with latency SLOs): their
- * state history, DOWN transitions, SLOs and request (and latency) sums.
+ * met. A few queries however many services: their state history, DOWN
+ * transitions, SLOs, and the request sums of each kind of event-based SLO.
  */
 @Injectable()
 export class AvailabilityReportService {
   constructor(
     private readonly prisma: PrismaService,
+    private readonly sql: SqlPool,
     private readonly history: StateHistoryRepository,
   ) {}
 
@@ -60,32 +62,17 @@ export class AvailabilityReportService {
     const ids = services.map((s) => s.id);
     const from = new Date(fromMs);
     const to = new Date(toMs);
-    const [spans, outages, slos, requests] = await Promise.all([
+    const [spans, outages, slos] = await Promise.all([
       this.history.spans(ids, fromMs, Math.min(toMs, Date.now())),
       this.prisma.serviceTransition.groupBy({ by: ['serviceId'], where: { serviceId: { in: ids }, to: 'DOWN', at: { gte: from, lt: to } }, _count: { _all: true } }),
       this.prisma.slo.findMany({ where: { serviceId: { in: ids } }, orderBy: { name: 'asc' }, select: { serviceId: true, name: true, sliType: true, thresholdMs: true, objective: true } }),
-      this.prisma.$queryRaw<{ service_id: string; total: bigint | null; errors: bigint | null }[]>`
-        SELECT service_id, sum(total) AS total, sum(errors) AS errors FROM request_days
-         WHERE service_id = ANY(${ids}::uuid[]) AND day >= ${from.toISOString().slice(0, 10)}::date AND day < ${to}::timestamptz GROUP BY service_id`,
     ]);
-    // Latency SLIs: the measured requests, and those within each SLO's threshold, per service and threshold.
-    const latencySlos = slos.filter((o) => o.sliType === 'latency' && o.thresholdMs !== null);
-    const latency = new Map<string, { total: number; errors: number }>();
-    if (latencySlos.length > 0) {
-      const sums = await this.prisma.$queryRaw<{ service_id: string; threshold: number; total: bigint | null; good: bigint | null }[]>`
-        SELECT d.service_id, t.threshold, sum(d.latency_total) AS total, sum(ninefold_latency_within(d.latency, t.threshold)) AS good
-          FROM unnest(${latencySlos.map((o) => o.serviceId)}::uuid[], ${latencySlos.map((o) => o.thresholdMs)}::float8[]) AS t(service_id, threshold)
-          JOIN request_days d ON d.service_id = t.service_id
-         WHERE d.day >= ${from.toISOString().slice(0, 10)}::date AND d.day < ${to}::timestamptz
-         GROUP BY d.service_id, t.threshold`;
-      for (const r of sums) latency.set(`${r.service_id}@${r.threshold}`, { total: Number(r.total ?? 0), errors: Number(r.total ?? 0) - Number(r.good ?? 0) });
-    }
+    // Request and latency SLIs: their services' counts over the range, by the day, per kind of SLI.
+    const counts = await daySums(this.sql, groupsOf(slos), fromMs, toMs);
     const outagesOf = new Map(outages.map((o) => [o.serviceId, o._count._all]));
-    const requestsOf = new Map(requests.map((r) => [r.service_id, { total: Number(r.total ?? 0), errors: Number(r.errors ?? 0) }]));
     const rows = services.map((s): ReportRow => {
       const a = availabilityOver(spans.get(s.id) ?? [], fromMs, Math.min(toMs, Date.now()));
       const n = outagesOf.get(s.id) ?? 0;
-      const req = requestsOf.get(s.id);
       return {
         service: s.name,
         availability: a.availability,
@@ -96,7 +83,7 @@ export class AvailabilityReportService {
         slos: slos
           .filter((o) => o.serviceId === s.id)
           .map((o) => {
-            const counted = o.sliType === 'latency' ? latency.get(`${s.id}@${o.thresholdMs}`) : req;
+            const counted = o.sliType === 'availability' ? undefined : counts.get(seriesOf(s.id, measureOf(o)));
             const value = o.sliType === 'availability' ? a.availability : counted && counted.total > 0 ? (counted.total - counted.errors) / counted.total : null;
             const slo: ReportSlo = { name: o.name, sli: o.sliType, objective: o.objective, value, met: value === null ? null : value >= o.objective };
             if (o.sliType === 'latency' && o.thresholdMs !== null) slo.thresholdMs = o.thresholdMs;

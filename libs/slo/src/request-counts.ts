@@ -220,6 +220,31 @@ function fromSums(nowMs: number, closed: ClosedSums, short: Map<string, Map<numb
   });
 }
 
+/** Per series of these groups, the requests of the UTC days from the one `fromMs` falls in up to `toMs` (each day counted whole): a scan of request_days per group. */
+export async function daySums(db: Queryable, groups: SeriesGroup[], fromMs: number, toMs: number): Promise<Map<string, Tally>> {
+  const out = new Map<string, Tally>();
+  for (const { measure, serviceIds } of groups) {
+    const { total, errors } = columnsOf(measure);
+    const { rows } = await db.query<{ id: string; t: string | null; e: string | null }>(
+      `SELECT service_id::text AS id, sum(${total}) AS t, sum(${errors}) AS e FROM request_days
+        WHERE service_id = ANY($1::uuid[]) AND day >= $2::date AND day < $3::timestamptz GROUP BY service_id`,
+      [serviceIds, new Date(fromMs).toISOString().slice(0, 10), new Date(toMs)],
+    );
+    for (const r of rows) out.set(seriesOf(r.id, measure), tally(r.t, r.e));
+  }
+  return out;
+}
+
+/** One series' requests per UTC day, from the day `fromMs` falls in, oldest first. */
+export async function dailyCounts(db: Queryable, measure: Measure, serviceId: string, fromMs: number): Promise<{ startMs: number; total: number; errors: number }[]> {
+  const { total, errors } = columnsOf(measure);
+  const { rows } = await db.query<{ day: string; t: string | null; e: string | null }>(
+    `SELECT day::text AS day, ${total} AS t, ${errors} AS e FROM request_days WHERE service_id = $1::uuid AND day >= $2::date ORDER BY day`,
+    [serviceId, new Date(fromMs).toISOString().slice(0, 10)],
+  );
+  return rows.map((r) => ({ startMs: Date.parse(`${r.day}T00:00:00Z`), ...tally(r.t, r.e) }));
+}
+
 /** Per series, the requests in the minutes from each of `minutes` on: one scan of request_rollups. */
 async function minuteSums(db: Queryable, measure: Measure, serviceIds: string[], minutes: number[]): Promise<Map<string, Map<number, Tally>>> {
   const out = new Map<string, Map<number, Tally>>();

@@ -3,7 +3,7 @@ import { checkCursor, DomainError, ErrorCode, pageOf, PrismaService, SqlPool } f
 import { availabilityOver, StateHistoryRepository, type StateSpan } from '#registry';
 import { type SloWindow, windowOf } from './window.js';
 import { type AlertState, BURN_WINDOWS, type BurnWindow, burnRate, errorBudget, evaluateAlerts, policyFor, type WindowCounts } from './burn-rate.js';
-import { type Measure, queryRequestCounts, type Queryable, type RequestCounts, REQUESTS, type SeriesGroup, seriesOf } from './request-counts.js';
+import { dailyCounts, type Measure, queryRequestCounts, type Queryable, type RequestCounts, REQUESTS, type SeriesGroup, seriesOf } from './request-counts.js';
 
 export type SliType = 'availability' | 'requests' | 'latency';
 
@@ -133,14 +133,7 @@ export class SloService {
       };
     } else {
       // By the UTC day (request_days): each point counts the days begun before it.
-      const latency = row.sliType === 'latency' ? row.thresholdMs : null;
-      const days = await this.prisma.$queryRaw<{ day: string; total: bigint | null; errors: bigint | null }[]>`
-        SELECT day::text AS day,
-               CASE WHEN ${latency}::float8 IS NULL THEN total ELSE latency_total END AS total,
-               CASE WHEN ${latency}::float8 IS NULL THEN errors ELSE latency_total - ninefold_latency_within(latency, ${latency}::float8) END AS errors
-          FROM request_days
-         WHERE service_id = ${row.serviceId}::uuid AND day >= ${new Date(w.startMs).toISOString().slice(0, 10)}::date`;
-      const byDay = days.map((d) => ({ startMs: Date.parse(`${d.day}T00:00:00Z`), total: Number(d.total ?? 0), errors: Number(d.errors ?? 0) }));
+      const byDay = await dailyCounts(this.sql, measureOf(row), row.serviceId, w.startMs);
       // Now: exactly the figure GET /slos/:id shows (its first hour pro rata).
       const latest = (await this.evaluateMany([row], { nowMs }))[0];
       remainingAt = (endMs) => {
@@ -261,16 +254,22 @@ export function measureOf(row: Pick<SloRow, 'sliType' | 'thresholdMs'>): Measure
 export function requestWindows(rows: Pick<SloRow, 'serviceId' | 'sliType' | 'thresholdMs' | 'window' | 'windowDays'>[], nowMs: number): { groups: SeriesGroup[]; startsMs: number[] } {
   const counted = rows.filter((r) => r.sliType !== 'availability');
   const starts = new Set(Object.values(BURN_WINDOWS).map((s) => nowMs - s * 1000));
+  for (const r of counted) starts.add(windowOf(r.window, r.windowDays, nowMs).startMs);
+  return { groups: groupsOf(counted), startsMs: [...starts] };
+}
+
+/** The services of event-based SLOs, grouped by what they count. */
+export function groupsOf(rows: Pick<SloRow, 'serviceId' | 'sliType' | 'thresholdMs'>[]): SeriesGroup[] {
   const groups = new Map<string, { measure: Measure; serviceIds: Set<string> }>();
-  for (const r of counted) {
-    starts.add(windowOf(r.window, r.windowDays, nowMs).startMs);
+  for (const r of rows) {
+    if (r.sliType === 'availability') continue;
     const measure = measureOf(r);
     const key = seriesOf('', measure);
     let g = groups.get(key);
     if (!g) groups.set(key, (g = { measure, serviceIds: new Set() }));
     g.serviceIds.add(r.serviceId);
   }
-  return { groups: [...groups.values()].map((g) => ({ measure: g.measure, serviceIds: [...g.serviceIds] })), startsMs: [...starts] };
+  return [...groups.values()].map((g) => ({ measure: g.measure, serviceIds: [...g.serviceIds] }));
 }
 
 function requestCountsOf(requests: RequestCounts, series: string, startMs: number, nowMs: number): Counts {
