@@ -308,8 +308,9 @@ export function latencyBuckets(v: unknown, field: string, total: number | null, 
       bad = true;
       continue;
     }
-    if (bounds.some((b) => b.le === le)) {
-      errors.push(`${field}: buckets "${bounds.find((b) => b.le === le)!.key}" and "${key}" have the same bound`);
+    const same = bounds.find((b) => b.le === le);
+    if (same) {
+      errors.push(`${field}: buckets "${same.key}" and "${key}" have the same bound`);
       bad = true;
       continue;
     }

@@ -17,6 +17,8 @@ export interface WindowCounts {
 /** The windows burn rates are reported for, in seconds. */
 export const BURN_WINDOWS = { '5m': 300, '30m': 1800, '1h': 3600, '6h': 21_600, '1d': 86_400, '3d': 259_200 } as const;
 export type BurnWindow = keyof typeof BURN_WINDOWS;
+/** Their names, shortest first. */
+export const BURN_WINDOW_NAMES: readonly BurnWindow[] = Object.freeze(Object.keys(BURN_WINDOWS) as BurnWindow[]);
 
 /** How fast a window spends the budget: error ratio / (1 − objective); null when the window saw nothing. */
 export function burnRate(counts: WindowCounts, objective: number): number | null {

@@ -1,3 +1,4 @@
+import { BURN_WINDOW_NAMES } from './burn-rate.js';
 import type { SloRow, SloView } from './slo.service.js';
 
 /** An SLO as stored, with its last evaluation. */
@@ -17,14 +18,12 @@ export function changed(stored: Pick<StoredSlo, 'evaluatedAt' | 'sliValue' | 'bu
   if (firingOf(view).join() !== stored.firing.join()) return true;
   if (apart(stored.budgetRemaining, view.errorBudget.remaining, 0.0001) || apart(stored.sliValue, view.sli.value, 0.000001)) return true;
   // A loop over the windows, not Object.entries: the leader asks this of every SLO every run.
-  for (const w of BURN_KEYS) {
+  for (const w of BURN_WINDOW_NAMES) {
     const was = stored.burnRates?.[w] ?? null;
     if (apart(was, view.burnRates[w], Math.max(0.01 * Math.abs(was ?? 0), 1e-9))) return true;
   }
   return false;
 }
-
-const BURN_KEYS = ['5m', '30m', '1h', '6h', '1d', '3d'] as const;
 
 /** Whether two figures (null: none) differ by `by` or more, or one is missing. */
 function apart(a: number | null | undefined, b: number | null, by: number): boolean {
