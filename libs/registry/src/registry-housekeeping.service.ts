@@ -76,19 +76,26 @@ export class RegistryHousekeeping implements OnApplicationBootstrap, OnApplicati
 
   private async applyRetention(): Promise<void> {
     const c = this.config;
+    const minutes = `${c.ROLLUP_MINUTE_RETENTION_HOURS} hours`;
+    const hours = `${c.ROLLUP_HOUR_RETENTION_DAYS} days`;
+    const days = `${c.ROLLUP_DAY_RETENTION_DAYS} days`;
     const deleted = {
       heartbeats: await this.deleteOlder('heartbeats', 'received_at', `${c.HEARTBEAT_RETENTION_HOURS} hours`),
-      minuteRollups:
-        (await this.deleteOlder('request_rollups', 'minute', `${c.ROLLUP_MINUTE_RETENTION_HOURS} hours`)) +
-        (await this.deleteOlder('dependency_rollups', 'minute', `${c.ROLLUP_MINUTE_RETENTION_HOURS} hours`)) +
-        (await this.deleteOlder('rate_limit_rollups', 'minute', `${c.ROLLUP_MINUTE_RETENTION_HOURS} hours`)),
-      hourRollups:
-        (await this.deleteOlder('request_hours', 'hour', `${c.ROLLUP_HOUR_RETENTION_DAYS} days`)) + (await this.deleteOlder('availability_hours', 'hour', `${c.ROLLUP_HOUR_RETENTION_DAYS} days`)),
-      dayRollups: (await this.deleteOlder('request_days', 'day', `${c.ROLLUP_DAY_RETENTION_DAYS} days`)) + (await this.deleteOlder('availability_days', 'day', `${c.ROLLUP_DAY_RETENTION_DAYS} days`)),
+      minuteRollups: await this.deleteAllOlder([['request_rollups', 'minute'], ['dependency_rollups', 'minute'], ['rate_limit_rollups', 'minute']], minutes),
+      hourRollups: await this.deleteAllOlder([['request_hours', 'hour'], ['availability_hours', 'hour']], hours),
+      dayRollups: await this.deleteAllOlder([['request_days', 'day'], ['availability_days', 'day']], days),
     };
     await this.sql.query(`DELETE FROM ingested_batches WHERE ingested_at < now() - interval '1 day'`);
     if (Object.values(deleted).some((n) => n > 0)) this.logger.log(deleted, 'deleted data past its retention');
   }
+
+  /** {@link deleteOlder} over several tables (and their period columns) of one retention; how many rows went. */
+  private async deleteAllOlder(tables: [table: string, column: string][], age: string): Promise<number> {
+    let total = 0;
+    for (const [table, column] of tables) total += await this.deleteOlder(table, column, age);
+    return total;
+  }
+
 
   /** Deletes the rows of `table` whose `column` is older than `age`, DELETE_BATCH at a time (no long lock, no huge transaction). */
   private async deleteOlder(table: string, column: string, age: string): Promise<number> {
