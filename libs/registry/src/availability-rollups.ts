@@ -8,7 +8,7 @@ const DAY_MS = 86_400_000;
 export const ROLLUP_LAG_MS = 2 * 60_000;
 /** Windows reaching further back than this are read by the day; nearer, by the hour. */
 const HOURS_BACK_MS = 3 * DAY_MS;
-/** A service with more state changes than this in a range is read from its rollups instead. */
+/** A subject with more state changes than this in a range is read from its rollups instead. */
 export const MAX_CHANGES_READ = 500;
 /** Periods rolled up per run, so a catch-up (first start, a leader that was down) goes in bounded steps. */
 const HOURS_PER_RUN = 48;
@@ -20,84 +20,132 @@ interface Window {
   toMs: number;
 }
 
+/** Whose availability a history holds: a service's own state, or an instance's. */
+interface Subject {
+  /** The table of state changes, and its column naming the subject. */
+  transitions: 'service_transitions' | 'instance_transitions';
+  key: 'service_id' | 'instance_id';
+  /** The rollup tables (also the names of their watermarks). */
+  hours: string;
+  days: string;
+  /** Maintenance windows overlapping [$2, $3) per subject id of $1, as (id, from, to): a service's windows hold for its instances too. */
+  maintenance: string;
+}
+
+const SERVICES: Subject = {
+  transitions: 'service_transitions',
+  key: 'service_id',
+  hours: 'availability_hours',
+  days: 'availability_days',
+  maintenance: `SELECT service_id::text AS id, starts_at AS "from", ends_at AS "to" FROM maintenance_windows
+                 WHERE service_id = ANY($1::uuid[]) AND ends_at > $2 AND starts_at < $3`,
+};
+
+const INSTANCES: Subject = {
+  transitions: 'instance_transitions',
+  key: 'instance_id',
+  hours: 'instance_availability_hours',
+  days: 'instance_availability_days',
+  maintenance: `SELECT i.id::text AS id, m.starts_at AS "from", m.ends_at AS "to" FROM instances i JOIN maintenance_windows m ON m.service_id = i.service_id
+                 WHERE i.id = ANY($1::uuid[]) AND m.ends_at > $2 AND m.starts_at < $3`,
+};
+
+/** What a subject's history holds over a range: its state at the start, its changes in order, and its maintenance windows. */
+interface Changes {
+  initial: Map<string, State>;
+  changes: Map<string, { atMs: number; to: State }[]>;
+  windows: Map<string, Window[]>;
+  /** With a limit: subjects with more changes than it in the range (their `changes` are cut short). */
+  busy: string[];
+}
+
 /*
- * Availability history, bounded however much a service flapped:
- *  - the elected leader rolls every closed UTC hour and day up into
- *    availability_hours / availability_days (time known and time DOWN, with
- *    maintenance left out), from the state changes;
- *  - reading a range, a service's state changes are read directly when there
- *    are at most MAX_CHANGES_READ of them (cheap, and exact); a service with
- *    more is read from its rollups: by the day further back than three days,
- *    by the hour nearer, its changes only for the last hour or two (what is
- *    not rolled up yet). A window starting inside a rolled-up hour or day
- *    counts that period's known and down time pro rata.
+ * Availability history of services and of instances, bounded however much
+ * one flapped:
+ *  - the elected leader rolls every closed UTC hour and day in which a
+ *    subject's state changed up into its hour and day tables: time known and
+ *    time DOWN, maintenance left out, and the state the period ended in. A
+ *    period without a change has no row: the subject spent it in the state
+ *    the last change before it left. Storage grows with the changes, not with
+ *    subjects × periods;
+ *  - reading a range, a subject's state changes are read directly when there
+ *    are at most MAX_CHANGES_READ of them (cheap, and exact); one with more
+ *    is read from its rollups: by the day further back than three days, by
+ *    the hour nearer, its changes only for the last hour or two (what is not
+ *    rolled up yet). A window starting inside a rolled-up period counts that
+ *    period's known and down time pro rata; periods without a row are exact.
  */
-@Injectable()
-export class AvailabilityRollups {
+export class AvailabilityHistory {
   constructor(
     private readonly sql: SqlPool,
-    @InjectConfig() private readonly config: NinefoldConfig,
+    private readonly config: NinefoldConfig,
+    private readonly subject: Subject,
   ) {}
 
-  /** Service state spans over [startMs, endMs), maintenance marked: read from state changes, or from rollups for services that changed state very often. */
-  async spans(serviceIds: string[], startMs: number, endMs: number, nowMs = Date.now(), maxChanges = MAX_CHANGES_READ): Promise<Map<string, StateSpan[]>> {
+  /** State spans over [startMs, endMs), maintenance marked: read from state changes, or from rollups for subjects that changed state very often. */
+  async spans(ids: string[], startMs: number, endMs: number, nowMs = Date.now(), maxChanges = MAX_CHANGES_READ): Promise<Map<string, StateSpan[]>> {
     const out = new Map<string, StateSpan[]>();
-    if (serviceIds.length === 0 || endMs <= startMs) {
-      for (const id of serviceIds) out.set(id, []);
+    if (ids.length === 0 || endMs <= startMs) {
+      for (const id of ids) out.set(id, []);
       return out;
     }
-    const { spans, busy } = await this.changeSpans(serviceIds, startMs, endMs, maxChanges);
+    const { spans, busy } = await this.changeSpans(ids, startMs, endMs, maxChanges);
     for (const [id, s] of spans) out.set(id, s);
     if (busy.length > 0) for (const [id, s] of await this.rollupSpans(busy, startMs, endMs, nowMs)) out.set(id, s);
     return out;
   }
 
   /**
-   * Spans from state changes, maintenance marked. With `limit`, services
+   * Spans from state changes, maintenance marked. With `limit`, subjects
    * with more changes than that in the range are left out and listed in
-   * `busy` (at most limit + 1 rows are read per service).
+   * `busy` (at most limit + 1 rows are read per subject).
    */
-  async changeSpans(serviceIds: string[], startMs: number, endMs: number, limit?: number): Promise<{ spans: Map<string, StateSpan[]>; busy: string[] }> {
-    const start = new Date(startMs);
-    const end = new Date(endMs);
-    const [before, within, windows] = await Promise.all([
-      this.sql.query<{ id: string; to: State }>(
-        `SELECT s.id::text AS id, t."to" FROM unnest($1::uuid[]) AS s(id)
-           CROSS JOIN LATERAL (SELECT "to" FROM service_transitions WHERE service_id = s.id AND at <= $2 ORDER BY at DESC, id DESC LIMIT 1) t`,
-        [serviceIds, start],
-      ),
-      this.sql.query<{ id: string; at: Date; to: State }>(
-        limit === undefined
-          ? `SELECT service_id::text AS id, at, "to" FROM service_transitions WHERE service_id = ANY($1::uuid[]) AND at > $2 AND at < $3 ORDER BY at, id`
-          : `SELECT s.id::text AS id, t.at, t."to" FROM unnest($1::uuid[]) AS s(id)
-               CROSS JOIN LATERAL (SELECT at, "to", id FROM service_transitions WHERE service_id = s.id AND at > $2 AND at < $3 ORDER BY at, id LIMIT ${limit + 1}) t
-              ORDER BY t.at, t.id`,
-        [serviceIds, start, end],
-      ),
-      this.maintenance(serviceIds, startMs, endMs),
-    ]);
-    const initial = new Map(before.rows.map((r) => [r.id, r.to]));
-    const changes = new Map<string, { atMs: number; to: State }[]>(serviceIds.map((id) => [id, []]));
-    for (const t of within.rows) changes.get(t.id)?.push({ atMs: t.at.getTime(), to: t.to });
+  async changeSpans(ids: string[], startMs: number, endMs: number, limit?: number): Promise<{ spans: Map<string, StateSpan[]>; busy: string[] }> {
+    const h = await this.changes(ids, startMs, endMs, limit);
+    const busy = new Set(h.busy);
     const spans = new Map<string, StateSpan[]>();
-    const busy: string[] = [];
-    for (const [id, ts] of changes) {
-      if (limit !== undefined && ts.length > limit) {
-        busy.push(id);
-        continue;
-      }
-      spans.set(id, withMaintenance(spansFrom(initial.get(id) ?? 'UNKNOWN', startMs, ts, endMs), windows.get(id) ?? []));
+    for (const [id, ts] of h.changes) {
+      if (!busy.has(id)) spans.set(id, withMaintenance(spansFrom(h.initial.get(id) ?? 'UNKNOWN', startMs, ts, endMs), h.windows.get(id) ?? []));
     }
-    return { spans, busy };
+    return { spans, busy: h.busy };
   }
 
-  /** Maintenance windows overlapping [startMs, endMs), per service. */
-  async maintenance(serviceIds: string[], startMs: number, endMs: number): Promise<Map<string, Window[]>> {
-    const { rows } = await this.sql.query<{ id: string; from: Date; to: Date }>(
-      `SELECT service_id::text AS id, starts_at AS "from", ends_at AS "to" FROM maintenance_windows
-        WHERE service_id = ANY($1::uuid[]) AND ends_at > $2 AND starts_at < $3`,
-      [serviceIds, new Date(startMs), new Date(endMs)],
+  /** The state at `startMs` (the last change before it), the changes in [startMs, endMs) and the maintenance windows, per subject. */
+  private async changes(ids: string[], startMs: number, endMs: number, limit?: number): Promise<Changes> {
+    const { transitions: table, key } = this.subject;
+    const start = new Date(startMs);
+    const end = new Date(endMs);
+    const [initial, within, windows] = await Promise.all([
+      this.statesBefore(ids, startMs),
+      this.sql.query<{ id: string; at: Date; to: State }>(
+        limit === undefined
+          ? `SELECT ${key}::text AS id, at, "to" FROM ${table} WHERE ${key} = ANY($1::uuid[]) AND at >= $2 AND at < $3 ORDER BY at, id`
+          : `SELECT s.id::text AS id, t.at, t."to" FROM unnest($1::uuid[]) AS s(id)
+               CROSS JOIN LATERAL (SELECT at, "to", id FROM ${table} WHERE ${key} = s.id AND at >= $2 AND at < $3 ORDER BY at, id LIMIT ${limit + 1}) t
+              ORDER BY t.at, t.id`,
+        [ids, start, end],
+      ),
+      this.maintenance(ids, startMs, endMs),
+    ]);
+    const changes = new Map<string, { atMs: number; to: State }[]>(ids.map((id) => [id, []]));
+    for (const t of within.rows) changes.get(t.id)?.push({ atMs: t.at.getTime(), to: t.to });
+    const busy = limit === undefined ? [] : [...changes].filter(([, ts]) => ts.length > limit).map(([id]) => id);
+    return { initial, changes, windows, busy };
+  }
+
+  /** Each subject's state just before `atMs`: where its last change before then left it (absent: none). */
+  private async statesBefore(ids: string[], atMs: number): Promise<Map<string, State>> {
+    const { rows } = await this.sql.query<{ id: string; to: State }>(
+      `SELECT s.id::text AS id, t."to" FROM unnest($1::uuid[]) AS s(id)
+         CROSS JOIN LATERAL (SELECT "to" FROM ${this.subject.transitions} WHERE ${this.subject.key} = s.id AND at < $2 ORDER BY at DESC, id DESC LIMIT 1) t`,
+      [ids, new Date(atMs)],
     );
+    return new Map(rows.map((r) => [r.id, r.to]));
+  }
+
+  /** Maintenance windows overlapping [startMs, endMs), per subject. */
+  async maintenance(ids: string[], startMs: number, endMs: number): Promise<Map<string, Window[]>> {
+    const { rows } = await this.sql.query<{ id: string; from: Date; to: Date }>(this.subject.maintenance, [ids, new Date(startMs), new Date(endMs)]);
     const out = new Map<string, Window[]>();
     for (const r of rows) {
       const list = out.get(r.id) ?? [];
@@ -108,61 +156,86 @@ export class AvailabilityRollups {
   }
 
   /**
-   * Spans of these services from their rollups: whole days up to three days
+   * Spans of these subjects from their rollups: whole days up to three days
    * back (or as far as days are rolled up), then hours up to the one before
-   * the current (or as far as hours are), then state changes. A gap in the
-   * rollups (a leader that was down, hours past their retention) is read
-   * from the state changes.
+   * the current (or as far as hours are), then state changes. What is not
+   * rolled up (past the days' retention, a gap between days and hours, the
+   * last hour or two) is read from the state changes.
    */
-  private async rollupSpans(serviceIds: string[], startMs: number, endMs: number, nowMs: number): Promise<Map<string, StateSpan[]>> {
+  private async rollupSpans(ids: string[], startMs: number, endMs: number, nowMs: number): Promise<Map<string, StateSpan[]>> {
     const marks = await this.watermarks();
+    const daysFrom = Math.ceil((nowMs - this.config.ROLLUP_DAY_RETENTION_DAYS * DAY_MS) / DAY_MS) * DAY_MS;
     // Days until three days back (a UTC midnight), or as far as they are rolled up.
-    const daysTo = Math.min(marks.days ?? -Infinity, Math.floor((nowMs - HOURS_BACK_MS) / DAY_MS) * DAY_MS);
+    const daysTo = Math.max(daysFrom, Math.min(marks.days ?? -Infinity, Math.floor((nowMs - HOURS_BACK_MS) / DAY_MS) * DAY_MS));
     // Then hours, from where they are still kept, to the hour before the current one (or as far as they are rolled up).
     const hoursFrom = Math.max(daysTo, Math.ceil((nowMs - this.config.ROLLUP_HOUR_RETENTION_DAYS * DAY_MS) / HOUR_MS) * HOUR_MS);
     const hoursTo = Math.max(hoursFrom, Math.min(marks.hours ?? -Infinity, Math.floor(nowMs / HOUR_MS) * HOUR_MS - HOUR_MS));
-    const out = new Map<string, StateSpan[]>(serviceIds.map((id) => [id, []]));
-    const add = (id: string, s: StateSpan) => out.get(id)?.push(s);
-
-    if (startMs < Math.min(daysTo, endMs)) {
-      const { rows } = await this.sql.query<{ id: string; day: string; known: string; down: string }>(
-        `SELECT service_id::text AS id, day::text AS day, known_ms AS known, down_ms AS down FROM availability_days
-          WHERE service_id = ANY($1::uuid[]) AND day >= $2::date AND day < $3::date`,
-        [serviceIds, isoDay(Math.floor(startMs / DAY_MS) * DAY_MS), isoDay(Math.min(daysTo, Math.ceil(endMs / DAY_MS) * DAY_MS))],
-      );
-      for (const r of rows) {
-        const fromMs = Date.parse(`${r.day}T00:00:00Z`);
-        add(r.id, { state: 'MIXED', fromMs, toMs: fromMs + DAY_MS, knownMs: Number(r.known), downMs: Number(r.down) });
-      }
-    }
-    const hourStart = Math.max(startMs, hoursFrom);
-    if (hourStart < Math.min(hoursTo, endMs)) {
-      const { rows } = await this.sql.query<{ id: string; hour: Date; known: string; down: string }>(
-        `SELECT service_id::text AS id, hour, known_ms AS known, down_ms AS down FROM availability_hours
-          WHERE service_id = ANY($1::uuid[]) AND hour >= $2 AND hour < $3`,
-        [serviceIds, new Date(Math.floor(hourStart / HOUR_MS) * HOUR_MS), new Date(Math.min(hoursTo, endMs))],
-      );
-      for (const r of rows) {
-        const fromMs = r.hour.getTime();
-        add(r.id, { state: 'MIXED', fromMs, toMs: fromMs + HOUR_MS, knownMs: Number(r.known), downMs: Number(r.down) });
-      }
-    }
-    // What is not rolled up, from the state changes: a gap between days and hours (hours past their retention), and the time since the last rolled-up hour.
-    for (const [from, to] of [
-      [Math.max(startMs, daysTo), Math.min(endMs, hoursFrom)],
-      [Math.max(startMs, hoursTo), endMs],
-    ]) {
+    const out = new Map<string, StateSpan[]>(ids.map((id) => [id, []]));
+    const parts: [from: number, to: number, grainMs: number | null][] = [
+      [-Infinity, daysFrom, null],
+      [daysFrom, daysTo, DAY_MS],
+      [daysTo, hoursFrom, null],
+      [hoursFrom, hoursTo, HOUR_MS],
+      [hoursTo, Infinity, null],
+    ];
+    for (const [lo, hi, grainMs] of parts) {
+      const from = Math.max(startMs, lo);
+      const to = Math.min(endMs, hi);
       if (from >= to) continue;
-      for (const [id, s] of (await this.changeSpans(serviceIds, from, to)).spans) for (const span of s) add(id, span);
+      const spans = grainMs === null ? (await this.changeSpans(ids, from, to)).spans : await this.periodSpans(ids, from, to, Math.min(hi, Math.ceil(to / grainMs) * grainMs), grainMs);
+      for (const [id, s] of spans) out.get(id)?.push(...s);
     }
-    for (const list of out.values()) list.sort((a, b) => a.fromMs - b.fromMs);
+    return out;
+  }
+
+  /**
+   * Spans over [fromMs, toMs) from the rollups of periods of `grainMs` up to
+   * `lastMs`: a rolled-up period as a MIXED span (whole, counted pro rata
+   * where a window cuts it), the periods between in the state the last
+   * change before them left (maintenance marked).
+   */
+  private async periodSpans(ids: string[], fromMs: number, toMs: number, lastMs: number, grainMs: number): Promise<Map<string, StateSpan[]>> {
+    const { key } = this.subject;
+    const table = grainMs === HOUR_MS ? this.subject.hours : this.subject.days;
+    const period = grainMs === HOUR_MS ? 'hour' : 'day';
+    const firstMs = Math.floor(fromMs / grainMs) * grainMs;
+    const [initial, rolled, windows] = await Promise.all([
+      this.statesBefore(ids, firstMs),
+      this.sql.query<{ id: string; at: number; known: string; down: string; end: State }>(
+        `SELECT ${key}::text AS id, (extract(epoch FROM ${period}) * 1000)::float8 AS at, known_ms AS known, down_ms AS down, end_state AS "end" FROM ${table}
+          WHERE ${key} = ANY($1::uuid[]) AND ${period} >= $2 AND ${period} < $3 ORDER BY 1, 2`,
+        [ids, grainMs === HOUR_MS ? new Date(firstMs) : isoDay(firstMs), grainMs === HOUR_MS ? new Date(lastMs) : isoDay(lastMs)],
+      ),
+      this.maintenance(ids, fromMs, toMs),
+    ]);
+    const rows = new Map<string, typeof rolled.rows>();
+    for (const r of rolled.rows) (rows.get(r.id) ?? rows.set(r.id, []).get(r.id)!).push(r);
+    const out = new Map<string, StateSpan[]>();
+    for (const id of ids) {
+      const spans: StateSpan[] = [];
+      const w = windows.get(id) ?? [];
+      let state = initial.get(id) ?? 'UNKNOWN';
+      let at = fromMs;
+      const hold = (until: number) => {
+        if (Math.min(until, toMs) > at) spans.push(...withMaintenance([{ state, fromMs: at, toMs: Math.min(until, toMs) }], w));
+      };
+      for (const r of rows.get(id) ?? []) {
+        hold(r.at);
+        spans.push({ state: 'MIXED', fromMs: r.at, toMs: r.at + grainMs, knownMs: Number(r.known), downMs: Number(r.down) });
+        state = r.end;
+        at = r.at + grainMs;
+      }
+      hold(toMs);
+      out.set(id, spans);
+    }
     return out;
   }
 
   async watermarks(): Promise<{ hours: number | null; days: number | null }> {
-    const { rows } = await this.sql.query<{ name: string; through: Date }>(`SELECT name, through FROM rollup_watermarks WHERE name IN ('availability_hours', 'availability_days')`);
+    const { hours, days } = this.subject;
+    const { rows } = await this.sql.query<{ name: string; through: Date }>(`SELECT name, through FROM rollup_watermarks WHERE name IN ($1, $2)`, [hours, days]);
     const of = (name: string) => rows.find((r) => r.name === name)?.through.getTime() ?? null;
-    return { hours: of('availability_hours'), days: of('availability_days') };
+    return { hours: of(hours), days: of(days) };
   }
 
   /**
@@ -182,68 +255,71 @@ export class AvailabilityRollups {
     if (hourFrom < closedHour) {
       const to = Math.min(closedHour, hourFrom + HOURS_PER_RUN * HOUR_MS);
       hours = await this.rollPeriods(null, hourFrom, to, HOUR_MS);
-      await this.setWatermark('availability_hours', to);
+      await this.setWatermark(this.subject.hours, to);
     }
     let dayFrom = marks.days;
     if (dayFrom === null) {
-      const { rows } = await this.sql.query<{ first: Date | null }>('SELECT min(at) AS first FROM service_transitions');
+      const { rows } = await this.sql.query<{ first: Date | null }>(`SELECT min(at) AS first FROM ${this.subject.transitions}`);
       dayFrom = rows[0].first ? Math.max(Math.floor(rows[0].first.getTime() / DAY_MS) * DAY_MS, closedDay - this.config.ROLLUP_DAY_RETENTION_DAYS * DAY_MS) : closedDay;
     }
     if (dayFrom < closedDay) {
       const to = Math.min(closedDay, dayFrom + DAYS_PER_RUN * DAY_MS);
       days = await this.rollPeriods(null, dayFrom, to, DAY_MS);
-      await this.setWatermark('availability_days', to);
-    } else if (marks.days === null) await this.setWatermark('availability_days', dayFrom);
+      await this.setWatermark(this.subject.days, to);
+    } else if (marks.days === null) await this.setWatermark(this.subject.days, dayFrom);
     return { hours, days };
   }
 
-  /**
-   * Rolls up again the hours and days of a service that overlap [fromMs,
-   * toMs) and are already rolled up: after its maintenance windows changed.
-   */
-  async rebuild(serviceId: string, fromMs: number, toMs: number): Promise<void> {
+  /** Rolls up again the hours and days of these subjects that overlap [fromMs, toMs) and are already rolled up: after maintenance windows changed. */
+  async rebuild(ids: string[], fromMs: number, toMs: number): Promise<void> {
+    if (ids.length === 0) return;
     const marks = await this.watermarks();
     const hoursFrom = Math.floor(fromMs / HOUR_MS) * HOUR_MS;
     const hoursTo = Math.min(marks.hours ?? -Infinity, Math.ceil(toMs / HOUR_MS) * HOUR_MS);
-    if (hoursFrom < hoursTo) await this.rollPeriods(serviceId, Math.max(hoursFrom, hoursTo - this.config.ROLLUP_HOUR_RETENTION_DAYS * DAY_MS), hoursTo, HOUR_MS);
+    if (hoursFrom < hoursTo) await this.rollPeriods(ids, Math.max(hoursFrom, hoursTo - this.config.ROLLUP_HOUR_RETENTION_DAYS * DAY_MS), hoursTo, HOUR_MS);
     const daysFrom = Math.floor(fromMs / DAY_MS) * DAY_MS;
     const daysTo = Math.min(marks.days ?? -Infinity, Math.ceil(toMs / DAY_MS) * DAY_MS);
-    if (daysFrom < daysTo) await this.rollPeriods(serviceId, Math.max(daysFrom, daysTo - this.config.ROLLUP_DAY_RETENTION_DAYS * DAY_MS), daysTo, DAY_MS);
+    if (daysFrom < daysTo) await this.rollPeriods(ids, Math.max(daysFrom, daysTo - this.config.ROLLUP_DAY_RETENTION_DAYS * DAY_MS), daysTo, DAY_MS);
   }
 
-  /** Writes the rollups of periods of `grainMs` in [fromMs, toMs) of one service or (null) of all; returns the rows written. */
-  private async rollPeriods(serviceId: string | null, fromMs: number, toMs: number, grainMs: number): Promise<number> {
-    const ids = serviceId ? [serviceId] : (await this.sql.query<{ id: string }>('SELECT id::text AS id FROM services')).rows.map((r) => r.id);
-    const table = grainMs === HOUR_MS ? 'availability_hours' : 'availability_days';
+  /**
+   * Writes the rollups of the periods of `grainMs` in [fromMs, toMs) in
+   * which these subjects (null: every one that changed state then) changed
+   * state; returns the rows written.
+   */
+  private async rollPeriods(given: string[] | null, fromMs: number, toMs: number, grainMs: number): Promise<number> {
+    const { transitions, key } = this.subject;
+    const ids = given ?? (await this.sql.query<{ id: string }>(`SELECT DISTINCT ${key}::text AS id FROM ${transitions} WHERE at >= $1 AND at < $2`, [new Date(fromMs), new Date(toMs)])).rows.map((r) => r.id);
+    const table = grainMs === HOUR_MS ? this.subject.hours : this.subject.days;
     const period = grainMs === HOUR_MS ? 'hour' : 'day';
+    const periodOf = (ms: number) => (grainMs === HOUR_MS ? new Date(ms).toISOString() : isoDay(ms));
     let written = 0;
-    // A thousand services at a time: memory stays bounded however many there are.
+    // A thousand subjects at a time: memory stays bounded however many there are.
     for (let i = 0; i < ids.length; i += 1000) {
       const batch = ids.slice(i, i + 1000);
-      const { spans } = await this.changeSpans(batch, fromMs, toMs);
-      const rows = { id: [] as string[], at: [] as string[], known: [] as number[], down: [] as number[] };
-      for (const [id, s] of spans) {
-        for (let t = fromMs; t < toMs; t += grainMs) {
-          const a = availabilityOver(s, t, t + grainMs);
-          if (a.knownSeconds <= 0) continue;
+      const h = await this.changes(batch, fromMs, toMs);
+      const rows = { id: [] as string[], at: [] as string[], known: [] as number[], down: [] as number[], end: [] as string[] };
+      for (const [id, changes] of h.changes) {
+        if (changes.length === 0) continue;
+        const spans = withMaintenance(spansFrom(h.initial.get(id) ?? 'UNKNOWN', fromMs, changes, toMs), h.windows.get(id) ?? []);
+        for (let c = 0; c < changes.length; ) {
+          const p = Math.floor(changes[c].atMs / grainMs) * grainMs;
+          while (c < changes.length && changes[c].atMs < p + grainMs) c++;
+          const a = availabilityOver(spans, p, p + grainMs);
           rows.id.push(id);
-          rows.at.push(grainMs === HOUR_MS ? new Date(t).toISOString() : isoDay(t));
+          rows.at.push(periodOf(p));
           rows.known.push(Math.round(a.knownSeconds * 1000));
           rows.down.push(Math.round(a.downSeconds * 1000));
+          rows.end.push(changes[c - 1].to);
         }
       }
       await this.sql.transaction(async (tx) => {
-        // Periods with nothing known have no row: delete what an earlier roll-up wrote.
-        await tx.query(`DELETE FROM ${table} WHERE service_id = ANY($1::uuid[]) AND ${period} >= $2 AND ${period} < $3`, [
-          batch,
-          grainMs === HOUR_MS ? new Date(fromMs) : isoDay(fromMs),
-          grainMs === HOUR_MS ? new Date(toMs) : isoDay(toMs),
-        ]);
+        await tx.query(`DELETE FROM ${table} WHERE ${key} = ANY($1::uuid[]) AND ${period} >= $2 AND ${period} < $3`, [batch, periodOf(fromMs), periodOf(toMs)]);
         if (rows.id.length === 0) return;
         await tx.query(
-          `INSERT INTO ${table} (service_id, ${period}, known_ms, down_ms)
-           SELECT * FROM unnest($1::uuid[], $2::${grainMs === HOUR_MS ? 'timestamptz' : 'date'}[], $3::bigint[], $4::bigint[])`,
-          [rows.id, rows.at, rows.known, rows.down],
+          `INSERT INTO ${table} (${key}, ${period}, known_ms, down_ms, end_state)
+           SELECT * FROM unnest($1::uuid[], $2::${grainMs === HOUR_MS ? 'timestamptz' : 'date'}[], $3::bigint[], $4::bigint[], $5::text[])`,
+          [rows.id, rows.at, rows.known, rows.down, rows.end],
         );
       });
       written += rows.id.length;
@@ -253,6 +329,41 @@ export class AvailabilityRollups {
 
   private async setWatermark(name: string, throughMs: number): Promise<void> {
     await this.sql.query(`INSERT INTO rollup_watermarks (name, through) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET through = excluded.through`, [name, new Date(throughMs)]);
+  }
+}
+
+/** The availability histories of services and of instances, and their upkeep. */
+@Injectable()
+export class AvailabilityRollups {
+  readonly services: AvailabilityHistory;
+  readonly instances: AvailabilityHistory;
+
+  constructor(
+    private readonly sql: SqlPool,
+    @InjectConfig() config: NinefoldConfig,
+  ) {
+    this.services = new AvailabilityHistory(sql, config, SERVICES);
+    this.instances = new AvailabilityHistory(sql, config, INSTANCES);
+  }
+
+  /** Rolls up the closed periods of services and instances not yet rolled up (see {@link AvailabilityHistory.rollUp}); the rows written. */
+  async rollUp(nowMs = Date.now()): Promise<{ services: { hours: number; days: number }; instances: { hours: number; days: number } }> {
+    return { services: await this.services.rollUp(nowMs), instances: await this.instances.rollUp(nowMs) };
+  }
+
+  /** Rolls up again what a change of a service's maintenance windows over [fromMs, toMs) touched: its periods and its instances'. */
+  async rebuild(serviceId: string, fromMs: number, toMs: number): Promise<void> {
+    await this.services.rebuild([serviceId], fromMs, toMs);
+    const { rows } = await this.sql.query<{ id: string }>(`SELECT DISTINCT instance_id::text AS id FROM instance_transitions WHERE service_id = $1 AND at >= $2 AND at < $3`, [
+      serviceId,
+      new Date(Math.floor(fromMs / DAY_MS) * DAY_MS),
+      new Date(Math.ceil(toMs / DAY_MS) * DAY_MS),
+    ]);
+    await this.instances.rebuild(
+      rows.map((r) => r.id),
+      fromMs,
+      toMs,
+    );
   }
 }
 
@@ -289,7 +400,7 @@ export class KeptSpans {
     const stamp = `${rows[0].t}|${rows[0].m}`;
     const k = this.kept;
     if (k && k.stamp === stamp && startMs >= k.startMs && nowMs < k.validUntilMs && nowMs - k.atMs < KEPT_REREAD_MS && serviceIds.every((id) => k.ids.has(id))) return k.spans;
-    const spans = await this.rollups.spans(serviceIds, startMs, nowMs, nowMs);
+    const spans = await this.rollups.services.spans(serviceIds, startMs, nowMs, nowMs);
     for (const list of spans.values()) {
       const last = list[list.length - 1];
       if (last && last.toMs === nowMs && last.state !== 'MIXED') list[list.length - 1] = { state: last.state, fromMs: last.fromMs, toMs: Infinity };

@@ -20,13 +20,18 @@ describe('availability from state history', () => {
     expect(availabilityOver(spans, 0, H).availability).toBeNull();
   });
 
+  it("counts an instance's SUSPECT (overdue, not confirmed down) as up", () => {
+    const spans = spansFrom('UNKNOWN', 0, [{ atMs: 0, to: 'UP' }, { atMs: 2 * H, to: 'SUSPECT' }, { atMs: 3 * H, to: 'DOWN' }, { atMs: 4 * H, to: 'UP' }], 8 * H);
+    expect(availabilityOver(spans, 0, 8 * H)).toEqual({ availability: 7 / 8, downSeconds: 3600, knownSeconds: 8 * 3600 });
+  });
+
   it('clips transitions outside the window', () => {
     const spans = spansFrom('DOWN', 10 * H, [{ atMs: 2 * H, to: 'UP' }, { atMs: 12 * H, to: 'DOWN' }], 14 * H);
     expect(availabilityOver(spans, 10 * H, 14 * H)).toMatchObject({ availability: 0.5 });
   });
 
   it('stays within [0, 1] and adds up (property)', () => {
-    const state = fc.constantFrom('UP' as const, 'DEGRADED' as const, 'DOWN' as const, 'UNKNOWN' as const);
+    const state = fc.constantFrom('UP' as const, 'DEGRADED' as const, 'SUSPECT' as const, 'DOWN' as const, 'UNKNOWN' as const);
     fc.assert(
       fc.property(state, fc.array(fc.record({ atMs: fc.integer({ min: 0, max: 100 * H }), to: state }), { maxLength: 30 }), (initial, ts) => {
         const sorted = [...ts].sort((a, b) => a.atMs - b.atMs);

@@ -1,11 +1,11 @@
 /**
- * A span of time a service spent in one state; MAINTENANCE is time it was
- * explicitly in maintenance. A MIXED span is a rolled-up hour or day: of its
+ * A span of time a service or an instance spent in one state; MAINTENANCE is
+ * time it (or its service) was explicitly in maintenance. A MIXED span is a rolled-up hour or day: of its
  * length, `knownMs` had a known state and `downMs` of those were DOWN, in an
  * order no longer known (a part of it counts pro rata).
  */
 export interface StateSpan {
-  state: 'UP' | 'DEGRADED' | 'DOWN' | 'UNKNOWN' | 'MAINTENANCE' | 'MIXED';
+  state: 'UP' | 'DEGRADED' | 'SUSPECT' | 'DOWN' | 'UNKNOWN' | 'MAINTENANCE' | 'MIXED';
   fromMs: number;
   toMs: number;
   knownMs?: number;
@@ -21,7 +21,8 @@ export interface Availability {
 
 /**
  * Availability over [fromMs, toMs) from state history: time DOWN over time
- * known. DEGRADED counts as available (it serves, with less redundancy); UNKNOWN (before the first heartbeat, or no data) and
+ * known. DEGRADED counts as available (it serves, with less redundancy), and so does SUSPECT (an instance whose heartbeat is
+ * overdue but not confirmed DOWN); UNKNOWN (before the first heartbeat, or no data) and
  * MAINTENANCE are left out of both sides rather than counted as up or down.
  * The part of a MIXED span inside the window counts its share of the span's
  * known and down time.

@@ -14,7 +14,8 @@ const DELETE_BATCH = 10_000;
  * ROLLUP_MINUTE_RETENTION_HOURS, per-hour ones older than
  * ROLLUP_HOUR_RETENTION_DAYS and per-day ones older than
  * ROLLUP_DAY_RETENTION_DAYS, in bounded batches. Every minute it also rolls
- * closed hours and days of service availability up (availability-rollups.ts).
+ * closed hours and days of service and instance availability up
+ * (availability-rollups.ts).
  */
 @Injectable()
 export class RegistryHousekeeping implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -54,7 +55,7 @@ export class RegistryHousekeeping implements OnApplicationBootstrap, OnApplicati
     if (Date.now() - this.lastRetention > 60_000) {
       this.lastRetention = Date.now();
       const rolled = await this.rollups.rollUp();
-      if (rolled.hours + rolled.days > 0) this.logger.debug(rolled, 'availability rolled up');
+      if (rolled.services.hours + rolled.services.days + rolled.instances.hours + rolled.instances.days > 0) this.logger.debug(rolled, 'availability rolled up');
       await this.applyRetention();
     }
   }
@@ -82,8 +83,8 @@ export class RegistryHousekeeping implements OnApplicationBootstrap, OnApplicati
     const deleted = {
       heartbeats: await this.deleteOlder('heartbeats', 'received_at', `${c.HEARTBEAT_RETENTION_HOURS} hours`),
       minuteRollups: await this.deleteAllOlder([['request_rollups', 'minute'], ['dependency_rollups', 'minute'], ['rate_limit_rollups', 'minute']], minutes),
-      hourRollups: await this.deleteAllOlder([['request_hours', 'hour'], ['availability_hours', 'hour']], hours),
-      dayRollups: await this.deleteAllOlder([['request_days', 'day'], ['availability_days', 'day']], days),
+      hourRollups: await this.deleteAllOlder([['request_hours', 'hour'], ['availability_hours', 'hour'], ['instance_availability_hours', 'hour']], hours),
+      dayRollups: await this.deleteAllOlder([['request_days', 'day'], ['availability_days', 'day'], ['instance_availability_days', 'day']], days),
     };
     await this.sql.query(`DELETE FROM ingested_batches WHERE ingested_at < now() - interval '1 day'`);
     if (Object.values(deleted).some((n) => n > 0)) this.logger.log(deleted, 'deleted data past its retention');

@@ -65,6 +65,15 @@ export interface InstanceView {
   partitioned: boolean;
 }
 
+/** Share of the known time not DOWN, per window (null: nothing known in the window). */
+export type AvailabilityWindows = Record<'1h' | '24h' | '7d' | '30d' | '90d', number | null>;
+
+/** An instance as its service's view lists it: with its own availability. */
+export interface ServiceInstanceView extends InstanceView {
+  /** The instance's own availability (SUSPECT counts as up; its service's maintenance is left out). */
+  availability: AvailabilityWindows;
+}
+
 /** An SLO as a service lists it. */
 export interface SloSummary {
   id: string;
@@ -105,7 +114,7 @@ export interface ServiceView {
   /** The current leader, for consensus clusters whose members report role/term. */
   leader: ClusterLeader | null;
   /** Share of the known time the service was not DOWN, per window (null: no data in the window). */
-  availability: Record<'1h' | '24h' | '7d' | '30d' | '90d', number | null>;
+  availability: AvailabilityWindows;
   /** 30-day availability together with its dependencies (dependsOn: groups in sequence, members in parallel). */
   composite30d: number | null;
   /** SLOs of the service (defined with POST /api/v1/slos; their figures at GET /api/v1/slos/:id). */
@@ -117,9 +126,12 @@ export interface ServiceView {
   selfRegistered: boolean;
   /** Shown on the public status page. */
   public: boolean;
-  instances: InstanceView[];
+  instances: ServiceInstanceView[];
   createdAt: string;
 }
+
+/** A service's view with its instances' live state only (the overview counts them). */
+type ServiceViewWithout = Omit<ServiceView, 'instances'> & { instances: InstanceView[] };
 
 export interface OverviewItem {
   name: string;
@@ -186,10 +198,14 @@ export class RegistryService {
   }
 
   async listServices(limit: number, cursor?: string): Promise<{ items: ServiceView[]; nextCursor: string | null }> {
+    const page = await this.page(limit, cursor);
+    return { items: await this.views(page.items), nextCursor: page.nextCursor };
+  }
+
+  private async page(limit: number, cursor?: string): Promise<{ items: ServiceRow[]; nextCursor: string | null }> {
     checkCursor(cursor, NAME_PATTERN);
     const rows = await this.prisma.service.findMany({ orderBy: { name: 'asc' }, take: limit + 1, ...(cursor ? { where: { name: { gt: cursor } } } : {}) });
-    const page = pageOf(rows, limit, (r) => r.name);
-    return { items: await this.views(page.items), nextCursor: page.nextCursor };
+    return pageOf(rows, limit, (r) => r.name);
   }
 
   /**
@@ -198,7 +214,9 @@ export class RegistryService {
    * plus totals over all services and the open signals.
    */
   async overview(limit: number, cursor?: string): Promise<OverviewView> {
-    const page = await this.listServices(limit, cursor);
+    // Instances are only counted here: their availability is not read.
+    const page = await this.page(limit, cursor);
+    const items = await this.views(page.items, false);
     const [byState, instances, signals] = await Promise.all([
       this.prisma.service.groupBy({ by: ['state'], _count: { _all: true } }),
       this.prisma.instance.groupBy({ by: ['state'], _count: { _all: true } }),
@@ -210,7 +228,7 @@ export class RegistryService {
         instances: tally(instances.map((r) => [r.state, r._count._all]), ['UP', 'SUSPECT', 'DOWN', 'UNKNOWN'] as const),
         openSignals: tally(signals.map((r) => [r.severity, r._count._all]), ['info', 'warning', 'critical'] as const),
       },
-      items: page.items.map((v) => ({
+      items: items.map((v) => ({
         name: v.name,
         tier: v.tier,
         public: v.public,
@@ -339,20 +357,30 @@ export class RegistryService {
   }
 
   private async instancesOf(serviceId: string, service: string): Promise<InstanceView[]> {
+    return (await this.storedOf(serviceId)).map((s) => instanceView(s, service));
+  }
+
+  /** A service's instances as Redis holds them, by name. */
+  private async storedOf(serviceId: string): Promise<StoredInstance[]> {
     const stored = await this.store.load(await this.store.memberIds(serviceId));
-    return [...stored.values()].map((s) => instanceView(s, service)).sort((a, b) => a.id.localeCompare(b.id));
+    return [...stored.values()].sort((a, b) => a.placement.name.localeCompare(b.placement.name));
   }
 
   /**
    * Views of a page of services. State history (for availability) is read
-   * once for the whole page and the services it depends on, not per service.
+   * once for the whole page, its instances (unless `instanceAvailability` is
+   * false) and the services it depends on, not per service.
    */
-  private async views(rows: ServiceRow[]): Promise<ServiceView[]> {
+  private views(rows: ServiceRow[]): Promise<ServiceView[]>;
+  private views(rows: ServiceRow[], instanceAvailability: false): Promise<ServiceViewWithout[]>;
+  private async views(rows: ServiceRow[], instanceAvailability = true): Promise<(ServiceView | ServiceViewWithout)[]> {
     const now = Date.now();
     const depNames = [...new Set(rows.flatMap((r) => dependsOnOf(r).flat()))];
     const deps = depNames.length > 0 ? await this.prisma.service.findMany({ where: { name: { in: depNames } }, select: { id: true, name: true } }) : [];
-    const [spans, sloRows, maintenance] = await Promise.all([
+    const members = await Promise.all(rows.map((r) => this.storedOf(r.id)));
+    const [spans, instanceSpans, sloRows, maintenance] = await Promise.all([
       this.spans([...rows.map((r) => r.id), ...deps.map((d) => d.id)], now),
+      instanceAvailability ? this.history.instanceSpans(members.flat().map((m) => m.id), now - 90 * DAY_MS, now) : null,
       this.prisma.slo.findMany({ where: { serviceId: { in: rows.map((r) => r.id) } }, orderBy: { name: 'asc' }, select: { id: true, serviceId: true, name: true, objective: true, sliType: true, thresholdMs: true, window: true, windowDays: true, budgetRemaining: true, firing: true, evaluatedAt: true } }),
       this.maintenance.active(rows.map((r) => r.id)),
     ]);
@@ -363,11 +391,18 @@ export class RegistryService {
       list.push({ id: o.id, name: o.name, objective: o.objective, sli: o.sliType === 'latency' && o.thresholdMs !== null ? { type: o.sliType, thresholdMs: o.thresholdMs } : { type: o.sliType }, window: o.window, windowDays: o.windowDays, budgetRemaining: o.budgetRemaining, firing: o.firing, evaluatedAt: o.evaluatedAt?.toISOString() ?? null });
       slos.set(o.serviceId, list);
     }
-    return Promise.all(rows.map((r) => this.view(r, spans, depIds, now, slos.get(r.id) ?? [], maintenance.get(r.id) ?? null)));
+    return Promise.all(
+      rows.map((r, i) => {
+        const instances = members[i].map((m) => {
+          const view = instanceView(m, r.name);
+          return instanceSpans ? { ...view, availability: windowsOf(instanceSpans.get(m.id) ?? [], now) } : view;
+        });
+        return this.view(r, instances, spans, depIds, now, slos.get(r.id) ?? [], maintenance.get(r.id) ?? null);
+      }),
+    );
   }
 
-  private async view(row: ServiceRow, spans: Map<string, StateSpan[]>, depIds: Map<string, string>, now: number, slos: SloSummary[], maintenance: ServiceView['maintenance']): Promise<ServiceView> {
-    const instances = await this.instancesOf(row.id, row.name);
+  private async view<I extends InstanceView>(row: ServiceRow, instances: I[], spans: Map<string, StateSpan[]>, depIds: Map<string, string>, now: number, slos: SloSummary[], maintenance: ServiceView['maintenance']): Promise<Omit<ServiceView, 'instances'> & { instances: I[] }> {
     const verdict = evaluateQuorum(row.quorum, countMembers(instances.map((i) => i.state)), row.minHealthy);
     const s = survives(
       row.quorum,
@@ -445,14 +480,19 @@ const DAY_MS = 86_400_000;
  * the composite unknown rather than optimistic.
  */
 function availabilityOf(spans: StateSpan[], deps: (StateSpan[] | null)[][], now: number): Pick<ServiceView, 'availability' | 'composite30d'> {
-  const over = (s: StateSpan[], ms: number) => availabilityOver(s, now - ms, now).availability;
-  const availability = { '1h': over(spans, 3_600_000), '24h': over(spans, DAY_MS), '7d': over(spans, 7 * DAY_MS), '30d': over(spans, 30 * DAY_MS), '90d': over(spans, 90 * DAY_MS) };
+  const availability = windowsOf(spans, now);
   let composite30d: number | null = availability['30d'];
   if (composite30d !== null && deps.length > 0) {
-    const groups = deps.map((g) => g.map((d) => (d ? over(d, 30 * DAY_MS) : null)));
+    const groups = deps.map((g) => g.map((d) => (d ? availabilityOver(d, now - 30 * DAY_MS, now).availability : null)));
     composite30d = groups.some((g) => g.some((v) => v === null)) ? null : composeAvailability(composite30d, groups as number[][]);
   }
   return { availability, composite30d };
+}
+
+/** Availability over the windows up to `now` from state spans. */
+function windowsOf(spans: StateSpan[], now: number): AvailabilityWindows {
+  const over = (ms: number) => availabilityOver(spans, now - ms, now).availability;
+  return { '1h': over(3_600_000), '24h': over(DAY_MS), '7d': over(7 * DAY_MS), '30d': over(30 * DAY_MS), '90d': over(90 * DAY_MS) };
 }
 
 /** Counts by key, every one of `keys` present (0 when absent). */

@@ -33,11 +33,13 @@ describe('data retention (e2e)', () => {
         }
         for (const [at, total] of [[ago('11 days'), 1], [ago('9 days'), 2]] as const) {
           await db.query(`INSERT INTO request_hours (hour, service_id, total, errors) VALUES (date_trunc('hour', ${at}), $1, $2, 0)`, [service, total]);
-          await db.query(`INSERT INTO availability_hours (hour, service_id, known_ms, down_ms) VALUES (date_trunc('hour', ${at}), $1, $2, 0)`, [service, total]);
+          await db.query(`INSERT INTO availability_hours (hour, service_id, known_ms, down_ms, end_state) VALUES (date_trunc('hour', ${at}), $1, $2, 0, 'UP')`, [service, total]);
+          await db.query(`INSERT INTO instance_availability_hours (hour, instance_id, known_ms, down_ms, end_state) VALUES (date_trunc('hour', ${at}), $1, $2, 0, 'UP')`, [instance, total]);
         }
         for (const [at, total] of [[ago('62 days'), 1], [ago('58 days'), 2]] as const) {
           await db.query(`INSERT INTO request_days (day, service_id, total, errors) VALUES ((${at})::date, $1, $2, 0)`, [service, total]);
-          await db.query(`INSERT INTO availability_days (day, service_id, known_ms, down_ms) VALUES ((${at})::date, $1, $2, 0)`, [service, total]);
+          await db.query(`INSERT INTO availability_days (day, service_id, known_ms, down_ms, end_state) VALUES ((${at})::date, $1, $2, 0, 'UP')`, [service, total]);
+          await db.query(`INSERT INTO instance_availability_days (day, instance_id, known_ms, down_ms, end_state) VALUES ((${at})::date, $1, $2, 0, 'UP')`, [instance, total]);
         }
         return db.url;
       },
@@ -53,9 +55,11 @@ describe('data retention (e2e)', () => {
         days: await one(`SELECT total::text AS v FROM request_days ORDER BY day`),
         availabilityHours: await one(`SELECT known_ms::text AS v FROM availability_hours ORDER BY hour`),
         availabilityDays: await one(`SELECT known_ms::text AS v FROM availability_days ORDER BY day`),
+        instanceHours: await one(`SELECT known_ms::text AS v FROM instance_availability_hours ORDER BY hour`),
+        instanceDays: await one(`SELECT known_ms::text AS v FROM instance_availability_days ORDER BY day`),
       };
     };
-    const kept = { heartbeats: 'young', requests: '2', dependencies: '2', rateLimited: '2', hours: '2', days: '2', availabilityHours: '2', availabilityDays: '2' };
+    const kept = { heartbeats: 'young', requests: '2', dependencies: '2', rateLimited: '2', hours: '2', days: '2', availabilityHours: '2', availabilityDays: '2', instanceHours: '2', instanceDays: '2' };
     expect(await until(left, (l) => JSON.stringify(l) === JSON.stringify(kept), 20_000)).toEqual(kept);
   });
 });

@@ -34,7 +34,12 @@ export class StateHistoryRepository {
    * however many services.
    */
   spans(serviceIds: string[], startMs: number, endMs: number): Promise<Map<string, StateSpan[]>> {
-    return this.rollups.spans(serviceIds, startMs, endMs);
+    return this.rollups.services.spans(serviceIds, startMs, endMs);
+  }
+
+  /** The same per instance (by instance row id): its own states, its service's maintenance marked. */
+  instanceSpans(instanceIds: string[], startMs: number, endMs: number): Promise<Map<string, StateSpan[]>> {
+    return this.rollups.instances.spans(instanceIds, startMs, endMs);
   }
 
   /**

@@ -48,6 +48,8 @@ describe('maintenance windows (e2e)', () => {
     const during = (await viewer.get('/api/v1/services/vault')).body;
     expect(during.availability['1h']).toBe(1);
     expect(during.availability['90d']).toBe(1);
+    // The service's maintenance holds for its instances too.
+    expect(during.instances[0].availability).toMatchObject({ '1h': 1, '90d': 1 });
     expect((await viewer.get(`/api/v1/slos/${slo.body.id}`)).body.errorBudget.consumed).toBe(0);
 
     // Ended now: the time so far stays maintenance.
@@ -64,7 +66,9 @@ describe('maintenance windows (e2e)', () => {
     const upAt = Date.parse(history.find((h: { from: string; to: string }) => h.from === 'DOWN' && h.to === 'UP').at);
     const after = (await viewer.get(`/api/v1/slos/${slo.body.id}`)).body;
     expect(after.errorBudget.consumed).toBeCloseTo((upAt - downAt) / 1000, 6);
-    expect((await viewer.get('/api/v1/services/vault')).body.availability['1h']).toBeLessThan(1);
+    const counted = (await viewer.get('/api/v1/services/vault')).body;
+    expect(counted.availability['1h']).toBeLessThan(1);
+    expect(counted.instances[0].availability['1h']).toBeLessThan(1);
 
     // Recorded afterwards, over the second outage: it no longer counts.
     await until(async () => Date.now(), (t) => t > upAt + 50, 5000);
@@ -75,6 +79,43 @@ describe('maintenance windows (e2e)', () => {
     // Removed again: it counts again.
     expect((await stack.admin.delete(`/api/v1/services/vault/maintenance/${recorded.body.id}`)).status).toBe(204);
     expect((await viewer.get(`/api/v1/slos/${slo.body.id}`)).body.errorBudget.consumed).toBeCloseTo((upAt - downAt) / 1000, 6);
+  });
+
+  it("counts an instance's outage in its own availability, exactly, while its service serves on", async () => {
+    const beatAs = (instance: string, status: 'up' | 'down') => agent.post('/api/v1/heartbeats', { service: 'ledger', instance, status, intervalSeconds: 60 });
+    const instanceIs = (instance: string, state: string) =>
+      until(() => viewer.get('/api/v1/services/ledger'), (r) => r.body?.instances?.find((i: { id: string }) => i.id === instance)?.state === state, 10_000);
+    expect((await beatAs('ledger-1', 'up')).status).toBe(202);
+    expect((await beatAs('ledger-2', 'up')).status).toBe(202);
+    await instanceIs('ledger-2', 'UP');
+    expect((await beatAs('ledger-2', 'down')).status).toBe(202);
+    await instanceIs('ledger-2', 'DOWN');
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await beatAs('ledger-2', 'up')).status).toBe(202);
+    await instanceIs('ledger-2', 'UP');
+
+    const changes = (await viewer.get('/api/v1/services/ledger/history')).body.items.filter((h: { instance: string | null }) => h.instance === 'ledger-2');
+    const at = (from: string, to: string) => Date.parse(changes.find((h: { from: string; to: string }) => h.from === from && h.to === to).at);
+    const firstUp = at('UNKNOWN', 'UP');
+    const down = at('UP', 'DOWN');
+    const up = at('DOWN', 'UP');
+    const before = Date.now();
+    const view = (await viewer.get('/api/v1/services/ledger')).body;
+    const after = Date.now();
+    // Known since its first heartbeat up to the moment of the answer (somewhere in [before, after]); DOWN for exactly the outage.
+    const a = view.instances.find((i: { id: string }) => i.id === 'ledger-2').availability;
+    for (const w of ['1h', '24h', '7d', '30d', '90d']) {
+      expect(a[w]).toBeGreaterThanOrEqual(1 - (up - down) / (before - firstUp) - 1e-9);
+      expect(a[w]).toBeLessThanOrEqual(1 - (up - down) / (after - firstUp) + 1e-9);
+    }
+    expect(view.instances.find((i: { id: string }) => i.id === 'ledger-1').availability['1h']).toBe(1);
+    // One of two instances down: the service was DEGRADED at worst (it served), so its own availability is whole.
+    expect(view.availability['1h']).toBe(1);
+    // The list of services gives it too (a moment later: a little more time known).
+    const list = (await viewer.get('/api/v1/services?limit=100')).body;
+    const listed = list.items.find((s: { name: string }) => s.name === 'ledger').instances.find((i: { id: string }) => i.id === 'ledger-2').availability;
+    expect(listed['30d']).toBeGreaterThanOrEqual(a['30d']);
+    expect(listed['30d']).toBeLessThan(1);
   });
 
   it('says what is wrong with a window', async () => {

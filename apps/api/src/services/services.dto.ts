@@ -87,6 +87,9 @@ export class ResolveQueryDto {
   zone?: string;
 }
 
+/** Availability per window: the share of the known time not DOWN (null: nothing known in the window). */
+const AVAILABILITY_WINDOWS = { type: 'object', properties: { '1h': { type: 'number', nullable: true }, '24h': { type: 'number', nullable: true }, '7d': { type: 'number', nullable: true }, '30d': { type: 'number', nullable: true }, '90d': { type: 'number', nullable: true } } } as const;
+
 export class InstanceDto {
   @ApiProperty() id!: string;
   @ApiProperty() service!: string;
@@ -107,6 +110,11 @@ export class InstanceDto {
   @ApiProperty() flapping!: boolean;
   /** Silent, but reachable from probers: the heartbeat path is broken, not the instance. */
   @ApiProperty() partitioned!: boolean;
+}
+
+export class ServiceInstanceDto extends InstanceDto {
+  /** The instance's own availability (SUSPECT counts as up; its service's maintenance windows are left out), per window. */
+  @ApiProperty(AVAILABILITY_WINDOWS) availability!: Record<'1h' | '24h' | '7d' | '30d' | '90d', number | null>;
 }
 
 export class SurvivesDto {
@@ -154,7 +162,7 @@ export class ServiceDto {
   /** The current leader, for consensus clusters whose members report role and term. */
   @ApiProperty({ type: LeaderDto, nullable: true }) leader!: LeaderDto | null;
   /** Share of the known time the service was not DOWN (DEGRADED counts as up; time without data is left out), per window. */
-  @ApiProperty({ type: 'object', properties: { '1h': { type: 'number', nullable: true }, '24h': { type: 'number', nullable: true }, '7d': { type: 'number', nullable: true }, '30d': { type: 'number', nullable: true }, '90d': { type: 'number', nullable: true } } })
+  @ApiProperty(AVAILABILITY_WINDOWS)
   availability!: Record<'1h' | '24h' | '7d' | '30d' | '90d', number | null>;
   /** 30-day availability composed with the services it depends on; null while any of them has no data. */
   @ApiProperty({ nullable: true, type: Number }) composite30d!: number | null;
@@ -168,7 +176,7 @@ export class ServiceDto {
   @ApiProperty() selfRegistered!: boolean;
   /** Listed on the public status page. */
   @ApiProperty() public!: boolean;
-  @ApiProperty({ type: [InstanceDto] }) instances!: InstanceDto[];
+  @ApiProperty({ type: [ServiceInstanceDto] }) instances!: ServiceInstanceDto[];
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
 }
 
@@ -204,7 +212,7 @@ export class OverviewItemDto {
   @ApiProperty({ format: 'date-time' }) stateSince!: string;
   @ApiProperty({ nullable: true, type: String }) stateReason!: string | null;
   @ApiProperty({ type: OverviewInstancesDto }) instances!: OverviewInstancesDto;
-  @ApiProperty({ type: 'object', properties: { '1h': { type: 'number', nullable: true }, '24h': { type: 'number', nullable: true }, '7d': { type: 'number', nullable: true }, '30d': { type: 'number', nullable: true }, '90d': { type: 'number', nullable: true } } })
+  @ApiProperty(AVAILABILITY_WINDOWS)
   availability!: Record<'1h' | '24h' | '7d' | '30d' | '90d', number | null>;
   @ApiProperty({ nullable: true, type: Number }) composite30d!: number | null;
   @ApiProperty() canLose!: number;

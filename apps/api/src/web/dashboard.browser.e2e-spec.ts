@@ -125,6 +125,8 @@ describe('dashboard and status page in a browser (e2e)', () => {
     // Its page shows the instance DOWN, why, and the changes.
     await tile.click();
     await page.locator('tr[data-instance="cart-1"][data-state="DOWN"]').waitFor();
+    // Its own availability: down since a moment ago, so below 100 % over 30 days.
+    expect(await page.locator('tr[data-instance="cart-1"] [data-availability]').textContent()).toMatch(/^\d{1,2}\.\d+ %$/);
     await page.locator('[data-panel="history"] li').first().waitFor();
     expect(await page.locator('[data-panel="history"]').textContent()).toContain('up →');
     expect(await page.getByRole('button', { name: 'Deregister' }).count()).toBe(1);

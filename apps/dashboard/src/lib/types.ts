@@ -50,6 +50,8 @@ export interface Instance {
   lastSeenAt: string | null;
   flapping: boolean;
   partitioned: boolean;
+  /** Its own availability (SUSPECT counts as up); absent for an instance first seen live, until the page reloads. */
+  availability?: Windowed;
 }
 
 export interface Service extends Omit<OverviewItem, 'instances'> {

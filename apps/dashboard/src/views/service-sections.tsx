@@ -12,7 +12,7 @@ import { useNow } from '../lib/use-now';
 
 const WORST: Record<string, number> = { DOWN: 0, SUSPECT: 1, UNKNOWN: 2, UP: 3 };
 
-/** Instances, worst first: state, where they run, last heartbeat, why they last changed. */
+/** Instances, worst first: state, their own 30-day availability, where they run, last heartbeat, why they last changed. */
 export function InstancesPanel({ store }: { store: ServiceStore }) {
   const { service } = useSignal(store.state);
   const now = useNow(5_000);
@@ -27,6 +27,9 @@ export function InstancesPanel({ store }: { store: ServiceStore }) {
           <tr>
             <th scope="col">Instance</th>
             <th scope="col">State</th>
+            <th scope="col" title="The instance's own availability over 30 days (SUSPECT counts as up; maintenance left out)">
+              30 days
+            </th>
             <th scope="col">Zone</th>
             <th scope="col">Address</th>
             <th scope="col">Last heartbeat</th>
@@ -67,6 +70,9 @@ function InstanceRow({ i, now, operator, store }: { i: Instance; now: number; op
       <td>
         <StateBadge state={i.state} />
         {i.status === 'degraded' && <span class="muted small"> degraded</span>}
+      </td>
+      <td class="num" data-availability title={i.availability ? `1 hour ${percent(i.availability['1h'])} · 24 hours ${percent(i.availability['24h'])} · 7 days ${percent(i.availability['7d'])}` : undefined}>
+        {percent(i.availability?.['30d'])}
       </td>
       <td>{[i.zone, i.region].filter(Boolean).join(' · ') || <span class="muted">–</span>}</td>
       <td class="mono">{i.address ? `${i.address}${i.port ? `:${i.port}` : ''}` : <span class="muted">–</span>}</td>
