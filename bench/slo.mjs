@@ -28,7 +28,8 @@
 //
 // Knobs (environment): BENCH_SLO_SERVICES (10000), BENCH_SLO_DAYS (30),
 // BENCH_SLO_RUNS (10 incremental runs), BENCH_SLO_INTERVAL_S (3), BENCH_WRITE_DOC (1; 0 = print only),
-// BENCH_SLO_PROFILE_DIR (unset; a directory for a CPU profile of the worker).
+// BENCH_SLO_PROFILE_DIR (unset; a directory for a CPU profile of the worker), BENCH_SLO_HOLD (1: fill, print the
+// database's URL and keep it up until stopped, to study the queries; nothing is measured).
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -197,6 +198,11 @@ async function main() {
   log(`filling: ${fmt(SERVICES)} services × ${DAYS} days…`);
   const fillMs = await fill(db);
   log(`filled in ${(fillMs / 1000).toFixed(0)} s`);
+  if (process.env.BENCH_SLO_HOLD === '1') {
+    // For EXPLAIN and friends: the filled database stays up until this process is stopped.
+    log(`holding: ${services.databaseUrl} (stop with Ctrl-C)`);
+    await new Promise(() => undefined);
+  }
 
   // Baseline: the bare reads a fresh evaluation cannot avoid: the 30-day window's days and the 3-day window's hours, summed per service.
   const scans = [];
@@ -246,7 +252,7 @@ async function main() {
   const [first, ...rest] = all;
   if (!first.fullRefresh) throw new Error('the first run was not a full read');
   const incremental = rest.filter((r) => !r.fullRefresh);
-  const detail = (r) => (r.detail ? ` [closed days/hours ${Math.round(r.detail.closedMs)}, minutes ${Math.round(r.detail.minutesMs)}; state history ${Math.round(r.detail.spansMs ?? 0)}; update ${Math.round(r.detail.writeMs)}, signals and slo.update ${Math.round(r.detail.publishMs)}]` : '');
+  const detail = (r) => (r.detail ? ` [closed days/hours ${Math.round(r.detail.closedMs)}, minutes ${Math.round(r.detail.minutesMs)}; state history beside counts ${Math.round(r.detail.spansMs ?? 0)}; update ${Math.round(r.detail.writeMs)}, signals and slo.update ${Math.round(r.detail.publishMs)}]` : '');
   const steps = (r) => `${Math.round(r.totalMs)} ms (load ${Math.round(r.loadMs)}, counts ${Math.round(r.countsMs)}, evaluate ${Math.round(r.evaluateMs)}, store ${Math.round(r.storeMs)})${detail(r)}`;
   log(`first run ${steps(first)}`);
   for (const r of incremental) log(`incremental ${steps(r)}`);

@@ -98,8 +98,13 @@ type ClosedSums = Map<string, Map<string, { edge: Tally; closed: Tally }>>;
 /**
  * Sums per service for each edge, in one scan of request_days and one of
  * request_hours: the edge day's or hour's row, and the closed periods after
- * it (for a day edge: the days before today and today's hours before the
- * current one).
+ * it up to the current hour. Whole days are read by the day: a day edge's
+ * closed periods are the days after it and today's hours; an hour edge
+ * before today (a 1- or 3-day window) takes the rest of its day by the hour,
+ * the days between by the day, then today's hours. So the hours read are
+ * today's and the rest of the days the hour edges fall in, not every hour of
+ * three days (a day's row is the sum of its hours: the ingest drain adds
+ * both in one transaction).
  */
 async function closedSums(
   db: Queryable,
@@ -107,8 +112,6 @@ async function closedSums(
   serviceIds: string[],
   edges: { grain: 'hour' | 'day'; startMs: number }[],
   nowMs: number,
-  /** Where to scan request_days: another connection in the same snapshot runs both scans at once. */
-  daysDb: Queryable = db,
 ): Promise<ClosedSums> {
   const { total, errors } = columnsOf(measure);
   const series = (id: string) => seriesOf(id, measure);
@@ -116,55 +119,65 @@ async function closedSums(
   if (serviceIds.length === 0) return sums;
   const currentHourMs = Math.floor(nowMs / HOUR_MS) * HOUR_MS;
   const todayMs = Math.floor(nowMs / DAY_MS) * DAY_MS;
+  const dayOf = (ms: number) => Math.floor(ms / DAY_MS) * DAY_MS;
   const days = edges.filter((e) => e.grain === 'day');
   const hours = edges.filter((e) => e.grain === 'hour');
-  const set = (id: string, key: string, edge: Tally, closed: Tally) => sums.get(series(id))?.set(key, { edge, closed });
+  // Hour edges of earlier days: the rest of their day by the hour, then whole days.
+  const spanning = hours.filter((e) => dayOf(e.startMs) < todayMs);
+  const sumsOf = (cond: string, name: string) => `sum(${total}) FILTER (WHERE ${cond}) AS ${name}_t, sum(${errors}) FILTER (WHERE ${cond}) AS ${name}_e`;
+  const tallyOf = (r: Record<string, string | null> | undefined, name: string) => tally(r?.[`${name}_t`], r?.[`${name}_e`]);
 
-  const todayHours = new Map<string, Tally>();
-  // The days' scan first (on `daysDb` it runs while the hours are read).
+  // The days' scan is sent first: the connection runs it, then the hours', without a round trip between.
   let dayRows: Promise<{ rows: Record<string, string | null>[] }> | null = null;
-  if (days.length > 0) {
+  if (days.length + spanning.length > 0) {
     const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
-    const params: unknown[] = [serviceIds, day(Math.min(...days.map((e) => e.startMs))), day(todayMs)];
-    const cols = days.map((e, i) => {
-      params.push(day(e.startMs));
-      const p = `$${params.length}::date`;
-      return `sum(${total}) FILTER (WHERE day = ${p}) AS e${i}_t, sum(${errors}) FILTER (WHERE day = ${p}) AS e${i}_e,
-              sum(${total}) FILTER (WHERE day > ${p} AND day < $3::date) AS c${i}_t, sum(${errors}) FILTER (WHERE day > ${p} AND day < $3::date) AS c${i}_e`;
-    });
-    dayRows = daysDb.query<Record<string, string | null>>(`SELECT service_id::text AS id, ${cols.join(', ')} FROM request_days WHERE service_id = ANY($1::uuid[]) AND day >= $2::date GROUP BY service_id`, params);
+    const params: unknown[] = [serviceIds, day(Math.min(...days.map((e) => e.startMs), ...spanning.map((e) => dayOf(e.startMs)))), day(todayMs)];
+    const param = (ms: number) => {
+      params.push(day(ms));
+      return `$${params.length}::date`;
+    };
+    const cols = [
+      ...days.map((e, i) => {
+        const p = param(e.startMs);
+        return `${sumsOf(`day = ${p}`, `e${i}`)}, ${sumsOf(`day > ${p} AND day < $3::date`, `c${i}`)}`;
+      }),
+      ...spanning.map((e, i) => sumsOf(`day > ${param(dayOf(e.startMs))} AND day < $3::date`, `b${i}`)),
+    ];
+    dayRows = db.query<Record<string, string | null>>(`SELECT service_id::text AS id, ${cols.join(', ')} FROM request_days WHERE service_id = ANY($1::uuid[]) AND day >= $2::date GROUP BY service_id`, params);
   }
   // Not left unhandled while the hours are read.
   dayRows?.catch(() => undefined);
-  {
-    const params: unknown[] = [serviceIds, new Date(Math.min(todayMs, ...hours.map((e) => e.startMs))), new Date(currentHourMs), new Date(todayMs)];
-    const cols = hours.map((e, i) => {
-      params.push(new Date(e.startMs));
-      const p = `$${params.length}`;
-      return `sum(${total}) FILTER (WHERE hour = ${p}) AS e${i}_t, sum(${errors}) FILTER (WHERE hour = ${p}) AS e${i}_e,
-              sum(${total}) FILTER (WHERE hour > ${p} AND hour < $3) AS c${i}_t, sum(${errors}) FILTER (WHERE hour > ${p} AND hour < $3) AS c${i}_e`;
+  // Today's hours before the current one, and the rest of each earlier hour edge's day.
+  const params: unknown[] = [serviceIds, new Date(todayMs), new Date(currentHourMs)];
+  const param = (ms: number) => {
+    params.push(new Date(ms));
+    return `$${params.length}`;
+  };
+  const ranges = ['(hour >= $2 AND hour < $3)'];
+  const cols = hours.map((e, i) => {
+    const p = param(e.startMs);
+    const end = dayOf(e.startMs) < todayMs ? param(dayOf(e.startMs) + DAY_MS) : '$3';
+    if (end !== '$3') ranges.push(`(hour >= ${p} AND hour < ${end})`);
+    return `${sumsOf(`hour = ${p}`, `e${i}`)}, ${sumsOf(`hour > ${p} AND hour < ${end}`, `c${i}`)}`;
+  });
+  const { rows } = await db.query<Record<string, string | null>>(
+    `SELECT service_id::text AS id, ${[...cols, sumsOf('hour >= $2 AND hour < $3', 'today')].join(', ')}
+       FROM request_hours WHERE service_id = ANY($1::uuid[]) AND (${ranges.join(' OR ')}) GROUP BY service_id`,
+    params,
+  );
+  const hourRows = new Map(rows.map((r) => [r.id as string, r]));
+  const dayRowsById = new Map(dayRows ? (await dayRows).rows.map((r) => [r.id as string, r]) : []);
+  // Every service: one with no rows of one kind may have rows of the other.
+  for (const id of serviceIds) {
+    const h = hourRows.get(id);
+    const d = dayRowsById.get(id);
+    const today = tallyOf(h, 'today');
+    const set = (e: { grain: 'hour' | 'day'; startMs: number }, edge: Tally, closed: Tally) => sums.get(series(id))?.set(keyOf(e), { edge, closed });
+    hours.forEach((e, i) => {
+      const j = spanning.indexOf(e);
+      set(e, tallyOf(h, `e${i}`), j < 0 ? tallyOf(h, `c${i}`) : plus(plus(tallyOf(h, `c${i}`), tallyOf(d, `b${j}`)), today));
     });
-    const { rows } = await db.query<Record<string, string | null>>(
-      `SELECT service_id::text AS id, ${[
-        ...cols,
-        `sum(${total}) FILTER (WHERE hour >= $4 AND hour < $3) AS today_t, sum(${errors}) FILTER (WHERE hour >= $4 AND hour < $3) AS today_e`,
-      ].join(', ')}
-         FROM request_hours WHERE service_id = ANY($1::uuid[]) AND hour >= $2 GROUP BY service_id`,
-      params,
-    );
-    for (const r of rows) {
-      const id = r.id as string;
-      hours.forEach((e, i) => set(id, keyOf(e), tally(r[`e${i}_t`], r[`e${i}_e`]), tally(r[`c${i}_t`], r[`c${i}_e`])));
-      todayHours.set(id, tally(r.today_t, r.today_e));
-    }
-  }
-  if (dayRows) {
-    const byId = new Map((await dayRows).rows.map((r) => [r.id as string, r]));
-    // Every service: one with no day rows may still have hours today.
-    for (const id of serviceIds) {
-      const r = byId.get(id) ?? {};
-      days.forEach((e, i) => set(id, keyOf(e), tally(r[`e${i}_t`], r[`e${i}_e`]), plus(tally(r[`c${i}_t`], r[`c${i}_e`]), todayHours.get(id) ?? ZERO)));
-    }
+    days.forEach((e, i) => set(e, tallyOf(d, `e${i}`), plus(tallyOf(d, `c${i}`), today)));
   }
   return sums;
 }
@@ -398,15 +411,15 @@ export class IncrementalRequestCounts {
         this.hours = new Map();
         this.rings = new Map();
       }
-      // A full read scans request_days on a second connection in the same snapshot, beside request_hours.
-      const daysDb = full ? await twin(this.transaction, db) : null;
+      // A full read sums the minutes on a second connection in the same snapshot, beside the days and hours.
+      const minutesDb = full ? await twin(this.transaction, db) : null;
+      await minutesDb?.db.query(`SET LOCAL work_mem = '64MB'`);
       try {
         for (const { measure, serviceIds } of groups) {
           const missing = full ? serviceIds : serviceIds.filter((id) => !this.rings.has(seriesOf(id, measure)));
           if (missing.length > 0) {
-            const closing = timed('closedMs', () => closedSums(db, measure, missing, edges, nowMs, daysDb?.db ?? db));
-            // Queued on the second connection behind the days' scan, while this one scans the hours.
-            const shortSums = daysDb ? timed('minutesMs', () => minuteSums(daysDb.db, measure, missing, shortStarts(minutes, nowMs))) : null;
+            const closing = timed('closedMs', () => closedSums(db, measure, missing, edges, nowMs));
+            const shortSums = minutesDb ? timed('minutesMs', () => minuteSums(minutesDb.db, measure, missing, shortStarts(minutes, nowMs))) : null;
             shortSums?.catch(() => undefined);
             for (const [id, s] of await closing) this.hours.set(id, s);
             if (shortSums) {
@@ -420,7 +433,7 @@ export class IncrementalRequestCounts {
           await timed('minutesMs', () => this.readMinutes(db, measure, serviceIds.filter((id) => !fresh.has(id)), Math.max(ringFromMs, this.readToMs - (RECENT_MINUTES - 1) * MINUTE_MS)));
         }
       } finally {
-        await daysDb?.done();
+        await minutesDb?.done();
       }
     });
     this.readToMs = Math.floor(nowMs / MINUTE_MS) * MINUTE_MS;

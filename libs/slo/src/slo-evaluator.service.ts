@@ -75,19 +75,31 @@ export class SloEvaluator implements OnApplicationBootstrap, OnApplicationShutdo
     const nowMs = this.slos.now();
     const rows = await timed('load', () => this.load());
     const wanted = requestWindows(rows, nowMs);
-    const requests = await timed('counts', () => this.requests.refresh(wanted.groups, wanted.startsMs, nowMs));
-    const spans = await timed('spans', () => this.slos.spansOf(rows, nowMs, (ids, from) => this.history.spans(ids, from, nowMs)));
-    // In batches, so a run's memory and statements stay bounded however many SLOs there are; a batch is
-    // stored while the next one is evaluated (Postgres and this process work at once), one batch at a time.
-    let storing: Promise<void> = Promise.resolve();
+    // Side by side: while Postgres sums request counts (a full read keeps it busy for seconds), the state history is read and made spans.
+    const [requests, spans] = await Promise.all([
+      timed('counts', () => this.requests.refresh(wanted.groups, wanted.startsMs, nowMs)),
+      timed('spans', () => this.slos.spansOf(rows, nowMs, (ids, from) => this.history.spans(ids, from, nowMs))),
+    ]);
+    // In batches, so a run's memory and statements stay bounded however many SLOs there are. A batch is
+    // written while the next one is evaluated and the one before is published (Postgres, Redis and this
+    // process work at once); one write and one publishing at a time, each batch published once it is written.
+    let written: Promise<void> = Promise.resolve();
+    let published: Promise<void> = Promise.resolve();
     for (let i = 0; i < rows.length; i += BATCH) {
       const batch = rows.slice(i, i + BATCH);
       const views = await timed('evaluate', () => this.slos.evaluateMany(batch, { nowMs, requests, spans }));
-      await timed('store', () => storing);
-      storing = this.storeBatch(batch, views, nowMs, timed);
-      storing.catch(() => undefined);
+      // Which figures moved: judged now, against what was stored before this run.
+      const moved = views.map((v, j) => changed(batch[j], v, nowMs));
+      await timed('store', () => written);
+      const writing = timed('write', () => this.store(views.filter((_, j) => moved[j])));
+      const before = published;
+      published = Promise.all([writing, before]).then(() => timed('publish', () => this.publish(batch, views, moved, nowMs)));
+      // The next batch's write waits for this one's, and for the publishing of the one before (at most two batches in hand).
+      written = Promise.all([writing, before]).then(() => undefined);
+      written.catch(() => undefined);
+      published.catch(() => undefined);
     }
-    await timed('store', () => storing);
+    await timed('store', () => Promise.all([written, published]));
     const totalMs = performance.now() - started;
     // After a full read: the minute rings for the next runs, now that this one's figures are out.
     void this.requests.settled();
@@ -96,34 +108,30 @@ export class SloEvaluator implements OnApplicationBootstrap, OnApplicationShutdo
       totalMs,
       loadMs: t.load,
       countsMs: t.counts,
-      evaluateMs: t.spans + t.evaluate,
+      evaluateMs: t.evaluate,
       storeMs: t.store,
       fullRefresh: this.requests.lastRefreshWasFull,
-      // Inside counts: closed days and hours, minutes; inside evaluate: state history; inside store: the UPDATE, signals and slo.update.
+      // Inside counts: closed days and hours, minutes; beside counts: state history; inside store: the UPDATE, signals and slo.update.
       detail: { closedMs: this.requests.lastTimings.closedMs, minutesMs: this.requests.lastTimings.minutesMs, spansMs: t.spans, writeMs: t.write, publishMs: t.publish },
     };
   }
 
-  /** Stores a batch's figures that moved, raises or resolves burn signals, publishes slo.update; keeps what is stored on the rows. */
-  private async storeBatch(batch: StoredSlo[], views: SloView[], nowMs: number, timed: Stopwatch<'write' | 'publish'>['time']): Promise<void> {
-    const write = views.map((v, j) => changed(batch[j], v, nowMs));
-    await timed('write', () => this.store(views.filter((_, j) => write[j])));
-    await timed('publish', async () => {
-      const updates: RealtimeMessage[] = [];
-      const signals: Promise<void>[] = [];
-      for (let j = 0; j < batch.length; j++) {
-        const c = this.compare(batch[j], views[j]);
-        if (c.signals) signals.push(c.signals);
-        // The view itself with `at` added (no copy: a spread costs microseconds per object on Node 20, for thousands).
-        if (c.worth) updates.push({ event: RealtimeEvent.SloUpdate, payload: Object.assign(views[j] as unknown as Record<string, unknown>, { at: views[j].evaluatedAt }) });
-      }
-      // Side by side: SLOs that start or stop burning raise or resolve their signals in Postgres.
-      await Promise.all(signals);
-      await this.publisher.publishAll(updates);
-    });
+  /** Raises or resolves a written batch's burn signals, publishes its slo.update; then keeps what is stored on the rows. */
+  private async publish(batch: StoredSlo[], views: SloView[], moved: boolean[], nowMs: number): Promise<void> {
+    const updates: RealtimeMessage[] = [];
+    const signals: Promise<void>[] = [];
+    for (let j = 0; j < batch.length; j++) {
+      const c = this.compare(batch[j], views[j]);
+      if (c.signals) signals.push(c.signals);
+      // The view itself with `at` added (no copy: a spread costs microseconds per object on Node 20, for thousands).
+      if (c.worth) updates.push({ event: RealtimeEvent.SloUpdate, payload: Object.assign(views[j] as unknown as Record<string, unknown>, { at: views[j].evaluatedAt }) });
+    }
+    // Side by side: SLOs that start or stop burning raise or resolve their signals in Postgres.
+    await Promise.all(signals);
+    await this.publisher.publishAll(updates);
     // What is stored now, for the next run's comparisons.
     for (let j = 0; j < batch.length; j++) {
-      if (!write[j]) continue;
+      if (!moved[j]) continue;
       const v = views[j];
       Object.assign(batch[j], { evaluatedAt: new Date(nowMs), sliValue: v.sli.value, budgetRemaining: v.errorBudget.remaining, firing: firingOf(v), burnRates: v.burnRates });
     }
@@ -142,12 +150,14 @@ export class SloEvaluator implements OnApplicationBootstrap, OnApplicationShutdo
     const { rows: heads } = await this.sql.query<{ id: string; u: number }>(`SELECT id, extract(epoch FROM updated_at)::float8 AS u FROM slos ORDER BY id`);
     const stale = heads.filter((h) => this.known.get(h.id)?.updatedAt !== h.u).map((h) => h.id);
     if (stale.length > 0) {
+      // Most of them (the first load): every row, rather than tens of thousands of ids sent to be looked up.
+      const all = stale.length > heads.length / 2;
       const { rows } = await this.sql.query<StoredSlo & { service_name: string; u: number }>(
         `SELECT o.id, o.service_id AS "serviceId", s.name AS service_name, o.name, o.description, o.objective, o.sli_type AS "sliType", o.threshold_ms AS "thresholdMs", o."window",
                 o.window_days AS "windowDays", o.min_events AS "minEvents", o.created_at AS "createdAt", o.evaluated_at AS "evaluatedAt",
                 o.sli_value AS "sliValue", o.budget_remaining AS "budgetRemaining", o.firing, o.burn_rates AS "burnRates", extract(epoch FROM o.updated_at)::float8 AS u
-           FROM slos o JOIN services s ON s.id = o.service_id WHERE o.id = ANY($1::uuid[])`,
-        [stale],
+           FROM slos o JOIN services s ON s.id = o.service_id ${all ? '' : 'WHERE o.id = ANY($1::uuid[])'}`,
+        all ? [] : [stale],
       );
       for (const { service_name, u, ...r } of rows) this.known.set(r.id, { updatedAt: u, slo: { ...r, service: { name: service_name } } });
     }
