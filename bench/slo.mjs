@@ -227,6 +227,7 @@ async function main() {
     SLO_EVALUATION_SECONDS: String(INTERVAL_S),
   });
   await waitForLine(worker, 'Ninefold worker started', 60_000, 'worker');
+  const startedAt = new Date();
   const runs = () =>
     worker.lines
       .map((l) => {
@@ -297,7 +298,9 @@ that starts while that is under way sums its short windows in Postgres too inste
 these SLOs, so every one of them is written and published as \`slo.update\` (a new leader after a failover finds the figures
 stored and writes and publishes only what moved). The others are incremental: the minutes since the previous run, the state
 history only when a state change or maintenance window was recorded. The availability rollups are stored as a leader that
-has been running keeps them.
+has been running keeps them. The hours a full read sums depend on the UTC hour h it runs in: per service, today's closed hours
+and the rest of the days the 1-day and 3-day windows start in, 48 − h rows (48 just after midnight, 25 at 23:00; this run's
+first, at ${String(startedAt.getUTCHours()).padStart(2, '0')}:${String(startedAt.getUTCMinutes()).padStart(2, '0')} UTC, read ${48 - startedAt.getUTCHours()}).
 Baseline in the same run: the bare reads any evaluation that reads every window afresh cannot avoid (the ${DAYS}-day window's
 days and the 3-day window's hours, summed per service), median of 3. Filling took ${(fillMs / 1000).toFixed(0)} s.
 
