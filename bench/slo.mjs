@@ -191,8 +191,9 @@ async function main() {
   const pg = (await import('pg')).default;
   const { startEphemeralServices } = await import('../scripts/lib/ephemeral.mjs');
   const { applyMigrations, defaultMigrationsDir } = await import(path.join(root, 'dist', 'libs', 'core', 'src', 'database', 'migrator.js'));
-  const services = await startEphemeralServices({ redis: true, log: () => undefined });
-  process.once('exit', () => services.stop?.());
+  services = await startEphemeralServices({ redis: true, log: () => undefined });
+  // Ctrl-C (stack.mjs exits on it): their processes are signalled on the way out.
+  process.once('exit', () => services?.stop?.());
   await applyMigrations(services.databaseUrl, defaultMigrationsDir(), () => undefined);
   const db = new pg.Pool({ connectionString: services.databaseUrl, max: 2, options: '-c TimeZone=UTC' });
   log(`filling: ${fmt(SERVICES)} services × ${DAYS} days…`);
@@ -341,9 +342,12 @@ SLOs paging (1 h rule) after the runs: ${fmt(firing[0].n)}: the request SLOs of 
   process.stdout.write(`${section}\n`);
 }
 
+/** The throwaway PostgreSQL and Redis: stopped on the way out, or their processes keep this one alive. */
+let services = null;
+
 main()
   .catch((err) => {
     process.stderr.write(`bench:slo failed: ${err.stack ?? err}\n`);
     process.exitCode = 1;
   })
-  .finally(() => cleanup());
+  .finally(() => cleanup().then(() => services?.stop?.()));
