@@ -74,12 +74,13 @@ export class HeartbeatIngress {
         answer(reply, r.accepted);
       }, fail(reply));
     };
-    fastify.post(HEARTBEATS_PATH, (request, reply) => {
+    // A plain handler that returns nothing: Fastify then waits for reply.send. Returning the reply (a thenable)
+    // would make Fastify listen for the end of every response (about 3 % of this route's CPU in a profile).
+    fastify.post(HEARTBEATS_PATH, (request, reply): void => {
       void reply.header('x-request-id', request.id);
       const cached = keys.authenticateCached(request.headers.authorization, 'agent');
       if (cached) ingest(cached, request, reply);
       else keys.authenticate(request.headers.authorization, 'agent').then((p) => ingest(p, request, reply), fail(reply));
-      return reply;
     });
     await fastify.ready();
     this.instance = fastify;
