@@ -19,7 +19,8 @@ const HEADLINE: Record<PublicStatus['state'], string> = {
   unknown: 'No status yet',
 };
 
-type Live = 'connecting' | 'live' | 'offline';
+/** `polling`: the server refused live updates (too many visitors); the page reloads every minute. */
+type Live = 'connecting' | 'live' | 'offline' | 'polling';
 
 /**
  * The public status page: GET /api/v1/status (no key), then live
@@ -53,7 +54,12 @@ function StatusPage() {
       setLive('live');
       void load();
     });
-    socket.on('disconnect', () => setLive('offline'));
+    let refused = false;
+    socket.on('refused', () => {
+      refused = true;
+      setLive('polling');
+    });
+    socket.on('disconnect', () => setLive(refused ? 'polling' : 'offline'));
     socket.on('connect_error', () => setLive('offline'));
     socket.on('service.state', (p: { name: string; state: ServiceState; since: string }) => setStatus((cur) => (cur ? applyChange(cur, p) : cur)));
     return () => {
@@ -76,7 +82,7 @@ function StatusPage() {
         <h1>{status.title}</h1>
         <span class={`live live-${live}`} role="status" data-live={live}>
           <span class="live-dot" aria-hidden="true" />
-          {live === 'live' ? 'Live' : live === 'connecting' ? 'Connecting…' : 'Reconnecting…'}
+          {live === 'live' ? 'Live' : live === 'connecting' ? 'Connecting…' : live === 'polling' ? 'Updated every minute' : 'Reconnecting…'}
         </span>
       </header>
       <p class={`banner banner-${status.state}`} role="status" data-overall={status.state}>

@@ -75,6 +75,30 @@ describe('status page, history and uptime (e2e)', () => {
     expect(events.filter((x) => x.name === 'billing-internal')).toEqual([]);
   });
 
+  it('caps live connections per visitor address: over the cap a socket is told why and closed, and a freed place can be taken again', async () => {
+    /** A status page socket from `address` (as a proxy names it); resolves once connected, or with the refusal. */
+    const visit = (address: string) => {
+      const socket = io(`${stack.api.url}/status`, { path: '/ws', transports: ['websocket'], reconnection: false, extraHeaders: { 'x-forwarded-for': `${address}, 10.0.0.1` } });
+      sockets.push(socket);
+      return new Promise<{ socket: Socket; refused: { reason: string; poll: string } | null }>((resolve, reject) => {
+        socket.once('refused', (r: { reason: string; poll: string }) => resolve({ socket, refused: r }));
+        // A connection the server closes at once may still report connect first: wait a moment for a refusal.
+        socket.once('connect', () => setTimeout(() => resolve({ socket, refused: null }), 200));
+        socket.once('connect_error', reject);
+      });
+    };
+    // STATUS_WS_MAX_PER_ADDRESS defaults to 20.
+    const first = await Promise.all(Array.from({ length: 20 }, () => visit('203.0.113.7')));
+    expect(first.filter((v) => v.refused)).toEqual([]);
+    const over = await visit('203.0.113.7');
+    expect(over.refused).toEqual({ reason: 'too many live connections from your address', poll: '/api/v1/status' });
+    await until(async () => over.socket.connected, (c) => !c, 5000);
+    // Another address is not held back; and a place freed is free again.
+    expect((await visit('203.0.113.8')).refused).toBeNull();
+    first[0].socket.close();
+    await until(async () => (await visit('203.0.113.7')).refused, (r) => r === null, 5000);
+  });
+
   it('pages through the state history of a service and its instances, newest first', async () => {
     expect((await anonymous.get('/api/v1/services/shop/history')).status).toBe(401);
     const all = await viewer.get('/api/v1/services/shop/history?limit=500');

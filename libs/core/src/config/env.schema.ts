@@ -82,11 +82,11 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(2) @Max(24 * 90)
   ROLLUP_MINUTE_RETENTION_HOURS = 48;
 
-  /** How long per-hour request rollups are kept: SLO windows from an hour to three days (and today's part of longer ones) read them. */
+  /** How long per-hour request and availability rollups are kept: SLO windows from an hour to three days (and today's part of longer ones) read them. */
   @IsOptional() @Transform(toInt) @IsInt() @Min(4) @Max(3650)
   ROLLUP_HOUR_RETENTION_DAYS = 8;
 
-  /** How long per-day request rollups are kept: SLO windows longer than three days, burn-downs and availability reports read them. */
+  /** How long per-day request and availability rollups are kept: SLO windows longer than three days, burn-downs and availability reports read them. */
   @IsOptional() @Transform(toInt) @IsInt() @Min(31) @Max(3650)
   ROLLUP_DAY_RETENTION_DAYS = 400;
 
@@ -152,6 +152,14 @@ export class EnvironmentVariables {
   /** Heading of the public status page (`/status`, `GET /api/v1/status`). */
   @IsOptional() @IsString() @MaxLength(200, { message: 'NINEFOLD_STATUS_TITLE must be at most 200 characters' })
   NINEFOLD_STATUS_TITLE = 'Service status';
+
+  /** Live connections the public status page's socket.io namespace takes per api replica (it needs no key); visitors over it are refused and the page polls instead. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(1_000_000)
+  STATUS_WS_MAX_CONNECTIONS = 10_000;
+
+  /** The same per client address (X-Forwarded-For's first entry behind a proxy): one visitor, or a script, cannot take them all. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(100_000)
+  STATUS_WS_MAX_PER_ADDRESS = 20;
 
   /** Seconds allowed for in-flight work to finish on SIGTERM. */
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(600)
