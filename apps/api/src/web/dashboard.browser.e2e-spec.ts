@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { io } from 'socket.io-client';
 import { ARTIFACTS, launchBrowser } from '../../../../test/support/browser.js';
 import { HttpClient } from '../../../../test/support/http.js';
 import { type Stack, startStack } from '../../../../test/support/stack.js';
@@ -234,5 +235,22 @@ describe('dashboard and status page in a browser (e2e)', () => {
     await shop.locator('.badge[data-state="DOWN"]').waitFor({ timeout: 15_000 });
     await page.locator('[data-overall="partial_outage"], [data-overall="major_outage"]').waitFor();
     await page.screenshot({ path: path.join(ARTIFACTS, 'status-page.png') });
+  });
+
+  it('tells a status page visitor refused live updates (too many connections from the address) that it updates every minute', async () => {
+    // STATUS_WS_MAX_PER_ADDRESS (20) taken from this machine's address: the browser's is the 21st.
+    const taken = Array.from({ length: 20 }, () => io(`${stack.api.url}/status`, { path: '/ws', transports: ['websocket'], reconnection: false }));
+    try {
+      await Promise.all(taken.map((s) => new Promise<void>((resolve, reject) => s.once('connect', () => resolve()).once('connect_error', reject))));
+      const page = await newPage();
+      await page.goto(`${stack.api.url}/status`);
+      await page.getByRole('heading', { name: 'Acme status' }).waitFor();
+      await page.locator('[data-live="polling"]').waitFor();
+      expect(await page.locator('[data-live]').textContent()).toContain('Updated every minute');
+      // The figures are there all the same (from GET /api/v1/status).
+      await page.locator('.status-service[data-service="web-shop"]').waitFor();
+    } finally {
+      for (const s of taken) s.close();
+    }
   });
 });
