@@ -313,6 +313,16 @@ export class RegistryService {
     return { view, created: !existing };
   }
 
+  /** One instance of a service, with its own availability; 404 when either is unknown. */
+  async getInstance(service: string, id: string): Promise<ServiceInstanceView> {
+    const serviceId = await this.serviceId(service);
+    const stored = (await this.storedOf(serviceId)).find((m) => m.placement.name === id);
+    if (!stored) throw new DomainError(ErrorCode.NotFound, `instance ${id} of service ${service} not found`);
+    const now = Date.now();
+    const spans = await this.history.instanceSpans([stored.id], now - 90 * DAY_MS, now);
+    return { ...instanceView(stored, service), availability: windowsOf(spans.get(stored.id) ?? [], now) };
+  }
+
   async deregisterInstance(service: string, id: string): Promise<void> {
     const svc = await this.prisma.service.findUnique({ where: { name: service }, select: { id: true } });
     if (!svc) throw new DomainError(ErrorCode.NotFound, `service ${service} not found`);

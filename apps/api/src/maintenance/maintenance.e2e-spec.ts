@@ -109,6 +109,14 @@ describe('maintenance windows (e2e)', () => {
       expect(a[w]).toBeLessThanOrEqual(1 - (up - down) / (after - firstUp) + 1e-9);
     }
     expect(view.instances.find((i: { id: string }) => i.id === 'ledger-1').availability['1h']).toBe(1);
+    // One instance on its own, as a viewer reads it; unknown ones are 404.
+    const one = await viewer.get('/api/v1/services/ledger/instances/ledger-2');
+    expect(one.status).toBe(200);
+    expect(one.body).toMatchObject({ id: 'ledger-2', service: 'ledger', state: 'UP' });
+    expect(one.body.availability['30d']).toBeGreaterThanOrEqual(a['30d']);
+    expect(one.body.availability['30d']).toBeLessThan(1);
+    expect((await viewer.get('/api/v1/services/ledger/instances/ledger-9')).status).toBe(404);
+    expect((await viewer.get('/api/v1/services/nowhere/instances/ledger-2')).status).toBe(404);
     // One of two instances down: the service was DEGRADED at worst (it served), so its own availability is whole.
     expect(view.availability['1h']).toBe(1);
     // The list of services gives it too (a moment later: a little more time known).

@@ -7,7 +7,7 @@ import { ApiErrorDto } from '../common/api-error.dto.js';
 import { ApiAuthErrors } from '../common/api-errors.decorator.js';
 import { checkName } from '../common/name-param.js';
 import { PageQueryDto } from '../common/pagination.dto.js';
-import { CreateServiceDto, DiscoveryQueryDto, HistoryPageDto, HistoryQueryDto, InstanceDto, InstanceListDto, OverviewDto, RegisterInstanceDto, ResolveQueryDto, ServiceDto, ServicePageDto, UptimeDto, UptimeQueryDto } from './services.dto.js';
+import { CreateServiceDto, DiscoveryQueryDto, HistoryPageDto, HistoryQueryDto, InstanceDto, InstanceListDto, OverviewDto, RegisterInstanceDto, ResolveQueryDto, ServiceDto, ServiceInstanceDto, ServicePageDto, UptimeDto, UptimeQueryDto } from './services.dto.js';
 @ApiTags('services')
 @ApiAuthErrors()
 @Controller('api/v1')
@@ -102,6 +102,15 @@ export class ServicesController {
     const { view, created } = await this.registry.registerInstance(checkName(name, 'name'), body);
     void reply.status(created ? 201 : 200);
     return view;
+  }
+
+  @Get('services/:name/instances/:id')
+  @RequireRole('viewer')
+  @ApiOperation({ summary: 'One instance: its live state and its own availability over 1 h to 90 days' })
+  @ApiOkResponse({ type: ServiceInstanceDto })
+  @ApiNotFoundResponse({ type: ApiErrorDto })
+  getInstance(@Param('name') name: string, @Param('id') id: string): Promise<ServiceInstanceDto> {
+    return this.registry.getInstance(checkName(name, 'name'), checkName(id, 'id'));
   }
 
   @Delete('services/:name/instances/:id')
