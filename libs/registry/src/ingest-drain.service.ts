@@ -89,10 +89,16 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
       running: () => this.running,
       logger: this.logger,
       what: 'heartbeat drain',
-      // Chunk by chunk: a chunk written to Postgres is acknowledged before the next is tried.
+      // Live state is applied before the Postgres write and ignores heartbeats older than the last seen:
+      // while Postgres is down, new heartbeats still reach live state (failure detection goes on).
+      readNewWhileFailing: true,
+      // Live state of every chunk first (so a Postgres outage does not hold it back), then chunk by chunk to
+      // Postgres: a chunk written is acknowledged before the next is tried.
       handle: async (raw, ack) => {
-        for (const chunk of chunks(raw.map(toIngestEntry))) {
-          await this.process(chunk);
+        const applied: { chunk: IngestEntry[]; live: Applied }[] = [];
+        for (const chunk of chunks(raw.map(toIngestEntry))) applied.push({ chunk, live: await this.applyLive(chunk) });
+        for (const { chunk, live } of applied) {
+          await this.persist(chunk, live);
           await ack(chunk.map((e) => e.streamId));
         }
       },
@@ -101,10 +107,23 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
 
   /** Exposed for tests and benchmarks: processes entries without reading the stream. */
   async process(entries: IngestEntry[]): Promise<void> {
-    const started = performance.now();
+    await this.persist(entries, await this.applyLive(entries));
+  }
+
+  /**
+   * The entries' heartbeats applied to live state in Redis (instances Ninefold
+   * knows are resolved from its cache; new ones are registered in Postgres).
+   */
+  private async applyLive(entries: IngestEntry[]): Promise<Applied> {
+    const startedMs = performance.now();
     const { instances, moved } = await this.resolve(entries);
     // State changes go to the transitions outbox with each write; the transitions consumer records and announces them.
     const rolesChanged = await this.detect(entries, instances, moved);
+    return { instances, rolesChanged, startedMs };
+  }
+
+  /** The entries' heartbeats, cluster roles, last-seen times and gossip views written to Postgres. */
+  private async persist(entries: IngestEntry[], { instances, rolesChanged, startedMs }: Applied): Promise<void> {
     const written = await this.repo.writeEntries(entries, (h) => instances.get(nameKey(h.service, h.instance)));
     if (rolesChanged.size > 0) {
       for (const id of rolesChanged) await this.clusters.markCluster(id);
@@ -115,7 +134,7 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
     const views = entries.flatMap((e) => e.heartbeats.flatMap((h) => (h.peers ? [{ reporter: h.instance, peers: h.peers, receivedMs: e.receivedMs }] : [])));
     if (views.length > 0) await this.gossip.record(views);
     this.metrics.heartbeatsIngested.inc(written);
-    this.metrics.drainSeconds.observe((performance.now() - started) / 1000);
+    this.metrics.drainSeconds.observe((performance.now() - startedMs) / 1000);
   }
 
   /**
@@ -303,4 +322,11 @@ function samePlacement(a: InstancePlacement, b: InstancePlacement): boolean {
     a.region === b.region &&
     JSON.stringify(a.meta ?? null) === JSON.stringify(b.meta ?? null)
   );
+}
+
+/** What applying entries to live state found: their instances, and the services whose members reported a new role or term. */
+interface Applied {
+  instances: Map<string, KnownInstance>;
+  rolesChanged: Set<string>;
+  startedMs: number;
 }

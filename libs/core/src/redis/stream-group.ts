@@ -68,6 +68,14 @@ export interface ConsumeOptions {
   what: string;
   claimEveryMs?: number;
   abandonedAfterMs?: number;
+  /**
+   * While the consumer's own entries keep failing, take turns with new ones
+   * instead of retrying only the failed (which then waits for them all).
+   * For handlers whose first part does not need what failed and is
+   * idempotent: the heartbeat drain applies live state in Redis before it
+   * writes Postgres, so detection goes on through a Postgres outage.
+   */
+  readNewWhileFailing?: boolean;
 }
 
 /**
@@ -75,7 +83,8 @@ export interface ConsumeOptions {
  * when missing; first the consumer's own unfinished entries (after a failure
  * or a restart under the same name), then now and then those a dead consumer
  * left, then new ones. A failing round is retried with backoff, warned about
- * at most every 10 s, and its entries stay pending until handled.
+ * at most every 10 s, and its entries stay pending until handled (with
+ * `readNewWhileFailing`, rounds of new entries come in between).
  */
 export async function consume(group: StreamGroup, o: ConsumeOptions): Promise<void> {
   const claimEveryMs = o.claimEveryMs ?? 15_000;
@@ -86,6 +95,7 @@ export async function consume(group: StreamGroup, o: ConsumeOptions): Promise<vo
   let lastClaim = 0;
   let failures = 0;
   let lastWarn = 0;
+  let ownTurn = true;
   while (o.running()) {
     try {
       if (!ready) {
@@ -93,7 +103,10 @@ export async function consume(group: StreamGroup, o: ConsumeOptions): Promise<vo
         ready = true;
       }
       let entries: StreamEntry[] = [];
-      if (retryOwn) {
+      // After a failure: own entries first, or every other round with readNewWhileFailing.
+      const own = retryOwn && (!o.readNewWhileFailing || failures === 0 || ownTurn);
+      if (o.readNewWhileFailing && failures > 0) ownTurn = !ownTurn;
+      if (own) {
         entries = await group.readOwnPending(o.conn, o.consumer, o.count);
         if (entries.length === 0) retryOwn = false;
       }
