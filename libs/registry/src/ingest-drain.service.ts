@@ -92,22 +92,24 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
       // Live state is applied before the Postgres write and ignores heartbeats older than the last seen:
       // while Postgres is down, new heartbeats still reach live state (failure detection goes on).
       readNewWhileFailing: true,
-      // Live state of every chunk first (so a Postgres outage does not hold it back), then chunk by chunk to
-      // Postgres: a chunk written is acknowledged before the next is tried.
-      handle: async (raw, ack) => {
-        const applied: { chunk: IngestEntry[]; live: Applied }[] = [];
-        for (const chunk of chunks(raw.map(toIngestEntry))) applied.push({ chunk, live: await this.applyLive(chunk) });
-        for (const { chunk, live } of applied) {
-          await this.persist(chunk, live);
-          await ack(chunk.map((e) => e.streamId));
-        }
-      },
+      handle: (raw, ack) => this.handleRead(raw.map(toIngestEntry), ack),
     });
   }
 
-  /** Exposed for tests and benchmarks: processes entries without reading the stream. */
-  async process(entries: IngestEntry[]): Promise<void> {
-    await this.persist(entries, await this.applyLive(entries));
+  /**
+   * One read of the stream: the live state of every chunk first (so a
+   * Postgres outage does not hold it back), then chunk by chunk to Postgres,
+   * a chunk written acknowledged before the next is tried.
+   */
+  private async handleRead(entries: IngestEntry[], ack: (ids: string[]) => Promise<void>): Promise<void> {
+    const startedMs = performance.now();
+    const applied: { chunk: IngestEntry[]; live: Applied }[] = [];
+    for (const chunk of chunks(entries)) applied.push({ chunk, live: await this.applyLive(chunk) });
+    for (const { chunk, live } of applied) {
+      await this.persist(chunk, live);
+      await ack(chunk.map((e) => e.streamId));
+    }
+    this.metrics.drainSeconds.observe((performance.now() - startedMs) / 1000);
   }
 
   /**
@@ -115,15 +117,14 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
    * knows are resolved from its cache; new ones are registered in Postgres).
    */
   private async applyLive(entries: IngestEntry[]): Promise<Applied> {
-    const startedMs = performance.now();
     const { instances, moved } = await this.resolve(entries);
     // State changes go to the transitions outbox with each write; the transitions consumer records and announces them.
     const rolesChanged = await this.detect(entries, instances, moved);
-    return { instances, rolesChanged, startedMs };
+    return { instances, rolesChanged };
   }
 
   /** The entries' heartbeats, cluster roles, last-seen times and gossip views written to Postgres. */
-  private async persist(entries: IngestEntry[], { instances, rolesChanged, startedMs }: Applied): Promise<void> {
+  private async persist(entries: IngestEntry[], { instances, rolesChanged }: Applied): Promise<void> {
     const written = await this.repo.writeEntries(entries, (h) => instances.get(nameKey(h.service, h.instance)));
     if (rolesChanged.size > 0) {
       for (const id of rolesChanged) await this.clusters.markCluster(id);
@@ -134,7 +135,6 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
     const views = entries.flatMap((e) => e.heartbeats.flatMap((h) => (h.peers ? [{ reporter: h.instance, peers: h.peers, receivedMs: e.receivedMs }] : [])));
     if (views.length > 0) await this.gossip.record(views);
     this.metrics.heartbeatsIngested.inc(written);
-    this.metrics.drainSeconds.observe((performance.now() - startedMs) / 1000);
   }
 
   /**
@@ -328,5 +328,4 @@ function samePlacement(a: InstancePlacement, b: InstancePlacement): boolean {
 interface Applied {
   instances: Map<string, KnownInstance>;
   rolesChanged: Set<string>;
-  startedMs: number;
 }
