@@ -5,7 +5,7 @@ import { AvailabilityRollups, KeptSpans, SignalsService } from '#registry';
 import { IncrementalRequestCounts } from './request-counts.js';
 import { requestWindows, type SloView, SloService } from './slo.service.js';
 import { Stopwatch } from './stopwatch.js';
-import { changed, firingOf, type StoredSlo } from './stored-figures.js';
+import { apart, changed, firingOf, type StoredSlo } from './stored-figures.js';
 
 const SEVERITY = { page: 'critical', ticket: 'warning' } as const;
 /** SLOs evaluated together. */
@@ -83,23 +83,21 @@ export class SloEvaluator implements OnApplicationBootstrap, OnApplicationShutdo
     // In batches, so a run's memory and statements stay bounded however many SLOs there are. A batch is
     // written while the next one is evaluated and the one before is published (Postgres, Redis and this
     // process work at once); one write and one publishing at a time, each batch published once it is written.
-    let written: Promise<void> = Promise.resolve();
+    // `ready`: the last batch written and the one before it published; the next batch's write waits for it (at most two in hand).
+    let ready: Promise<void> = Promise.resolve();
     let published: Promise<void> = Promise.resolve();
     for (let i = 0; i < rows.length; i += BATCH) {
       const batch = rows.slice(i, i + BATCH);
       const views = await timed('evaluate', () => this.slos.evaluateMany(batch, { nowMs, requests, spans }));
       // Which figures moved: judged now, against what was stored before this run.
       const moved = views.map((v, j) => changed(batch[j], v, nowMs));
-      await timed('store', () => written);
-      const writing = timed('write', () => this.store(views.filter((_, j) => moved[j])));
-      const before = published;
-      published = Promise.all([writing, before]).then(() => timed('publish', () => this.publish(batch, views, moved, nowMs)));
-      // The next batch's write waits for this one's, and for the publishing of the one before (at most two batches in hand).
-      written = Promise.all([writing, before]).then(() => undefined);
-      written.catch(() => undefined);
+      await timed('store', () => ready);
+      ready = Promise.all([timed('write', () => this.store(views.filter((_, j) => moved[j]))), published]).then(() => undefined);
+      published = ready.then(() => timed('publish', () => this.publish(batch, views, moved, nowMs)));
+      ready.catch(() => undefined);
       published.catch(() => undefined);
     }
-    await timed('store', () => Promise.all([written, published]));
+    await timed('store', () => published);
     const totalMs = performance.now() - started;
     // After a full read: the minute rings for the next runs, now that this one's figures are out.
     void this.requests.settled();
@@ -186,7 +184,6 @@ export class SloEvaluator implements OnApplicationBootstrap, OnApplicationShutdo
     );
   }
 
-
   /**
    * Whether an SLO's change is worth an slo.update, and the raising or
    * resolving of its burn signals when a page or ticket starts or stops
@@ -195,8 +192,7 @@ export class SloEvaluator implements OnApplicationBootstrap, OnApplicationShutdo
   private compare(before: { serviceId: string; budgetRemaining: number | null; firing: string[] }, view: SloView): { worth: boolean; signals: Promise<void> | null } {
     const firing = firingOf(view);
     const same = firing.join() === before.firing.join();
-    const moved = before.budgetRemaining === null || view.errorBudget.remaining === null ? before.budgetRemaining !== view.errorBudget.remaining : Math.abs(before.budgetRemaining - view.errorBudget.remaining) >= 0.001;
-    return { worth: moved || !same, signals: same ? null : this.signal(before, view) };
+    return { worth: apart(before.budgetRemaining, view.errorBudget.remaining, 0.001) || !same, signals: same ? null : this.signal(before, view) };
   }
 
   private async signal(before: { serviceId: string; firing: string[] }, view: SloView): Promise<void> {
@@ -219,5 +215,4 @@ export class SloEvaluator implements OnApplicationBootstrap, OnApplicationShutdo
       }
     }
   }
-
 }

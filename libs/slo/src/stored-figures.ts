@@ -26,7 +26,7 @@ export function changed(stored: Pick<StoredSlo, 'evaluatedAt' | 'sliValue' | 'bu
 }
 
 /** Whether two figures (null: none) differ by `by` or more, or one is missing. */
-function apart(a: number | null | undefined, b: number | null, by: number): boolean {
+export function apart(a: number | null | undefined, b: number | null, by: number): boolean {
   const x = a ?? null;
   return x === null || b === null ? x !== b : Math.abs(x - b) >= by;
 }
