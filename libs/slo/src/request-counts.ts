@@ -124,6 +124,8 @@ async function closedSums(
   const hours = edges.filter((e) => e.grain === 'hour');
   // Hour edges of earlier days: the rest of their day by the hour, then whole days.
   const spanning = hours.filter((e) => dayOf(e.startMs) < todayMs);
+  /** Per hour edge, its place among the spanning ones (-1: today's). */
+  const spanAt = hours.map((e) => spanning.indexOf(e));
   const sumsOf = (cond: string, name: string) => `sum(${total}) FILTER (WHERE ${cond}) AS ${name}_t, sum(${errors}) FILTER (WHERE ${cond}) AS ${name}_e`;
   const tallyOf = (r: Record<string, string | null> | undefined, name: string) => tally(r?.[`${name}_t`], r?.[`${name}_e`]);
 
@@ -174,7 +176,7 @@ async function closedSums(
     const today = tallyOf(h, 'today');
     const set = (e: { grain: 'hour' | 'day'; startMs: number }, edge: Tally, closed: Tally) => sums.get(series(id))?.set(keyOf(e), { edge, closed });
     hours.forEach((e, i) => {
-      const j = spanning.indexOf(e);
+      const j = spanAt[i];
       set(e, tallyOf(h, `e${i}`), j < 0 ? tallyOf(h, `c${i}`) : plus(plus(tallyOf(h, `c${i}`), tallyOf(d, `b${j}`)), today));
     });
     days.forEach((e, i) => set(e, tallyOf(d, `e${i}`), plus(tallyOf(d, `c${i}`), today)));
@@ -208,14 +210,32 @@ export async function queryRequestCounts(
 ): Promise<RequestCounts> {
   const { edges, minutes } = startsOf(startsMs, nowMs);
   const sums: ClosedSums = new Map();
+  return fromSums(nowMs, sums, await readSums(transaction, groups, edges, minutes, nowMs, sums, (g) => g.serviceIds));
+}
+
+/**
+ * In one snapshot, per group: the closed sums of the services `closedFor`
+ * names, into `closed`; returns every service's minute sums (from
+ * {@link shortStarts}).
+ */
+async function readSums(
+  transaction: <R>(fn: (db: Queryable) => Promise<R>) => Promise<R>,
+  groups: SeriesGroup[],
+  edges: { grain: 'hour' | 'day'; startMs: number }[],
+  minutes: number[],
+  nowMs: number,
+  closed: ClosedSums,
+  closedFor: (group: SeriesGroup) => string[],
+): Promise<Map<string, Map<number, Tally>>> {
   const short = new Map<string, Map<number, Tally>>();
   await inSnapshot(transaction, async (db) => {
-    for (const { measure, serviceIds } of groups) {
-      for (const [k, v] of await closedSums(db, measure, serviceIds, edges, nowMs)) sums.set(k, v);
-      for (const [k, v] of await minuteSums(db, measure, serviceIds, shortStarts(minutes, nowMs))) short.set(k, v);
+    for (const group of groups) {
+      const ids = closedFor(group);
+      if (ids.length > 0) for (const [k, v] of await closedSums(db, group.measure, ids, edges, nowMs)) closed.set(k, v);
+      for (const [k, v] of await minuteSums(db, group.measure, group.serviceIds, shortStarts(minutes, nowMs))) short.set(k, v);
     }
   });
-  return fromSums(nowMs, sums, short);
+  return short;
 }
 
 /** Where the sums of the minute rollups start: the short windows' minutes, and the current hour. */
@@ -486,14 +506,7 @@ export class IncrementalRequestCounts {
   private async bridge(groups: SeriesGroup[], edges: { grain: 'hour' | 'day'; startMs: number }[], minutes: number[], nowMs: number): Promise<RequestCounts> {
     this.lastRefreshWasFull = false;
     const started = performance.now();
-    const short = new Map<string, Map<number, Tally>>();
-    await inSnapshot(this.transaction, async (db) => {
-      for (const { measure, serviceIds } of groups) {
-        const missing = serviceIds.filter((id) => !this.hours.has(seriesOf(id, measure)));
-        if (missing.length > 0) for (const [id, s] of await closedSums(db, measure, missing, edges, nowMs)) this.hours.set(id, s);
-        for (const [id, m] of await minuteSums(db, measure, serviceIds, shortStarts(minutes, nowMs))) short.set(id, m);
-      }
-    });
+    const short = await readSums(this.transaction, groups, edges, minutes, nowMs, this.hours, ({ measure, serviceIds }) => serviceIds.filter((id) => !this.hours.has(seriesOf(id, measure))));
     this.lastTimings = { closedMs: 0, minutesMs: performance.now() - started };
     return fromSums(nowMs, this.hours, short);
   }

@@ -252,10 +252,9 @@ export function measureOf(row: Pick<SloRow, 'sliType' | 'thresholdMs'>): Measure
 
 /** The services of event-based SLOs, grouped by what they count, and where their windows (the SLO's and the burn windows) start. */
 export function requestWindows(rows: Pick<SloRow, 'serviceId' | 'sliType' | 'thresholdMs' | 'window' | 'windowDays'>[], nowMs: number): { groups: SeriesGroup[]; startsMs: number[] } {
-  const counted = rows.filter((r) => r.sliType !== 'availability');
   const starts = new Set(Object.values(BURN_WINDOWS).map((s) => nowMs - s * 1000));
-  for (const r of counted) starts.add(windowOf(r.window, r.windowDays, nowMs).startMs);
-  return { groups: groupsOf(counted), startsMs: [...starts] };
+  for (const r of rows) if (r.sliType !== 'availability') starts.add(windowOf(r.window, r.windowDays, nowMs).startMs);
+  return { groups: groupsOf(rows), startsMs: [...starts] };
 }
 
 /** The services of event-based SLOs, grouped by what they count. */
