@@ -97,7 +97,6 @@ export class RegistryHousekeeping implements OnApplicationBootstrap, OnApplicati
     return total;
   }
 
-
   /** Deletes the rows of `table` whose `column` is older than `age`, DELETE_BATCH at a time (no long lock, no huge transaction). */
   private async deleteOlder(table: string, column: string, age: string): Promise<number> {
     let total = 0;

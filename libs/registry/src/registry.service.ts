@@ -316,11 +316,11 @@ export class RegistryService {
   /** One instance of a service, with its own availability; 404 when either is unknown. */
   async getInstance(service: string, id: string): Promise<ServiceInstanceView> {
     const serviceId = await this.serviceId(service);
-    const stored = (await this.storedOf(serviceId)).find((m) => m.placement.name === id);
+    const row = await this.prisma.instance.findUnique({ where: { serviceId_name: { serviceId, name: id } }, select: { id: true } });
+    const stored = row ? (await this.store.load([row.id])).get(row.id) : undefined;
     if (!stored) throw new DomainError(ErrorCode.NotFound, `instance ${id} of service ${service} not found`);
     const now = Date.now();
-    const spans = await this.history.instanceSpans([stored.id], now - 90 * DAY_MS, now);
-    return { ...instanceView(stored, service), availability: windowsOf(spans.get(stored.id) ?? [], now) };
+    return withAvailability(instanceView(stored, service), stored.id, await this.history.instanceSpans([stored.id], now - 90 * DAY_MS, now), now);
   }
 
   async deregisterInstance(service: string, id: string): Promise<void> {
@@ -403,10 +403,7 @@ export class RegistryService {
     }
     return Promise.all(
       rows.map((r, i) => {
-        const instances = members[i].map((m) => {
-          const view = instanceView(m, r.name);
-          return instanceSpans ? { ...view, availability: windowsOf(instanceSpans.get(m.id) ?? [], now) } : view;
-        });
+        const instances = members[i].map((m) => (instanceSpans ? withAvailability(instanceView(m, r.name), m.id, instanceSpans, now) : instanceView(m, r.name)));
         return this.view(r, instances, spans, depIds, now, slos.get(r.id) ?? [], maintenance.get(r.id) ?? null);
       }),
     );
@@ -497,6 +494,11 @@ function availabilityOf(spans: StateSpan[], deps: (StateSpan[] | null)[][], now:
     composite30d = groups.some((g) => g.some((v) => v === null)) ? null : composeAvailability(composite30d, groups as number[][]);
   }
   return { availability, composite30d };
+}
+
+/** An instance's view with its own availability, from the state spans read for it (by its row id). */
+function withAvailability(view: InstanceView, id: string, spans: Map<string, StateSpan[]>, now: number): ServiceInstanceView {
+  return { ...view, availability: windowsOf(spans.get(id) ?? [], now) };
 }
 
 /** Availability over the windows up to `now` from state spans. */
