@@ -100,8 +100,8 @@ export class AvailabilityHistory {
    * with more changes than that in the range are left out and listed in
    * `busy` (at most limit + 1 rows are read per subject).
    */
-  async changeSpans(ids: string[], startMs: number, endMs: number, limit?: number): Promise<{ spans: Map<string, StateSpan[]>; busy: string[] }> {
-    const h = await this.changes(ids, startMs, endMs, limit);
+  async changeSpans(ids: string[], startMs: number, endMs: number, limit?: number, windows?: Map<string, Window[]>): Promise<{ spans: Map<string, StateSpan[]>; busy: string[] }> {
+    const h = await this.changes(ids, startMs, endMs, limit, windows);
     const busy = new Set(h.busy);
     const spans = new Map<string, StateSpan[]>();
     for (const [id, ts] of h.changes) {
@@ -110,8 +110,8 @@ export class AvailabilityHistory {
     return { spans, busy: h.busy };
   }
 
-  /** The state at `startMs` (the last change before it), the changes in [startMs, endMs) and the maintenance windows, per subject. */
-  private async changes(ids: string[], startMs: number, endMs: number, limit?: number): Promise<Changes> {
+  /** The state at `startMs` (the last change before it), the changes in [startMs, endMs) and the maintenance windows (read unless given), per subject. */
+  private async changes(ids: string[], startMs: number, endMs: number, limit?: number, given?: Map<string, Window[]>): Promise<Changes> {
     const { transitions: table, key } = this.subject;
     const start = new Date(startMs);
     const end = new Date(endMs);
@@ -125,7 +125,7 @@ export class AvailabilityHistory {
               ORDER BY t.at, t.id`,
         [ids, start, end],
       ),
-      this.maintenance(ids, startMs, endMs),
+      given ?? this.maintenance(ids, startMs, endMs),
     ]);
     const changes = new Map<string, { atMs: number; to: State }[]>(ids.map((id) => [id, []]));
     for (const t of within.rows) changes.get(t.id)?.push({ atMs: t.at.getTime(), to: t.to });
@@ -178,11 +178,20 @@ export class AvailabilityHistory {
       [hoursFrom, hoursTo, HOUR_MS],
       [hoursTo, Infinity, null],
     ];
+    // Clipped to the range; parts read from the changes that meet (the rolled-up part between them is empty) are read as one.
+    const segments: { from: number; to: number; grainMs: number | null; lastMs: number }[] = [];
     for (const [lo, hi, grainMs] of parts) {
       const from = Math.max(startMs, lo);
       const to = Math.min(endMs, hi);
       if (from >= to) continue;
-      const spans = grainMs === null ? (await this.changeSpans(ids, from, to)).spans : await this.periodSpans(ids, from, to, Math.min(hi, Math.ceil(to / grainMs) * grainMs), grainMs);
+      const prev = segments[segments.length - 1];
+      if (grainMs === null && prev?.grainMs === null && prev.to === from) prev.to = to;
+      else segments.push({ from, to, grainMs, lastMs: grainMs === null ? to : Math.min(hi, Math.ceil(to / grainMs) * grainMs) });
+    }
+    // The maintenance windows once for the whole range.
+    const windows = await this.maintenance(ids, startMs, endMs);
+    for (const g of segments) {
+      const spans = g.grainMs === null ? (await this.changeSpans(ids, g.from, g.to, undefined, windows)).spans : await this.periodSpans(ids, g.from, g.to, g.lastMs, g.grainMs, windows);
       for (const [id, s] of spans) out.get(id)?.push(...s);
     }
     return out;
@@ -192,21 +201,20 @@ export class AvailabilityHistory {
    * Spans over [fromMs, toMs) from the rollups of periods of `grainMs` up to
    * `lastMs`: a rolled-up period as a MIXED span (whole, counted pro rata
    * where a window cuts it), the periods between in the state the last
-   * change before them left (maintenance marked).
+   * change before them left (marked with the maintenance `windows`).
    */
-  private async periodSpans(ids: string[], fromMs: number, toMs: number, lastMs: number, grainMs: number): Promise<Map<string, StateSpan[]>> {
+  private async periodSpans(ids: string[], fromMs: number, toMs: number, lastMs: number, grainMs: number, windows: Map<string, Window[]>): Promise<Map<string, StateSpan[]>> {
     const { key } = this.subject;
     const table = grainMs === HOUR_MS ? this.subject.hours : this.subject.days;
     const period = grainMs === HOUR_MS ? 'hour' : 'day';
     const firstMs = Math.floor(fromMs / grainMs) * grainMs;
-    const [initial, rolled, windows] = await Promise.all([
+    const [initial, rolled] = await Promise.all([
       this.statesBefore(ids, firstMs),
       this.sql.query<{ id: string; at: number; known: string; down: string; end: State }>(
         `SELECT ${key}::text AS id, (extract(epoch FROM ${period}) * 1000)::float8 AS at, known_ms AS known, down_ms AS down, end_state AS "end" FROM ${table}
           WHERE ${key} = ANY($1::uuid[]) AND ${period} >= $2 AND ${period} < $3 ORDER BY 1, 2`,
         [ids, grainMs === HOUR_MS ? new Date(firstMs) : isoDay(firstMs), grainMs === HOUR_MS ? new Date(lastMs) : isoDay(lastMs)],
       ),
-      this.maintenance(ids, fromMs, toMs),
     ]);
     const rows = new Map<string, typeof rolled.rows>();
     for (const r of rolled.rows) (rows.get(r.id) ?? rows.set(r.id, []).get(r.id)!).push(r);
