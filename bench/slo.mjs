@@ -37,7 +37,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { machineInfo, writeDocSection } from './lib/machine.mjs';
-import { cleanup, spawnNode, waitForLine } from './lib/stack.mjs';
+import { cleanup, spawnNode, startServices, waitForLine } from './lib/stack.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const log = (m) => process.stderr.write(`bench:slo: ${m}\n`);
@@ -189,11 +189,8 @@ function playDrain(db) {
 async function main() {
   ensureBuilt();
   const pg = (await import('pg')).default;
-  const { startEphemeralServices } = await import('../scripts/lib/ephemeral.mjs');
   const { applyMigrations, defaultMigrationsDir } = await import(path.join(root, 'dist', 'libs', 'core', 'src', 'database', 'migrator.js'));
-  services = await startEphemeralServices({ redis: true, log: () => undefined });
-  // Ctrl-C (stack.mjs exits on it): their processes are signalled on the way out.
-  process.once('exit', () => services?.stop?.());
+  const services = await startServices();
   await applyMigrations(services.databaseUrl, defaultMigrationsDir(), () => undefined);
   const db = new pg.Pool({ connectionString: services.databaseUrl, max: 2, options: '-c TimeZone=UTC' });
   log(`filling: ${fmt(SERVICES)} services × ${DAYS} days…`);
@@ -342,12 +339,9 @@ SLOs paging (1 h rule) after the runs: ${fmt(firing[0].n)}: the request SLOs of 
   process.stdout.write(`${section}\n`);
 }
 
-/** The throwaway PostgreSQL and Redis: stopped on the way out, or their processes keep this one alive. */
-let services = null;
-
 main()
   .catch((err) => {
     process.stderr.write(`bench:slo failed: ${err.stack ?? err}\n`);
     process.exitCode = 1;
   })
-  .finally(() => cleanup().then(() => services?.stop?.()));
+  .finally(() => cleanup());

@@ -38,15 +38,21 @@ export async function waitForLine(child, text, timeoutMs, what) {
   }
 }
 
+/** Throwaway PostgreSQL and Redis, stopped by {@link cleanup}: `{ databaseUrl, redisUrl }`. */
+export async function startServices() {
+  const { startEphemeralServices } = await import('../../scripts/lib/ephemeral.mjs');
+  services = await startEphemeralServices({ redis: true, log: () => undefined });
+  return services;
+}
+
 /**
  * Throwaway PostgreSQL and Redis, one api and one worker (built dist/), ready.
  * `env` adds to the processes' environment. Returns the api URL, the
  * database URL and `key(role)`, which makes an API key of that role.
  */
 export async function startControlPlane(env = {}) {
-  const { startEphemeralServices } = await import('../../scripts/lib/ephemeral.mjs');
   const { freePort } = await import('../../scripts/lib/ports.mjs');
-  services = await startEphemeralServices({ redis: true, log: () => undefined });
+  await startServices();
   const adminKey = `nf-bench-${randomBytes(16).toString('hex')}`;
   const apiPort = await freePort();
   const common = { DATABASE_URL: services.databaseUrl, REDIS_URL: services.redisUrl, NINEFOLD_ADMIN_KEY: adminKey, LOG_LEVEL: 'warn', LOG_REQUESTS: 'false', DNS_PORT: '0', ...env };
