@@ -21,6 +21,7 @@ const HEADLINE: Record<PublicStatus['state'], string> = {
 
 /** `polling`: the server refused live updates (too many visitors); the page reloads every minute. */
 type Live = 'connecting' | 'live' | 'offline' | 'polling';
+const LIVE_LABEL: Record<Live, string> = { connecting: 'Connecting…', live: 'Live', offline: 'Reconnecting…', polling: 'Updated every minute' };
 
 /**
  * The public status page: GET /api/v1/status (no key), then live
@@ -82,7 +83,7 @@ function StatusPage() {
         <h1>{status.title}</h1>
         <span class={`live live-${live}`} role="status" data-live={live}>
           <span class="live-dot" aria-hidden="true" />
-          {live === 'live' ? 'Live' : live === 'connecting' ? 'Connecting…' : live === 'polling' ? 'Updated every minute' : 'Reconnecting…'}
+          {LIVE_LABEL[live]}
         </span>
       </header>
       <p class={`banner banner-${status.state}`} role="status" data-overall={status.state}>
