@@ -367,6 +367,9 @@ function inSnapshot<T>(transaction: <R>(fn: (db: Queryable) => Promise<R>) => Pr
   });
 }
 
+/** For a whole fleet's sums: grouping 10,000 services' hours or minutes spills to disk with the default 4 MB of work_mem. */
+const ROOMY = `SET LOCAL work_mem = '64MB'`;
+
 /** Minutes a service's ring keeps: the last hour, the current hour, and room to spare. */
 export const RING = 64;
 /** Minutes before the last refresh's re-read by the next: their rollups still grow while the drain catches up. */
@@ -425,15 +428,14 @@ export class IncrementalRequestCounts {
     const short = new Map<string, Map<number, Tally>>();
     const toFill: SeriesGroup[] = [];
     await inSnapshot(this.transaction, async (db) => {
-      // Grouping 10,000 services' minutes spills to disk with the default 4 MB.
-      await db.query(`SET LOCAL work_mem = '64MB'`);
+      await db.query(ROOMY);
       if (full) {
         this.hours = new Map();
         this.rings = new Map();
       }
       // A full read sums the minutes on a second connection in the same snapshot, beside the days and hours.
       const minutesDb = full ? await twin(this.transaction, db) : null;
-      await minutesDb?.db.query(`SET LOCAL work_mem = '64MB'`);
+      await minutesDb?.db.query(ROOMY);
       try {
         for (const { measure, serviceIds } of groups) {
           const missing = full ? serviceIds : serviceIds.filter((id) => !this.rings.has(seriesOf(id, measure)));
@@ -483,7 +485,7 @@ export class IncrementalRequestCounts {
     if (pending) {
       this.toFill = null;
       this.filling = inSnapshot(this.transaction, async (db) => {
-        await db.query(`SET LOCAL work_mem = '64MB'`);
+        await db.query(ROOMY);
         for (const { measure, serviceIds } of pending.groups) await this.readMinutes(db, measure, serviceIds, pending.fromMs);
       }).then(
         () => {
