@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { DomainError, ErrorCode, InjectConfig, MetricsService, type NinefoldConfig, RedisService, type StreamEntry, StreamGroup, streamIdMs } from '#core';
 import { type Heartbeat, parseHeartbeats } from './heartbeat.js';
+import { heartbeatItemsJson, heartbeatsJson } from './heartbeat-json.js';
 
 /** One accepted request: its heartbeats, received at the stream entry's time. */
 export interface IngestEntry {
@@ -33,9 +34,10 @@ return {1, ARGV[3]}
 `;
 
 interface PendingAppend {
-  /** JSON array of the request's heartbeats. */
-  json: string;
+  /** The request's heartbeats as JSON array items, without the brackets ({@link heartbeatItemsJson}). */
+  items: string;
   count: number;
+  received: boolean;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
@@ -88,19 +90,17 @@ export class HeartbeatStream {
     } catch (err) {
       return Promise.reject(err);
     }
+    if (idempotency) return this.appendOnce(heartbeats, idempotency);
     const n = heartbeats.length;
-    const appended = idempotency ? this.appendOnce(heartbeats, idempotency) : this.append(heartbeats).then(() => ({ accepted: n, replayed: false }));
-    return appended.then((r) => {
-      if (!r.replayed) this.metrics.heartbeatsAccepted.inc(n);
-      return r;
-    });
+    return this.enqueue(heartbeats, true).then(() => ({ accepted: n, replayed: false }));
   }
 
   private async appendOnce(heartbeats: Heartbeat[], idempotency: { scope: string; key: string }): Promise<{ accepted: number; replayed: boolean }> {
     this.refuseWhenBacklogFull();
     const conn = this.appender() as Redis & { appendOnce(idemKey: string, stream: string, ttl: number, body: string, count: number): Promise<[number, string]> };
     const idemKey = this.redis.key('hb', 'idem', idempotency.scope, idempotency.key);
-    const [appended, count] = await conn.appendOnce(idemKey, this.key, IDEMPOTENCY_TTL_SECONDS, JSON.stringify(heartbeats), heartbeats.length);
+    const [appended, count] = await conn.appendOnce(idemKey, this.key, IDEMPOTENCY_TTL_SECONDS, heartbeatsJson(heartbeats), heartbeats.length);
+    if (appended === 1) this.metrics.heartbeatsAccepted.inc(heartbeats.length);
     return { accepted: Number(count), replayed: appended !== 1 };
   }
 
@@ -114,13 +114,19 @@ export class HeartbeatStream {
    * only after the entry holding it is in Redis.
    */
   append(heartbeats: Heartbeat[]): Promise<void> {
+    return this.enqueue(heartbeats, false);
+  }
+
+  /** {@link append}; `received` heartbeats (from a request, not a pull check) count in `ninefold_heartbeats_accepted_total`, once per XADD. */
+  private enqueue(heartbeats: Heartbeat[], received: boolean): Promise<void> {
+    if (heartbeats.length === 0) return Promise.resolve();
     try {
       this.refuseWhenBacklogFull();
     } catch (err) {
       return Promise.reject(err);
     }
     return new Promise<void>((resolve, reject) => {
-      this.pending.push({ json: JSON.stringify(heartbeats), count: heartbeats.length, resolve, reject });
+      this.pending.push({ items: heartbeatItemsJson(heartbeats), count: heartbeats.length, received, resolve, reject });
       if (this.pending.length === 1) setImmediate(() => this.flush());
     });
   }
@@ -136,13 +142,19 @@ export class HeartbeatStream {
         count += waiting[i].count;
         group.push(waiting[i++]);
       }
-      // Each part is a JSON array of one or more heartbeats: join their items into one array.
-      const body = group.length === 1 ? group[0].json : `[${group.map((p) => p.json.slice(1, -1)).join(',')}]`;
+      let body = `[${group[0].items}`;
+      for (let j = 1; j < group.length; j++) body += `,${group[j].items}`;
+      body += ']';
       void this.appender()
         .xadd(this.key, '*', 'b', body)
         .then((id) => {
           if (!id) throw new Error('XADD returned no id');
-          for (const p of group) p.resolve();
+          let received = 0;
+          for (const p of group) {
+            if (p.received) received += p.count;
+            p.resolve();
+          }
+          if (received > 0) this.metrics.heartbeatsAccepted.inc(received);
         })
         .catch((err: unknown) => {
           for (const p of group) p.reject(err);
