@@ -56,6 +56,26 @@ describe('heartbeat ingress (e2e)', () => {
     expect(JSON.stringify(invalid.body.message)).toContain('service');
   });
 
+  it('refuses bodies with __proto__ or constructor keys with a 400 naming them, storing nothing', async () => {
+    const accepted = async () => Number(/ninefold_heartbeats_accepted_total (\d+)/.exec((await new HttpClient(stack.api.url).get('/metrics')).text)?.[1] ?? 0);
+    const before = await accepted();
+    const bodies: [string, string][] = [
+      ['{"service":"web","instance":"p-1","__proto__":{"status":"down"}}', '__proto__ is not a heartbeat field'],
+      ['{"service":"web","instance":"p-1","constructor":{"prototype":{"status":"down"}}}', 'constructor is not a heartbeat field'],
+      ['{"heartbeats":[{"service":"web","instance":"p-1","metrics":{"dependencies":{"__proto__":{"calls":1}}}}]}', 'heartbeats[0].metrics.dependencies.__proto__'],
+      ['{"__proto__":{"heartbeats":[]},"service":"web","instance":"p-1"}', '__proto__ is not a heartbeat field'],
+    ];
+    for (const [body, message] of bodies) {
+      const res = await agent.post('/api/v1/heartbeats', body);
+      expect(res.status).toBe(400);
+      expect(JSON.stringify(res.body.message)).toContain(message);
+    }
+    expect(await accepted()).toBe(before);
+    // The same heartbeat without the extra key is accepted (and counted).
+    expect((await agent.post('/api/v1/heartbeats', '{"service":"web","instance":"p-1"}')).status).toBe(202);
+    expect(await accepted()).toBe(before + 1);
+  });
+
   it('echoes X-Request-Id, accepts a query string, and counts requests in /metrics', async () => {
     const res = await agent.post('/api/v1/heartbeats?source=test', { service: 'ingress-web', instance: 'q-1' }, { 'x-request-id': 'hb-req-42' });
     expect(res.status).toBe(202);
