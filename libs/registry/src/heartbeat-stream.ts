@@ -38,8 +38,14 @@ interface PendingAppend {
   items: string;
   count: number;
   received: boolean;
-  resolve: () => void;
-  reject: (err: unknown) => void;
+  /** Called once, with null when the entry is in Redis. */
+  done: (err: unknown) => void;
+}
+
+/** What a heartbeat request got: how many heartbeats were accepted, and whether it repeated an earlier request's Idempotency-Key. */
+export interface Received {
+  accepted: number;
+  replayed: boolean;
 }
 
 /**
@@ -80,7 +86,17 @@ export class HeartbeatStream {
    * stores a heartbeat twice. The check and the append are one Lua script, so
    * a crash cannot split them.
    */
-  receive(body: unknown, idempotency?: { scope: string; key: string }): Promise<{ accepted: number; replayed: boolean }> {
+  receive(body: unknown, idempotency?: { scope: string; key: string }): Promise<Received> {
+    return new Promise((resolve, reject) => this.receiveThen(body, idempotency, (err, r) => (err === null ? resolve(r as Received) : reject(err))));
+  }
+
+  /**
+   * {@link receive} with a callback instead of a promise, for the heartbeat
+   * route (where each promise shows in the throughput). `done` is called
+   * once: at once (synchronously) when the body is invalid or the backlog is
+   * full, else when Redis has answered.
+   */
+  receiveThen(body: unknown, idempotency: { scope: string; key: string } | undefined, done: (err: unknown, r?: Received) => void): void {
     let heartbeats: Heartbeat[];
     try {
       if (idempotency && !IDEMPOTENCY_KEY.test(idempotency.key)) throw new DomainError(ErrorCode.Invalid, ['Idempotency-Key must be 1 to 255 visible ASCII characters']);
@@ -88,14 +104,18 @@ export class HeartbeatStream {
       if (!parsed.ok) throw new DomainError(ErrorCode.Invalid, parsed.errors);
       heartbeats = parsed.heartbeats;
     } catch (err) {
-      return Promise.reject(err);
+      done(err);
+      return;
     }
-    if (idempotency) return this.appendOnce(heartbeats, idempotency);
-    const n = heartbeats.length;
-    return this.enqueue(heartbeats, true).then(() => ({ accepted: n, replayed: false }));
+    if (idempotency) {
+      this.appendOnce(heartbeats, idempotency).then((r) => done(null, r), done);
+      return;
+    }
+    const accepted = { accepted: heartbeats.length, replayed: false };
+    this.enqueue(heartbeats, true, (err) => (err === null ? done(null, accepted) : done(err)));
   }
 
-  private async appendOnce(heartbeats: Heartbeat[], idempotency: { scope: string; key: string }): Promise<{ accepted: number; replayed: boolean }> {
+  private async appendOnce(heartbeats: Heartbeat[], idempotency: { scope: string; key: string }): Promise<Received> {
     this.refuseWhenBacklogFull();
     const conn = this.appender() as Redis & { appendOnce(idemKey: string, stream: string, ttl: number, body: string, count: number): Promise<[number, string]> };
     const idemKey = this.redis.key('hb', 'idem', idempotency.scope, idempotency.key);
@@ -114,21 +134,22 @@ export class HeartbeatStream {
    * only after the entry holding it is in Redis.
    */
   append(heartbeats: Heartbeat[]): Promise<void> {
-    return this.enqueue(heartbeats, false);
+    return new Promise((resolve, reject) => this.enqueue(heartbeats, false, (err) => (err === null ? resolve() : reject(err))));
   }
 
-  /** {@link append}; `received` heartbeats (from a request, not a pull check) count in `ninefold_heartbeats_accepted_total`, once per XADD. */
-  private enqueue(heartbeats: Heartbeat[], received: boolean): Promise<void> {
-    if (heartbeats.length === 0) return Promise.resolve();
+  /**
+   * {@link append} with a callback; `received` heartbeats (from a request, not a pull check) count in
+   * `ninefold_heartbeats_accepted_total`, once per XADD.
+   */
+  private enqueue(heartbeats: Heartbeat[], received: boolean, done: (err: unknown) => void): void {
+    if (heartbeats.length === 0) return done(null);
     try {
       this.refuseWhenBacklogFull();
     } catch (err) {
-      return Promise.reject(err);
+      return done(err);
     }
-    return new Promise<void>((resolve, reject) => {
-      this.pending.push({ items: heartbeatItemsJson(heartbeats), count: heartbeats.length, received, resolve, reject });
-      if (this.pending.length === 1) setImmediate(() => this.flush());
-    });
+    this.pending.push({ items: heartbeatItemsJson(heartbeats), count: heartbeats.length, received, done });
+    if (this.pending.length === 1) setImmediate(() => this.flush());
   }
 
   private flush(): void {
@@ -145,20 +166,29 @@ export class HeartbeatStream {
       let body = `[${group[0].items}`;
       for (let j = 1; j < group.length; j++) body += `,${group[j].items}`;
       body += ']';
-      void this.appender()
+      this.appender()
         .xadd(this.key, '*', 'b', body)
-        .then((id) => {
-          if (!id) throw new Error('XADD returned no id');
-          let received = 0;
-          for (const p of group) {
-            if (p.received) received += p.count;
-            p.resolve();
-          }
-          if (received > 0) this.metrics.heartbeatsAccepted.inc(received);
-        })
-        .catch((err: unknown) => {
-          for (const p of group) p.reject(err);
-        });
+        .then(
+          (id) => {
+            if (!id) return this.settle(group, new Error('XADD returned no id'));
+            let received = 0;
+            for (const p of group) if (p.received) received += p.count;
+            if (received > 0) this.metrics.heartbeatsAccepted.inc(received);
+            this.settle(group, null);
+          },
+          (err: unknown) => this.settle(group, err),
+        );
+    }
+  }
+
+  /** Tells each request of an XADD how it went (one failing callback does not keep the others from theirs). */
+  private settle(group: PendingAppend[], err: unknown): void {
+    for (const p of group) {
+      try {
+        p.done(err);
+      } catch (thrown) {
+        this.logger.error({ err: (thrown as Error).message }, 'a heartbeat append callback threw');
+      }
     }
   }
 
