@@ -55,18 +55,9 @@ export class HeartbeatIngress {
     // As in main.ts: JSON only, other bodies get 415.
     fastify.removeContentTypeParser('text/plain');
     // The api's http_requests metrics, recorded as the answer is sent (no onResponse hook on this route:
-    // the duration is the time until the answer is handed to the socket), label sets bound once per status.
-    const bound = new Map<number, { count: { inc(): void }; duration: { observe(v: number): void } }>();
-    const record = (reply: FastifyReply) => {
-      let m = bound.get(reply.statusCode);
-      if (!m) {
-        const labels = { method: 'POST', route: HEARTBEATS_PATH, status: String(reply.statusCode) };
-        m = { count: metrics.httpRequests.labels(labels), duration: metrics.httpDuration.labels(labels) };
-        bound.set(reply.statusCode, m);
-      }
-      m.count.inc();
-      m.duration.observe(reply.elapsedTime / 1000);
-    };
+    // the duration is the time until the answer is handed to the socket).
+    const tally = metrics.routeTally('POST', HEARTBEATS_PATH);
+    const record = (reply: FastifyReply) => tally.record(reply.statusCode, reply.elapsedTime / 1000);
     fastify.setErrorHandler((err, request, reply) => {
       void reply.header('x-request-id', request.id);
       errors.send(err, request, reply);
