@@ -544,7 +544,7 @@ async function main() {
       `backlog ${drained ? 'fully drained' : `NOT drained (${fmtInt(leftEntries)} entries left)`}; rollups: ${counts.request_rollups} request, ${counts.dependency_rollups} dependency`,
   );
   if (!drained) {
-    // Detection only judges silence up to the oldest heartbeat still in the stream: d. needs an empty stream.
+    // Detection only judges silence up to the oldest heartbeat not yet applied to live state: d. needs an empty stream.
     // What is discarded is counted exactly: the entries the worker holds (pending) are still written, the
     // undelivered ones (after the group's last-delivered id) are not. Entries hold the heartbeats of one or
     // more requests (the api coalesces requests that arrive together), so their heartbeats are counted one by one.
@@ -1026,7 +1026,7 @@ same \`202 {"accepted": n}\` with no auth, no validation and no Redis.
 - The instances of a./b. report \`intervalSeconds: 300\`, so they do not all go silent together when the
   load stops: that would (rightly) trip the mass-silence guard, whose hold would stall d.
 - If the backlog is not drained after c., what is left is deleted from the stream before d. (d. needs
-  an empty stream: silence is judged only up to the oldest heartbeat not yet drained) and counted, so
+  an empty stream: silence is judged only up to the oldest heartbeat not yet applied to live state) and counted, so
   stored + discarded can still be checked against what the api answered 202 for.
 `;
 

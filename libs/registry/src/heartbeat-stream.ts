@@ -59,6 +59,8 @@ export interface Received {
 export class HeartbeatStream {
   private readonly logger = new Logger(HeartbeatStream.name);
   readonly key: string;
+  /** Ids of entries whose heartbeats are in live state (sorted set, scored by receive time): {@link markApplied}. */
+  readonly appliedKey: string;
   readonly group: StreamGroup;
   private backlog = { full: false, checkedAt: 0 };
   private pending: PendingAppend[] = [];
@@ -70,6 +72,7 @@ export class HeartbeatStream {
     @InjectConfig() private readonly config: NinefoldConfig,
   ) {
     this.key = redis.key('hb', 'stream');
+    this.appliedKey = redis.key('hb', 'applied');
     this.group = new StreamGroup(this.key, DRAIN_GROUP);
   }
 
@@ -238,17 +241,71 @@ export class HeartbeatStream {
   }
 
   /**
-   * The receive time of the oldest heartbeat not yet drained (pending or not
-   * yet delivered), or null when the stream is drained. The sweep judges
-   * silence only up to this time: a heartbeat still in the stream was heard.
+   * Notes that the heartbeats of these entries are in live state (the drain
+   * applies them before it writes Postgres): {@link watermarkMs} no longer
+   * waits for them.
+   */
+  async markApplied(conn: Redis, ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    const members: (string | number)[] = [];
+    for (const id of ids) members.push(streamIdMs(id), id);
+    await conn.zadd(this.appliedKey, ...members);
+  }
+
+  /** Drops the marks of acknowledged (deleted) entries; {@link watermarkMs} also prunes any left behind. */
+  async forgetApplied(conn: Redis, ids: string[]): Promise<void> {
+    if (ids.length > 0) await conn.zrem(this.appliedKey, ...ids);
+  }
+
+  /**
+   * The receive time of the oldest heartbeat not yet in live state (not yet
+   * delivered to a worker, or delivered and not yet applied), or null when
+   * every entry in the stream is applied. The sweep judges silence only up to
+   * this time: a heartbeat still on its way was heard. An entry that is
+   * applied but not yet in Postgres does not hold it back, so detection does
+   * not wait for Postgres writes (nor stop when Postgres is down).
    */
   async watermarkMs(conn: Redis): Promise<number | null> {
-    // Acknowledged entries are deleted in the same step (XACK + XDEL), so the
-    // first entry left is the oldest one pending or not yet delivered.
-    const first = await conn.xrange(this.key, '-', '+', 'COUNT', 1);
-    return first.length > 0 ? streamIdMs(first[0][0]) : null;
+    const id = (await conn.eval(WATERMARK_LUA, 2, this.key, this.appliedKey, DRAIN_GROUP, WATERMARK_PENDING_SCAN)) as string | null;
+    return id === null ? null : streamIdMs(id);
   }
 }
+
+/** Pending entries {@link HeartbeatStream.watermarkMs} looks at; when more are pending and all applied, it stops at the last (too early, never too late). */
+const WATERMARK_PENDING_SCAN = 1000;
+
+/**
+ * KEYS: stream, applied marks. ARGV: group, pending entries to look at.
+ * Returns the id of the oldest entry not yet applied, or nil.
+ * Acknowledged entries are deleted (XACK + XDEL), so what is in the stream is
+ * pending (delivered, not acknowledged) or not yet delivered.
+ */
+const WATERMARK_LUA = `
+local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)
+if #first == 0 then
+  redis.call('DEL', KEYS[2])
+  return false
+end
+-- Marks of entries older than the stream's first are of acknowledged entries.
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. string.match(first[1][1], '^(%d+)'))
+local last = nil
+for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
+  local name, delivered
+  for i = 1, #g, 2 do
+    if g[i] == 'name' then name = g[i + 1] elseif g[i] == 'last-delivered-id' then delivered = g[i + 1] end
+  end
+  if name == ARGV[1] then last = delivered end
+end
+if last == nil then return first[1][1] end
+local pending = redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', tonumber(ARGV[2]))
+for _, p in ipairs(pending) do
+  if not redis.call('ZSCORE', KEYS[2], p[1]) then return p[1] end
+end
+if #pending == tonumber(ARGV[2]) then return pending[#pending][1] end
+local undelivered = redis.call('XRANGE', KEYS[1], '(' .. last, '+', 'COUNT', 1)
+if #undelivered > 0 then return undelivered[1][1] end
+return false
+`;
 
 /** A stream entry as the heartbeats of one accepted request. */
 export function toIngestEntry(e: StreamEntry): IngestEntry {

@@ -98,16 +98,22 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
 
   /**
    * One read of the stream: the live state of every chunk first (so a
-   * Postgres outage does not hold it back), then chunk by chunk to Postgres,
-   * a chunk written acknowledged before the next is tried.
+   * Postgres outage does not hold it back), each chunk marked applied so
+   * failure detection may judge past it; then chunk by chunk to Postgres, a
+   * chunk written acknowledged before the next is tried.
    */
   private async handleRead(entries: IngestEntry[], ack: (ids: string[]) => Promise<void>): Promise<void> {
     const startedMs = performance.now();
     const applied: { chunk: IngestEntry[]; live: Applied }[] = [];
-    for (const chunk of chunks(entries)) applied.push({ chunk, live: await this.applyLive(chunk) });
+    for (const chunk of chunks(entries)) {
+      applied.push({ chunk, live: await this.applyLive(chunk) });
+      await this.stream.markApplied(this.conn, chunk.map((e) => e.streamId));
+    }
     for (const { chunk, live } of applied) {
       await this.persist(chunk, live);
-      await ack(chunk.map((e) => e.streamId));
+      const ids = chunk.map((e) => e.streamId);
+      await ack(ids);
+      await this.stream.forgetApplied(this.conn, ids);
     }
     this.metrics.drainSeconds.observe((performance.now() - startedMs) / 1000);
   }

@@ -67,4 +67,39 @@ describe('heartbeats through a Postgres outage (e2e)', () => {
     const inst = await db.query<{ state: string }>("SELECT state FROM instances WHERE name = 'p-1'");
     expect(inst.rows[0].state).toBe('DOWN');
   });
+
+  it('judges silence during the outage: an instance that stops heartbeating goes DOWN while Postgres is still down', async () => {
+    const beat = (instance: string) => admin.post('/api/v1/heartbeats', { service: 'ship', instance, intervalSeconds: 1 });
+    const states = async () => {
+      const r = await admin.get('/api/v1/discovery/ship?all=true');
+      return Object.fromEntries(((r.body.items ?? []) as { id: string; state: string }[]).map((i) => [i.id, i.state]));
+    };
+    for (const i of ['s-1', 's-2', 's-3']) expect((await beat(i)).status).toBe(202);
+    await until(states, (s) => s['s-1'] === 'UP' && s['s-2'] === 'UP' && s['s-3'] === 'UP', 10_000);
+
+    await pg.cut();
+    let beating = true;
+    // s-1 and s-3 go on heartbeating (their entries cannot reach Postgres and stay pending); s-2 falls silent.
+    const others = (async () => {
+      while (beating) {
+        await beat('s-1');
+        await beat('s-3');
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    })();
+    try {
+      const during = await until(states, (s) => s['s-2'] === 'DOWN', 20_000);
+      expect(during).toMatchObject({ 's-1': 'UP', 's-2': 'DOWN', 's-3': 'UP' });
+    } finally {
+      beating = false;
+      await others;
+      await pg.restore();
+    }
+    // Once Postgres is back, the change is in the history.
+    await until(
+      () => db.query<{ to: string }>("SELECT t.\"to\" FROM instance_transitions t JOIN instances i ON i.id = t.instance_id WHERE i.name = 's-2' ORDER BY t.id"),
+      (r) => r.rows.map((x) => x.to).includes('DOWN'),
+      20_000,
+    );
+  });
 });
