@@ -29,7 +29,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { machineInfo } from './lib/machine.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -596,6 +596,16 @@ const DET_DETECT_MAX_MS = 15_000; // after the silence: until every DOWN event w
 const DET_BOUND_MS = 3000 + 1000 + 1000; // ttl (3 × 1 s) + grace (1 s) + 1 s
 const TRANSITIONS_KEY = 'nf:det:transitions';
 
+let watermarkStream;
+/** The detector's ingest watermark (ms, or null when every entry is applied), read as the sweep reads it (built dist/). */
+async function ingestWatermark(redis) {
+  if (!watermarkStream) {
+    const { HeartbeatStream } = await import(pathToFileURL(path.join(root, 'dist', 'libs', 'registry', 'src', 'heartbeat-stream.js')).href);
+    watermarkStream = new HeartbeatStream({ key: (...parts) => ['nf', ...parts].join(':') }, {}, {});
+  }
+  return watermarkStream.watermarkMs(redis);
+}
+
 async function detectionScenario({ apiUrl, adminKey, agentAuth, redis, io, worker }) {
   const t0 = Date.now();
   const until = Date.now() + 20_000;
@@ -660,8 +670,9 @@ async function detectionScenario({ apiUrl, adminKey, agentAuth, redis, io, worke
   const sampler = (async () => {
     while (sampling) {
       const t = Date.now();
-      const [hb, tr] = await Promise.all([redis.xlen(STREAM_KEY), redis.xlen(TRANSITIONS_KEY)]).catch(() => [NaN, NaN]);
-      backlog.push({ t, hb, tr });
+      const [hb, tr, mark] = await Promise.all([redis.xlen(STREAM_KEY), redis.xlen(TRANSITIONS_KEY), ingestWatermark(redis)]).catch(() => [NaN, NaN, undefined]);
+      // How far behind the wall clock the sweep may judge silence (0 when every entry is applied).
+      backlog.push({ t, hb, tr, lag: mark === undefined ? NaN : mark === null ? 0 : Math.max(0, Date.now() - mark) });
       await sleep(200);
     }
   })();
@@ -764,6 +775,7 @@ async function detectionScenario({ apiUrl, adminKey, agentAuth, redis, io, worke
   const silencedEvents = [...silenced].flatMap((k) => (events.get(k) ?? []).filter((e) => e.recv > lastBeat && (e.state === 'SUSPECT' || e.state === 'DOWN')));
   const lastEventRecv = silencedEvents.reduce((m, e) => Math.max(m, e.recv), 0);
   const hbAfter = after.map((b) => b.hb).filter(Number.isFinite).sort((x, y) => x - y);
+  const lagAll = backlog.map((b) => b.lag).filter(Number.isFinite).sort((x, y) => x - y);
   const maxOf = (list, f) => list.reduce((m, b) => (Number.isFinite(b[f]) ? Math.max(m, b[f]) : m), 0);
   const d = {
     instances: total,
@@ -785,6 +797,7 @@ async function detectionScenario({ apiUrl, adminKey, agentAuth, redis, io, worke
     outboxEvents: silencedEvents.length,
     outboxPerS: outboxFirst && lastEventRecv > outboxFirst ? (silencedEvents.length / (lastEventRecv - outboxFirst)) * 1000 : NaN,
     hbBacklogMedian: percentile(hbAfter, 50),
+    watermarkLag: { p50: percentile(lagAll, 50), p99: percentile(lagAll, 99), max: lagAll.length ? lagAll[lagAll.length - 1] : NaN },
     maxHbBacklog: { before: maxOf(before, 'hb'), after: maxOf(after, 'hb') },
     maxTrBacklog: { before: maxOf(before, 'tr'), after: maxOf(after, 'tr') },
     requests,
@@ -908,6 +921,10 @@ function report(r) {
           'd. heartbeat stream backlog after the silence (10 entries/s arrive): median; largest before / after the silence',
           `${fmtInt(d.hbBacklogMedian)} entries; ${fmtInt(d.maxHbBacklog.before)} / ${fmtInt(d.maxHbBacklog.after)} (outbox: ${fmtInt(d.maxTrBacklog.before)} / ${fmtInt(d.maxTrBacklog.after)})`,
         ],
+        [
+          'd. ingest watermark lag (wall clock − oldest heartbeat not yet in live state, sampled every 200 ms) p50 / p99 / max',
+          `${fmtS(d.watermarkLag.p50)} / ${fmtS(d.watermarkLag.p99)} / ${fmtS(d.watermarkLag.max)}`,
+        ],
         ['d. false alarms (SUSPECT/DOWN of instances still heartbeating)', d.falseAlarms ? `**${d.falseAlarms}** (${d.falseExamples.join('; ')})` : '0'],
         ['d. heartbeat requests (1,000 heartbeats each) failed', `${d.failures} of ${d.requests}${d.lateRounds ? `; ${d.lateRounds} round(s) sent > 0.5 s late` : ''}`],
       ],
@@ -1022,7 +1039,9 @@ same \`202 {"accepted": n}\` with no auth, no validation and no Redis.
   second for at least 5 s and until all 10,000 UP events arrived (at most 15 s); then every tenth
   instance stops while the other 9,000 go on. The worker runs with \`DETECTOR_SWEEP_MS=100\`. Latency
   is the arrival of each silenced instance's \`instance.state\` DOWN event on a socket.io client minus
-  the send time of its last heartbeat request; the bound is ttl 3 s + grace 1 s + 1 s.
+  the send time of its last heartbeat request; the bound is ttl 3 s + grace 1 s + 1 s. The sweep judges
+  silence only up to the oldest heartbeat not yet applied to live state (the ingest watermark); how far
+  that is behind the wall clock is sampled every 200 ms through the scenario, read as the sweep reads it.
 - The instances of a./b. report \`intervalSeconds: 300\`, so they do not all go silent together when the
   load stops: that would (rightly) trip the mass-silence guard, whose hold would stall d.
 - If the backlog is not drained after c., what is left is deleted from the stream before d. (d. needs
