@@ -775,7 +775,7 @@ async function detectionScenario({ apiUrl, adminKey, agentAuth, redis, io, worke
   const silencedEvents = [...silenced].flatMap((k) => (events.get(k) ?? []).filter((e) => e.recv > lastBeat && (e.state === 'SUSPECT' || e.state === 'DOWN')));
   const lastEventRecv = silencedEvents.reduce((m, e) => Math.max(m, e.recv), 0);
   const hbAfter = after.map((b) => b.hb).filter(Number.isFinite).sort((x, y) => x - y);
-  const lagAll = backlog.map((b) => b.lag).filter(Number.isFinite).sort((x, y) => x - y);
+  const lagAll = backlog.filter((b) => b.t >= (silencedAt ?? Infinity) - 5000).map((b) => b.lag).filter(Number.isFinite).sort((x, y) => x - y);
   const maxOf = (list, f) => list.reduce((m, b) => (Number.isFinite(b[f]) ? Math.max(m, b[f]) : m), 0);
   const d = {
     instances: total,
@@ -922,7 +922,7 @@ function report(r) {
           `${fmtInt(d.hbBacklogMedian)} entries; ${fmtInt(d.maxHbBacklog.before)} / ${fmtInt(d.maxHbBacklog.after)} (outbox: ${fmtInt(d.maxTrBacklog.before)} / ${fmtInt(d.maxTrBacklog.after)})`,
         ],
         [
-          'd. ingest watermark lag (wall clock − oldest heartbeat not yet in live state, sampled every 200 ms) p50 / p99 / max',
+          'd. ingest watermark lag (wall clock − oldest heartbeat not yet in live state, sampled every 200 ms from 5 s before the silence) p50 / p99 / max',
           `${fmtS(d.watermarkLag.p50)} / ${fmtS(d.watermarkLag.p99)} / ${fmtS(d.watermarkLag.max)}`,
         ],
         ['d. false alarms (SUSPECT/DOWN of instances still heartbeating)', d.falseAlarms ? `**${d.falseAlarms}** (${d.falseExamples.join('; ')})` : '0'],
@@ -1041,7 +1041,8 @@ same \`202 {"accepted": n}\` with no auth, no validation and no Redis.
   is the arrival of each silenced instance's \`instance.state\` DOWN event on a socket.io client minus
   the send time of its last heartbeat request; the bound is ttl 3 s + grace 1 s + 1 s. The sweep judges
   silence only up to the oldest heartbeat not yet applied to live state (the ingest watermark); how far
-  that is behind the wall clock is sampled every 200 ms through the scenario, read as the sweep reads it.
+  that is behind the wall clock is sampled every 200 ms from 5 s before the silence (after the
+  registration, whose first reads may still hold c.'s last entries), read as the sweep reads it.
 - The instances of a./b. report \`intervalSeconds: 300\`, so they do not all go silent together when the
   load stops: that would (rightly) trip the mass-silence guard, whose hold would stall d.
 - If the backlog is not drained after c., what is left is deleted from the stream before d. (d. needs
