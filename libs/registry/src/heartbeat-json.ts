@@ -33,17 +33,17 @@ export function heartbeatItemsJson(heartbeats: readonly Heartbeat[]): string {
 /*
  * Every field of each type is written below, in the order parseHeartbeats
  * sets them (so the text is JSON.stringify's, key order included). The
- * `satisfies` lists make adding a field to one of these types without adding
- * it here a compile error.
+ * lists below make adding a field to one of these types without adding it
+ * here a compile error that names the missing field.
  */
 type Missing<T, Listed> = Exclude<keyof T, Listed>;
-const all = <T>() => <const L extends readonly (keyof T)[]>(fields: L & (Missing<T, L[number]> extends never ? unknown : { missing: Missing<T, L[number]> })) => fields;
-all<Heartbeat>()(['service', 'instance', 'status', 'atMs', 'intervalSeconds', 'address', 'port', 'zone', 'region', 'role', 'term', 'via', 'metrics', 'peers']);
-all<HeartbeatMetrics>()(['dependencies', 'requests', 'rateLimited']);
-all<DependencyCounts>()(['calls', 'failures', 'slowCalls', 'latencyMsP50', 'latencyMsP99']);
-all<RequestMetrics>()(['total', 'errors', 'slow', 'latency']);
-all<LatencyCounts>()(['measured', 'buckets']);
-all<PeerView>()(['alive', 'suspect', 'dead']);
+const listsEveryField = <T>() => <const L extends readonly (keyof T)[]>(fields: L & (Missing<T, L[number]> extends never ? unknown : { missing: Missing<T, L[number]> })) => fields;
+listsEveryField<Heartbeat>()(['service', 'instance', 'status', 'atMs', 'intervalSeconds', 'address', 'port', 'zone', 'region', 'role', 'term', 'via', 'metrics', 'peers']);
+listsEveryField<HeartbeatMetrics>()(['dependencies', 'requests', 'rateLimited']);
+listsEveryField<DependencyCounts>()(['calls', 'failures', 'slowCalls', 'latencyMsP50', 'latencyMsP99']);
+listsEveryField<RequestMetrics>()(['total', 'errors', 'slow', 'latency']);
+listsEveryField<LatencyCounts>()(['measured', 'buckets']);
+listsEveryField<PeerView>()(['alive', 'suspect', 'dead']);
 
 function heartbeatJson(hb: Heartbeat): string {
   // service, instance, status, zone, region, role and via are names matching NAME_PATTERN or fixed words: nothing to escape.
