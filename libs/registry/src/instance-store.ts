@@ -98,10 +98,17 @@ export class InstanceStore {
   private readonly client: CasClient;
 
   constructor(private readonly redis: RedisService) {
-    const client = redis.client;
-    if (!('nfInstanceCas' in client)) client.defineCommand('nfInstanceCas', { numberOfKeys: 3, lua: CAS_LUA });
-    if (!('nfInstanceTouch' in client)) client.defineCommand('nfInstanceTouch', { numberOfKeys: 2, lua: TOUCH_LUA });
-    this.client = client as CasClient;
+    this.client = withScripts(redis.client);
+  }
+
+  /**
+   * This store over another Redis connection: the drain's thousands of
+   * live-state scripts per read go over one of their own, so the sweep's
+   * commands do not queue behind them.
+   */
+  over(conn: Redis): InstanceStore {
+    const copy = Object.create(InstanceStore.prototype) as InstanceStore;
+    return Object.assign(copy, this, { client: withScripts(conn) });
   }
 
   hashKey(id: string): string {
@@ -298,4 +305,10 @@ function decode(id: string, h: Record<string, string>): StoredInstance | null {
     role: (str(h.ro) as ClusterRole | null) ?? null,
     term: h.te ? Number(h.te) : null,
   };
+}
+
+function withScripts(conn: Redis): CasClient {
+  if (!('nfInstanceCas' in conn)) conn.defineCommand('nfInstanceCas', { numberOfKeys: 3, lua: CAS_LUA });
+  if (!('nfInstanceTouch' in conn)) conn.defineCommand('nfInstanceTouch', { numberOfKeys: 2, lua: TOUCH_LUA });
+  return conn as CasClient;
 }
