@@ -19,6 +19,8 @@ const READ_COUNT = 1000;
 /** Heartbeats processed (and written to Postgres) together: large enough to amortise round trips, small enough for one statement. */
 const CHUNK_HEARTBEATS = 20_000;
 const BLOCK_MS = 1000;
+/** Heartbeats applied to live state and not yet written that stop the next read until the writer catches up. */
+const MAX_QUEUED_HEARTBEATS = 2 * CHUNK_HEARTBEATS;
 const LAST_SEEN_FLUSH_MS = 30_000;
 const KNOWN_TTL_MS = 60_000;
 const CAS_ATTEMPTS = 8;
@@ -41,6 +43,17 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
   private subscriber!: Redis;
   private running = false;
   private loop: Promise<void> | null = null;
+  private live!: InstanceStore;
+  /** Chunks applied to live state and waiting to be written to Postgres, in order ({@link handleRead}). */
+  private writeQueue: { chunk: IngestEntry[]; live: Applied; readStartedMs: number | null }[] = [];
+  /** Stream ids in {@link writeQueue} or being written. */
+  private readonly queued = new Set<string>();
+  private queuedHeartbeats = 0;
+  private writerRunning = false;
+  /** The current (or last) writer, awaited at shutdown. */
+  private writing: Promise<void> = Promise.resolve();
+  private writeFailure: unknown = null;
+  private progressWaiters: (() => void)[] = [];
 
   constructor(
     private readonly redis: RedisService,
@@ -55,6 +68,8 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
   onApplicationBootstrap(): void {
     // XREADGROUP BLOCK holds its connection: it gets one of its own.
     this.conn = this.redis.connect('ingest-drain', { maxRetriesPerRequest: null });
+    // The live-state scripts (thousands per read) on a connection of their own: the sweep's commands do not queue behind them.
+    this.live = this.store.over(this.redis.connect('ingest-live'));
     // Registrations and deregistrations through the API change what is cached here.
     this.subscriber = this.redis.connect('registry-changes');
     const channel = this.redis.key('registry', 'changed');
@@ -73,6 +88,7 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
   async onApplicationShutdown(): Promise<void> {
     this.running = false;
     await this.loop;
+    await this.writing;
   }
 
   /** Forgets what is cached of an instance (it was deregistered or changed by the API). */
@@ -92,30 +108,99 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
       // Live state is applied before the Postgres write and ignores heartbeats older than the last seen:
       // while Postgres is down, new heartbeats still reach live state (failure detection goes on).
       readNewWhileFailing: true,
-      handle: (raw, ack) => this.handleRead(raw.map(toIngestEntry), ack),
+      // Acknowledged by persistQueued once written.
+      handle: (raw) => this.handleRead(raw.map(toIngestEntry)),
+      backgroundFailure: () => this.takeWriteFailure(),
+      inFlight: (id) => this.queued.has(id),
     });
   }
 
   /**
-   * One read of the stream: the live state of every chunk first (so a
-   * Postgres outage does not hold it back), each chunk marked applied so
-   * failure detection may judge past it; then chunk by chunk to Postgres, a
-   * chunk written acknowledged before the next is tried.
+   * One read of the stream: each chunk applied to live state and marked
+   * applied (so failure detection may judge silence past it), then queued for
+   * {@link persistQueued}, which writes chunks to Postgres and acknowledges
+   * them while the next reads are applied.
+   *
+   * Failure detection judges silence only up to the oldest heartbeat not yet
+   * applied, and writing heartbeats to Postgres takes far longer than applying
+   * them: if the next read waited for the write, detection would lag by a
+   * whole write (seconds under load). Beyond {@link MAX_QUEUED_HEARTBEATS}
+   * waiting to be written, a read waits for the writer, and the backlog stays
+   * in the stream. A failed write is reported to {@link consume} at its next
+   * round ({@link takeWriteFailure}), which then retries what is pending;
+   * entries still queued are not read again meanwhile (`inFlight`).
    */
-  private async handleRead(entries: IngestEntry[], ack: (ids: string[]) => Promise<void>): Promise<void> {
+  private async handleRead(entries: IngestEntry[]): Promise<void> {
     const startedMs = performance.now();
+    const fresh = entries.filter((e) => !this.queued.has(e.streamId));
     const applied: { chunk: IngestEntry[]; live: Applied }[] = [];
-    for (const chunk of chunks(entries)) {
+    for (const chunk of chunks(fresh)) {
       applied.push({ chunk, live: await this.applyLive(chunk) });
       await this.stream.markApplied(this.conn, chunk.map((e) => e.streamId));
     }
-    for (const { chunk, live } of applied) {
-      await this.persist(chunk, live);
-      const ids = chunk.map((e) => e.streamId);
-      await ack(ids);
-      await this.stream.forgetApplied(this.conn, ids);
+    for (const [i, { chunk, live }] of applied.entries()) {
+      for (const e of chunk) this.queued.add(e.streamId);
+      this.writeQueue.push({ chunk, live, readStartedMs: i === applied.length - 1 ? startedMs : null });
+      this.queuedHeartbeats += heartbeatCount(chunk);
     }
-    this.metrics.drainSeconds.observe((performance.now() - startedMs) / 1000);
+    if (!this.writerRunning && this.writeQueue.length > 0) {
+      this.writerRunning = true;
+      this.writing = this.persistQueued();
+    }
+    while (this.queuedHeartbeats > MAX_QUEUED_HEARTBEATS && this.writerRunning) await this.writerProgress();
+  }
+
+  /** The last write failure not yet reported, cleared (for {@link consume}'s `backgroundFailure`). */
+  private takeWriteFailure(): unknown {
+    const err = this.writeFailure;
+    this.writeFailure = null;
+    return err;
+  }
+
+  /**
+   * Writes queued chunks to Postgres in order, acknowledging each; stops when
+   * the queue is empty (clearing {@link writerRunning} in the same step, so a
+   * chunk queued after that starts a new writer) or at the first failure, whose
+   * chunk and those behind it stay pending for {@link consume}'s retry. Never
+   * rejects.
+   */
+  private async persistQueued(): Promise<void> {
+    for (;;) {
+      const next = this.writeQueue.shift();
+      if (next === undefined) {
+        this.writerRunning = false;
+        return;
+      }
+      const ids = next.chunk.map((e) => e.streamId);
+      try {
+        await this.persist(next.chunk, next.live);
+        await this.stream.group.acknowledge(this.redis.client, ids);
+        await this.stream.forgetApplied(this.redis.client, ids);
+        if (next.readStartedMs !== null) this.metrics.drainSeconds.observe((performance.now() - next.readStartedMs) / 1000);
+      } catch (err) {
+        this.writeFailure = err;
+        for (const q of [next, ...this.writeQueue]) for (const e of q.chunk) this.queued.delete(e.streamId);
+        this.writeQueue = [];
+        this.queuedHeartbeats = 0;
+        this.writerRunning = false;
+        return;
+      } finally {
+        this.tellProgress();
+      }
+      for (const id of ids) this.queued.delete(id);
+      this.queuedHeartbeats -= heartbeatCount(next.chunk);
+    }
+  }
+
+  /** Resolves when the writer finished a chunk (or stopped). */
+  private writerProgress(): Promise<void> {
+    return new Promise((resolve) => this.progressWaiters.push(resolve));
+  }
+
+  private tellProgress(): void {
+    const waiters = this.progressWaiters;
+    this.progressWaiters = [];
+    for (const w of waiters) w();
   }
 
   /**
@@ -233,13 +318,13 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
         if (plain) {
           const t = timings(known.intervalSeconds, known.ttlSeconds, known.graceSeconds);
           const last = Math.max(...beats.map((b) => b.receivedMs));
-          if (await this.store.touch(id, last, status, t.ttlMs, t.graceMs)) return;
+          if (await this.live.touch(id, last, status, t.ttlMs, t.graceMs)) return;
         }
         full.push(id);
       }),
     );
     const rolesChanged = new Set<string>();
-    const { conflicts } = await this.store.updateEach<InstanceChange>(
+    const { conflicts } = await this.live.updateEach<InstanceChange>(
       full,
       async (id, cur) => {
         const { known, beats } = byInstance.get(id)!;
@@ -258,7 +343,7 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
         if (roleChanged) rolesChanged.add(known.serviceId);
         const placement = placementOf(known);
         // A new instance joins its service (idempotent, so a lost race does no harm).
-        if (!cur) await this.store.addMember(known.serviceId, id);
+        if (!cur) await this.live.addMember(known.serviceId, id);
         return {
           record: outcome.record,
           placement: !cur || !samePlacement(cur.placement, placement) ? placement : undefined,
@@ -293,6 +378,12 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
     for (const id of due.keys()) this.lastFlushed.set(id, now);
     if (this.lastFlushed.size > 200_000) this.lastFlushed.clear();
   }
+}
+
+function heartbeatCount(entries: IngestEntry[]): number {
+  let n = 0;
+  for (const e of entries) n += e.heartbeats.length;
+  return n;
 }
 
 /** Consecutive groups of entries holding at most {@link CHUNK_HEARTBEATS} heartbeats (one entry may exceed it alone). */

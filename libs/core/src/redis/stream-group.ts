@@ -76,6 +76,15 @@ export interface ConsumeOptions {
    * writes Postgres, so detection goes on through a Postgres outage.
    */
   readNewWhileFailing?: boolean;
+  /**
+   * For handlers that finish entries after `handle` returned (the heartbeat
+   * drain writes them to Postgres while it reads on): an error of that work
+   * not yet reported, or null. Checked at the start of every round; an error
+   * fails the round, so what is pending is retried as after a failed `handle`.
+   */
+  backgroundFailure?: () => unknown;
+  /** Entries the handler still holds (`backgroundFailure`'s work): not read again as the consumer's own pending ones. */
+  inFlight?: (id: string) => boolean;
 }
 
 /**
@@ -102,12 +111,15 @@ export async function consume(group: StreamGroup, o: ConsumeOptions): Promise<vo
         await group.ensure(o.conn);
         ready = true;
       }
+      const background = o.backgroundFailure?.() ?? null;
+      if (background !== null) throw background;
       let entries: StreamEntry[] = [];
       // After a failure: own entries first, or every other round with readNewWhileFailing.
       const own = retryOwn && (!o.readNewWhileFailing || failures === 0 || ownTurn);
       if (o.readNewWhileFailing && failures > 0) ownTurn = !ownTurn;
       if (own) {
         entries = await group.readOwnPending(o.conn, o.consumer, o.count);
+        if (o.inFlight) entries = entries.filter((e) => !o.inFlight?.(e.id));
         if (entries.length === 0) retryOwn = false;
       }
       if (entries.length === 0 && Date.now() - lastClaim > claimEveryMs) {
