@@ -69,8 +69,10 @@ export interface ConsumeOptions {
   claimEveryMs?: number;
   abandonedAfterMs?: number;
   /**
-   * While the consumer's own entries keep failing, take turns with new ones
-   * instead of retrying only the failed (which then waits for them all).
+   * While the consumer has entries of its own to retry (after a failure or a
+   * restart), take turns with new ones instead of retrying only those (which
+   * then waits for them all). With `backgroundFailure`, a retry's own failure
+   * shows only a round later, so the turns cannot wait for failures in a row.
    * For handlers whose first part does not need what failed and is
    * idempotent: the heartbeat drain applies live state in Redis before it
    * writes Postgres, so detection goes on through a Postgres outage.
@@ -114,9 +116,9 @@ export async function consume(group: StreamGroup, o: ConsumeOptions): Promise<vo
       const background = o.backgroundFailure?.() ?? null;
       if (background !== null) throw background;
       let entries: StreamEntry[] = [];
-      // After a failure: own entries first, or every other round with readNewWhileFailing.
-      const own = retryOwn && (!o.readNewWhileFailing || failures === 0 || ownTurn);
-      if (o.readNewWhileFailing && failures > 0) ownTurn = !ownTurn;
+      // After a failure: own entries first, or every other round (until they are done) with readNewWhileFailing.
+      const own = retryOwn && (!o.readNewWhileFailing || ownTurn);
+      if (o.readNewWhileFailing && retryOwn) ownTurn = !ownTurn;
       if (own) {
         entries = await group.readOwnPending(o.conn, o.consumer, o.count);
         if (o.inFlight) entries = entries.filter((e) => !o.inFlight?.(e.id));
