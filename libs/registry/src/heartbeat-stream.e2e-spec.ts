@@ -49,8 +49,8 @@ describe('HeartbeatStream.watermarkMs (e2e, Redis)', () => {
     expect(await watermark()).toBeNull(); // all applied: silence is judged up to now
 
     // Acknowledged (deleted) after the Postgres write; a mark left behind (a crash before forgetApplied) is pruned.
-    await stream.group.acknowledge(conn, [a, b]);
-    await stream.forgetApplied(conn, [a]);
+    await stream.acknowledge(conn, [a]);
+    await stream.group.acknowledge(conn, [b]);
     const d = await add();
     expect(await watermark()).toBe(streamIdMs(d));
     expect(await conn.zrange(stream.appliedKey, '0', '-1')).toEqual([c]);

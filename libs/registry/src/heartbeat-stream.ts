@@ -252,9 +252,14 @@ export class HeartbeatStream {
     await conn.zadd(this.appliedKey, ...members);
   }
 
-  /** Drops the marks of acknowledged (deleted) entries; {@link watermarkMs} also prunes any left behind. */
-  async forgetApplied(conn: Redis, ids: string[]): Promise<void> {
-    if (ids.length > 0) await conn.zrem(this.appliedKey, ...ids);
+  /**
+   * Acknowledges (and deletes) entries written to Postgres and drops their
+   * applied marks, in one MULTI ({@link watermarkMs} also prunes marks a crash
+   * left behind).
+   */
+  async acknowledge(conn: Redis, ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await conn.multi().xack(this.key, DRAIN_GROUP, ...ids).xdel(this.key, ...ids).zrem(this.appliedKey, ...ids).exec();
   }
 
   /**

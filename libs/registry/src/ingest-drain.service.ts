@@ -174,8 +174,7 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
       const ids = next.chunk.map((e) => e.streamId);
       try {
         await this.persist(next.chunk, next.live);
-        await this.stream.group.acknowledge(this.redis.client, ids);
-        await this.stream.forgetApplied(this.redis.client, ids);
+        await this.stream.acknowledge(this.redis.client, ids);
         if (next.readStartedMs !== null) this.metrics.drainSeconds.observe((performance.now() - next.readStartedMs) / 1000);
       } catch (err) {
         this.writeFailure = err;
