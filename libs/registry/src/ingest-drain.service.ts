@@ -45,7 +45,7 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
   private loop: Promise<void> | null = null;
   private live!: InstanceStore;
   /** Chunks applied to live state and waiting to be written to Postgres, in order ({@link handleRead}). */
-  private writeQueue: { chunk: IngestEntry[]; live: Applied; readStartedMs: number | null }[] = [];
+  private writeQueue: { chunk: IngestEntry[]; live: Applied; heartbeats: number; readStartedMs: number | null }[] = [];
   /** Stream ids in {@link writeQueue} or being written. */
   private readonly queued = new Set<string>();
   private queuedHeartbeats = 0;
@@ -132,20 +132,19 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
    */
   private async handleRead(entries: IngestEntry[]): Promise<void> {
     const startedMs = performance.now();
-    const fresh = entries.filter((e) => !this.queued.has(e.streamId));
-    const applied: { chunk: IngestEntry[]; live: Applied }[] = [];
-    for (const chunk of chunks(fresh)) {
-      applied.push({ chunk, live: await this.applyLive(chunk) });
+    const parts = chunks(entries.filter((e) => !this.queued.has(e.streamId)));
+    for (const [i, chunk] of parts.entries()) {
+      const live = await this.applyLive(chunk);
       await this.stream.markApplied(this.conn, chunk.map((e) => e.streamId));
-    }
-    for (const [i, { chunk, live }] of applied.entries()) {
+      // Queued at once: the writer starts on it while the next chunk is applied.
+      const heartbeats = heartbeatCount(chunk);
       for (const e of chunk) this.queued.add(e.streamId);
-      this.writeQueue.push({ chunk, live, readStartedMs: i === applied.length - 1 ? startedMs : null });
-      this.queuedHeartbeats += heartbeatCount(chunk);
-    }
-    if (!this.writerRunning && this.writeQueue.length > 0) {
-      this.writerRunning = true;
-      this.writing = this.persistQueued();
+      this.writeQueue.push({ chunk, live, heartbeats, readStartedMs: i === parts.length - 1 ? startedMs : null });
+      this.queuedHeartbeats += heartbeats;
+      if (!this.writerRunning) {
+        this.writerRunning = true;
+        this.writing = this.persistQueued();
+      }
     }
     while (this.queuedHeartbeats > MAX_QUEUED_HEARTBEATS && this.writerRunning) await this.writerProgress();
   }
@@ -187,7 +186,7 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
         this.tellProgress();
       }
       for (const id of ids) this.queued.delete(id);
-      this.queuedHeartbeats -= heartbeatCount(next.chunk);
+      this.queuedHeartbeats -= next.heartbeats;
     }
   }
 

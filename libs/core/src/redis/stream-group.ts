@@ -121,7 +121,8 @@ export async function consume(group: StreamGroup, o: ConsumeOptions): Promise<vo
       if (o.readNewWhileFailing && retryOwn) ownTurn = !ownTurn;
       if (own) {
         entries = await group.readOwnPending(o.conn, o.consumer, o.count);
-        if (o.inFlight) entries = entries.filter((e) => !o.inFlight?.(e.id));
+        const inFlight = o.inFlight;
+        if (inFlight) entries = entries.filter((e) => !inFlight(e.id));
         if (entries.length === 0) retryOwn = false;
       }
       if (entries.length === 0 && Date.now() - lastClaim > claimEveryMs) {
