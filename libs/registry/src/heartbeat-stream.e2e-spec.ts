@@ -18,7 +18,7 @@ describe('HeartbeatStream.watermarkMs (e2e, Redis)', () => {
     stream = new HeartbeatStream(redis, new MetricsService(), { INGEST_BACKLOG_MAX: 1_000_000 } as NinefoldConfig);
   });
 
-  afterAll(() => redis.onModuleDestroy());
+  afterAll(() => redis.onApplicationShutdown());
 
   it('is the oldest entry not yet delivered or applied, whatever is still to be written to Postgres', async () => {
     const conn = redis.client;

@@ -116,7 +116,7 @@ describe('live events gateway (e2e)', () => {
       expect(client.events.filter((e) => e.event === 'slo.update').map((e) => e.payload.name)).toEqual(messages.filter((m) => m.payload.service === 'packed').map((m) => m.payload.name));
       expect(got[0].payload).toEqual({ service: 'packed', name: 'slo-0', at });
     } finally {
-      await redis.onModuleDestroy();
+      await redis.onApplicationShutdown();
     }
   });
 });

@@ -1,4 +1,4 @@
-import { Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { InjectConfig } from '../config/config.module.js';
 import type { NinefoldConfig } from '../config/env.schema.js';
@@ -6,7 +6,7 @@ import { PrismaClient } from './generated/client.js';
 
 /** The one Prisma client of a process (driver adapter `pg`, no native engine). */
 @Injectable()
-export class PrismaService extends PrismaClient implements OnModuleDestroy {
+export class PrismaService extends PrismaClient implements OnApplicationShutdown {
   constructor(@InjectConfig() config: NinefoldConfig) {
     super({
       adapter: new PrismaPg({
@@ -18,7 +18,7 @@ export class PrismaService extends PrismaClient implements OnModuleDestroy {
     });
   }
 
-  async onModuleDestroy(): Promise<void> {
+  async onApplicationShutdown(): Promise<void> {
     await this.$disconnect();
   }
 }

@@ -1,4 +1,4 @@
-import { Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import pg from 'pg';
 import { InjectConfig } from '../config/config.module.js';
 import type { NinefoldConfig } from '../config/env.schema.js';
@@ -11,7 +11,7 @@ import type { NinefoldConfig } from '../config/env.schema.js';
  * {@link PrismaService}.
  */
 @Injectable()
-export class SqlPool implements OnModuleDestroy {
+export class SqlPool implements OnApplicationShutdown {
   readonly pool: pg.Pool;
 
   constructor(@InjectConfig() config: NinefoldConfig) {
@@ -42,7 +42,8 @@ export class SqlPool implements OnModuleDestroy {
     }
   }
 
-  async onModuleDestroy(): Promise<void> {
+  /** In the last phase of shutdown, once the consumers stopped (as RedisService). */
+  async onApplicationShutdown(): Promise<void> {
     await this.pool.end();
   }
 }

@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Redis, type RedisOptions } from 'ioredis';
 import { InjectConfig } from '../config/config.module.js';
 import type { NinefoldConfig } from '../config/env.schema.js';
@@ -10,7 +10,7 @@ import type { NinefoldConfig } from '../config/env.schema.js';
  * share one Redis.
  */
 @Injectable()
-export class RedisService implements OnModuleDestroy {
+export class RedisService implements OnApplicationShutdown {
   private readonly logger = new Logger(RedisService.name);
   private readonly connections: Redis[] = [];
   readonly client: Redis;
@@ -52,7 +52,12 @@ export class RedisService implements OnModuleDestroy {
     return conn;
   }
 
-  async onModuleDestroy(): Promise<void> {
+  /**
+   * Closed in the last phase of shutdown, after every consumer stopped in
+   * its own shutdown hook (global modules come last): a drain still writing
+   * when its connection closes would leave its chunk pending for a retry.
+   */
+  async onApplicationShutdown(): Promise<void> {
     // QUIT lets pending replies arrive; a connection that is not up would queue it forever.
     await Promise.all(
       this.connections.map(async (c) => {
