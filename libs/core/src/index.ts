@@ -22,6 +22,7 @@ export * from './metrics/route-tally.js';
 export * from './queues/queues.js';
 export * from './redis/redis.service.js';
 export * from './redis/stream-group.js';
+export * from './redis/write-behind.js';
 export * from './errors/dependency-errors.js';
 export * from './queues/queues.module.js';
 export * from './lifecycle/shutdown.js';

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { consume, MetricsService, RedisService, TtlCache } from '#core';
+import { consume, MetricsService, RedisService, TtlCache, WriteBehind } from '#core';
 import type { Heartbeat } from './heartbeat.js';
 import { deregisteredKey } from './registry.service.js';
 import { HeartbeatStream, type IngestEntry, toIngestEntry } from './heartbeat-stream.js';
@@ -44,16 +44,12 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
   private running = false;
   private loop: Promise<void> | null = null;
   private live!: InstanceStore;
-  /** Chunks applied to live state and waiting to be written to Postgres, in order ({@link handleRead}). */
-  private writeQueue: { chunk: IngestEntry[]; live: Applied; heartbeats: number; readStartedMs: number | null }[] = [];
-  /** Stream ids in {@link writeQueue} or being written. */
-  private readonly queued = new Set<string>();
-  private queuedHeartbeats = 0;
-  private writerRunning = false;
-  /** The current (or last) writer, awaited at shutdown. */
-  private writing: Promise<void> = Promise.resolve();
-  private writeFailure: unknown = null;
-  private progressWaiters: (() => void)[] = [];
+  /** Chunks applied to live state, written to Postgres and acknowledged while the next reads are applied ({@link handleRead}). */
+  private readonly writer = new WriteBehind<QueuedChunk>({
+    write: ([next]) => this.writeChunk(next),
+    maxWeight: MAX_QUEUED_HEARTBEATS,
+    itemsPerWrite: 1,
+  });
 
   constructor(
     private readonly redis: RedisService,
@@ -88,7 +84,7 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
   async onApplicationShutdown(): Promise<void> {
     this.running = false;
     await this.loop;
-    await this.writing;
+    await this.writer.settled();
   }
 
   /** Forgets what is cached of an instance (it was deregistered or changed by the API). */
@@ -110,16 +106,16 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
       readNewWhileFailing: true,
       // Acknowledged by persistQueued once written.
       handle: (raw) => this.handleRead(raw.map(toIngestEntry)),
-      backgroundFailure: () => this.takeWriteFailure(),
-      inFlight: (id) => this.queued.has(id),
+      backgroundFailure: () => this.writer.takeFailure(),
+      inFlight: (id) => this.writer.holds(id),
     });
   }
 
   /**
    * One read of the stream: each chunk applied to live state and marked
    * applied (so failure detection may judge silence past it), then queued for
-   * {@link persistQueued}, which writes chunks to Postgres and acknowledges
-   * them while the next reads are applied.
+   * the writer, which writes chunks to Postgres and acknowledges them while
+   * the next reads are applied.
    *
    * Failure detection judges silence only up to the oldest heartbeat not yet
    * applied, and writing heartbeats to Postgres takes far longer than applying
@@ -127,78 +123,26 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
    * whole write (seconds under load). Beyond {@link MAX_QUEUED_HEARTBEATS}
    * waiting to be written, a read waits for the writer, and the backlog stays
    * in the stream. A failed write is reported to {@link consume} at its next
-   * round ({@link takeWriteFailure}), which then retries what is pending;
-   * entries still queued are not read again meanwhile (`inFlight`).
+   * round, which then retries what is pending (see {@link WriteBehind}).
    */
   private async handleRead(entries: IngestEntry[]): Promise<void> {
     const startedMs = performance.now();
-    const parts = chunks(entries.filter((e) => !this.queued.has(e.streamId)));
+    const parts = chunks(entries.filter((e) => !this.writer.holds(e.streamId)));
     for (const [i, chunk] of parts.entries()) {
       const live = await this.applyLive(chunk);
       await this.stream.markApplied(this.conn, chunk.map((e) => e.streamId));
       // Queued at once: the writer starts on it while the next chunk is applied.
-      const heartbeats = heartbeatCount(chunk);
-      for (const e of chunk) this.queued.add(e.streamId);
-      this.writeQueue.push({ chunk, live, heartbeats, readStartedMs: i === parts.length - 1 ? startedMs : null });
-      this.queuedHeartbeats += heartbeats;
-      if (!this.writerRunning) {
-        this.writerRunning = true;
-        this.writing = this.persistQueued();
-      }
+      const readStartedMs = i === parts.length - 1 ? startedMs : null;
+      this.writer.push(chunk.map((e) => e.streamId), { chunk, live, readStartedMs }, heartbeatCount(chunk));
     }
-    while (this.queuedHeartbeats > MAX_QUEUED_HEARTBEATS && this.writerRunning) await this.writerProgress();
+    await this.writer.room();
   }
 
-  /** The last write failure not yet reported, cleared (for {@link consume}'s `backgroundFailure`). */
-  private takeWriteFailure(): unknown {
-    const err = this.writeFailure;
-    this.writeFailure = null;
-    return err;
-  }
-
-  /**
-   * Writes queued chunks to Postgres in order, acknowledging each; stops when
-   * the queue is empty (clearing {@link writerRunning} in the same step, so a
-   * chunk queued after that starts a new writer) or at the first failure, whose
-   * chunk and those behind it stay pending for {@link consume}'s retry. Never
-   * rejects.
-   */
-  private async persistQueued(): Promise<void> {
-    for (;;) {
-      const next = this.writeQueue.shift();
-      if (next === undefined) {
-        this.writerRunning = false;
-        return;
-      }
-      const ids = next.chunk.map((e) => e.streamId);
-      try {
-        await this.persist(next.chunk, next.live);
-        await this.stream.acknowledge(this.redis.client, ids);
-        if (next.readStartedMs !== null) this.metrics.drainSeconds.observe((performance.now() - next.readStartedMs) / 1000);
-      } catch (err) {
-        this.writeFailure = err;
-        for (const q of [next, ...this.writeQueue]) for (const e of q.chunk) this.queued.delete(e.streamId);
-        this.writeQueue = [];
-        this.queuedHeartbeats = 0;
-        this.writerRunning = false;
-        return;
-      } finally {
-        this.tellProgress();
-      }
-      for (const id of ids) this.queued.delete(id);
-      this.queuedHeartbeats -= next.heartbeats;
-    }
-  }
-
-  /** Resolves when the writer finished a chunk (or stopped). */
-  private writerProgress(): Promise<void> {
-    return new Promise((resolve) => this.progressWaiters.push(resolve));
-  }
-
-  private tellProgress(): void {
-    const waiters = this.progressWaiters;
-    this.progressWaiters = [];
-    for (const w of waiters) w();
+  /** A chunk written to Postgres and acknowledged (its entries deleted, their applied marks dropped). */
+  private async writeChunk({ chunk, live, readStartedMs }: QueuedChunk): Promise<void> {
+    await this.persist(chunk, live);
+    await this.stream.acknowledge(this.redis.client, chunk.map((e) => e.streamId));
+    if (readStartedMs !== null) this.metrics.drainSeconds.observe((performance.now() - readStartedMs) / 1000);
   }
 
   /**
@@ -423,4 +367,11 @@ function samePlacement(a: InstancePlacement, b: InstancePlacement): boolean {
 interface Applied {
   instances: Map<string, KnownInstance>;
   rolesChanged: Set<string>;
+}
+
+/** A chunk applied to live state, waiting to be written; the read that queued it last times the drain (`readStartedMs`). */
+interface QueuedChunk {
+  chunk: IngestEntry[];
+  live: Applied;
+  readStartedMs: number | null;
 }
