@@ -11,7 +11,7 @@ import { GossipEvidenceStore } from './gossip-evidence.js';
 import { applyBeats, isFlapping } from './detection.js';
 import { emptyFlapState } from './flap-detector.js';
 import { newRecord, timings } from './instance-state.js';
-import { type InstancePlacement, InstanceStore } from './instance-store.js';
+import { type InstancePlacement, InstanceStore, type Touch } from './instance-store.js';
 import { type InstanceChange, instanceChange } from './state-changes.service.js';
 
 /** Stream entries (requests) read per round; small requests are many, so read many at once. */
@@ -247,24 +247,26 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
         slot.beats.push({ receivedMs: e.receivedMs, h });
       }
     }
-    // Fast path: instances heartbeating as before (fixed detector, one status, no role, same placement).
+    // Fast path: instances heartbeating as before (fixed detector, one status, no role, same placement), in a few script calls.
     const full: string[] = [];
-    await Promise.all(
-      [...byInstance].map(async ([id, { known, beats }]) => {
-        const status = beats[0].h.status;
-        const plain =
-          known.detector === 'fixed' &&
-          !moved.has(id) &&
-          status !== 'down' &&
-          beats.every(({ h }) => h.status === status && h.role === undefined && h.term === undefined && (h.intervalSeconds ?? known.intervalSeconds) === known.intervalSeconds);
-        if (plain) {
-          const t = timings(known.intervalSeconds, known.ttlSeconds, known.graceSeconds);
-          const last = Math.max(...beats.map((b) => b.receivedMs));
-          if (await this.live.touch(id, last, status, t.ttlMs, t.graceMs)) return;
-        }
+    const touches: Touch[] = [];
+    for (const [id, { known, beats }] of byInstance) {
+      const status = beats[0].h.status;
+      const plain =
+        known.detector === 'fixed' &&
+        !moved.has(id) &&
+        status !== 'down' &&
+        beats.every(({ h }) => h.status === status && h.role === undefined && h.term === undefined && (h.intervalSeconds ?? known.intervalSeconds) === known.intervalSeconds);
+      if (!plain) {
         full.push(id);
-      }),
-    );
+        continue;
+      }
+      const t = timings(known.intervalSeconds, known.ttlSeconds, known.graceSeconds);
+      let last = 0;
+      for (const b of beats) if (b.receivedMs > last) last = b.receivedMs;
+      touches.push({ id, seenMs: last, status, ttlMs: t.ttlMs, graceMs: t.graceMs });
+    }
+    full.push(...(await this.live.touchMany(touches)));
     const rolesChanged = new Set<string>();
     const { conflicts } = await this.live.updateEach<InstanceChange>(
       full,

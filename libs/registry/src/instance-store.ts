@@ -68,23 +68,46 @@ if d > 0 then redis.call('ZADD', KEYS[2], d, ARGV[2]) else redis.call('ZREM', KE
 if ARGV[4] ~= '' then redis.call('XADD', KEYS[3], '*', 'c', ARGV[4]) end
 return 1`;
 
-// The common case, a live instance heartbeating as before: move lastSeen and
-// the deadline without reading the hash first. Anything else (another state,
-// status or timing, a probe round, a partition) returns 0 and the caller
-// takes the full read-decide-compare-and-set path.
-const TOUCH_LUA = `
-local h = redis.call('HMGET', KEYS[1], 'st', 'hs', 'pr', 'pt', 'ttl', 'gr', 'seen')
-if h[1] ~= 'UP' or h[2] ~= ARGV[3] or (h[3] and h[3] ~= '') or h[4] == '1' or h[5] ~= ARGV[4] or h[6] ~= ARGV[5] then return 0 end
-local seen = tonumber(ARGV[2])
-if tonumber(h[7] or '0') >= seen then return 1 end
-local dl = seen + tonumber(ARGV[4])
-redis.call('HSET', KEYS[1], 'seen', seen, 'dl', dl)
-redis.call('HINCRBY', KEYS[1], 'v', 1)
-redis.call('ZADD', KEYS[2], dl, ARGV[1])
-return 1`;
+// The common case, live instances heartbeating as before: move lastSeen and
+// the deadline without reading the hash first, for many instances in one
+// call (KEYS[1] the deadlines, then one hash per instance; five ARGV per
+// instance: id, seen, status, ttl, grace). Anything else (another state,
+// status or timing, a probe round, a partition) is left alone and its
+// position (1-based) returned: the caller takes the full
+// read-decide-compare-and-set path for those.
+const TOUCH_MANY_LUA = `
+local others = {}
+for i = 2, #KEYS do
+  local a = (i - 2) * 5
+  local h = redis.call('HMGET', KEYS[i], 'st', 'hs', 'pr', 'pt', 'ttl', 'gr', 'seen')
+  if h[1] ~= 'UP' or h[2] ~= ARGV[a + 3] or (h[3] and h[3] ~= '') or h[4] == '1' or h[5] ~= ARGV[a + 4] or h[6] ~= ARGV[a + 5] then
+    others[#others + 1] = i - 1
+  else
+    local seen = tonumber(ARGV[a + 2])
+    if tonumber(h[7] or '0') < seen then
+      local dl = seen + tonumber(ARGV[a + 4])
+      redis.call('HSET', KEYS[i], 'seen', seen, 'dl', dl)
+      redis.call('HINCRBY', KEYS[i], 'v', 1)
+      redis.call('ZADD', KEYS[1], dl, ARGV[a + 1])
+    end
+  end
+end
+return others`;
+
+/** Instances per touch script call: a few milliseconds of Redis at most, so the api's appends do not wait long behind one. */
+const TOUCH_PER_CALL = 200;
+
+/** A heartbeat for {@link InstanceStore.touchMany}. */
+export interface Touch {
+  id: string;
+  seenMs: number;
+  status: HeartbeatStatus;
+  ttlMs: number;
+  graceMs: number;
+}
 
 type CasClient = Redis & {
-  nfInstanceTouch(hash: string, deadlines: string, id: string, seenMs: number, status: string, ttlMs: number, graceMs: number): Promise<number>;
+  nfInstanceTouchMany(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<number[]>;
   nfInstanceCas(hash: string, deadlines: string, transitions: string, expected: string, id: string, deadline: number, changes: string, ...fields: (string | number)[]): Promise<number>;
 };
 
@@ -144,13 +167,24 @@ export class InstanceStore {
   }
 
   /**
-   * A heartbeat of an instance that is UP and reports the same status and
-   * timings as before: one script call, no read. False when the instance is
-   * in any other situation; then apply the heartbeat through {@link load} and
-   * {@link compareAndSet}.
+   * Heartbeats of instances that are UP and report the same status and
+   * timings as before: one script call per {@link TOUCH_PER_CALL} instances,
+   * no read. Returns the ids of those in any other situation, left alone:
+   * apply their heartbeats through {@link load} and {@link compareAndSet}.
    */
-  async touch(id: string, seenMs: number, status: HeartbeatStatus, ttlMs: number, graceMs: number): Promise<boolean> {
-    return (await this.client.nfInstanceTouch(this.hashKey(id), this.deadlinesKey, id, seenMs, status, ttlMs, graceMs)) === 1;
+  async touchMany(touches: Touch[]): Promise<string[]> {
+    const calls: Promise<string[]>[] = [];
+    for (let i = 0; i < touches.length; i += TOUCH_PER_CALL) {
+      const part = touches.slice(i, i + TOUCH_PER_CALL);
+      const keys = [this.deadlinesKey];
+      const args: (string | number)[] = [];
+      for (const t of part) {
+        keys.push(this.hashKey(t.id));
+        args.push(t.id, t.seenMs, t.status, t.ttlMs, t.graceMs);
+      }
+      calls.push(this.client.nfInstanceTouchMany(keys.length, ...keys, ...args).then((others) => others.map((n) => part[n - 1].id)));
+    }
+    return (await Promise.all(calls)).flat();
   }
 
   /** Just the state and reported status of each instance (what service states are computed from), in one round trip. */
@@ -309,6 +343,6 @@ function decode(id: string, h: Record<string, string>): StoredInstance | null {
 
 function withScripts(conn: Redis): CasClient {
   if (!('nfInstanceCas' in conn)) conn.defineCommand('nfInstanceCas', { numberOfKeys: 3, lua: CAS_LUA });
-  if (!('nfInstanceTouch' in conn)) conn.defineCommand('nfInstanceTouch', { numberOfKeys: 2, lua: TOUCH_LUA });
+  if (!('nfInstanceTouchMany' in conn)) conn.defineCommand('nfInstanceTouchMany', { lua: TOUCH_MANY_LUA });
   return conn as CasClient;
 }
