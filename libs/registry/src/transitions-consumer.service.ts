@@ -1,12 +1,14 @@
 import { hostname } from 'node:os';
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { consume, RedisService, StreamGroup } from '#core';
+import { consume, RedisService, StreamGroup, WriteBehind } from '#core';
 import { ClusterWatch } from './cluster-watch.service.js';
 import { InstanceStore } from './instance-store.js';
 import { type InstanceChange, StateChanges } from './state-changes.service.js';
 
 const READ_COUNT = 500;
+/** Changes announced and not yet recorded beyond which a read waits for the recorder. */
+const MAX_UNRECORDED_CHANGES = 20_000;
 
 /**
  * Drains the transitions outbox (written atomically with each state change
@@ -14,6 +16,14 @@ const READ_COUNT = 500;
  * signals and cluster checks. An entry is acknowledged only after all of that
  * succeeded, so a Postgres outage delays the history, it does not lose it;
  * detection itself goes on in Redis meanwhile.
+ *
+ * Each read is announced (`instance.state`) at once and recorded behind it
+ * ({@link WriteBehind}): a thousand instances failing together reach live
+ * views without waiting for the history and service states of the first
+ * reads, and a recorder that fell behind records what waits in one go (one
+ * service re-evaluation per service, not one per read). While Postgres is
+ * down, new changes are still read and announced between retries, and
+ * recorded once it is back.
  */
 @Injectable()
 export class TransitionsConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -24,6 +34,11 @@ export class TransitionsConsumer implements OnApplicationBootstrap, OnApplicatio
   private running = false;
   private loop: Promise<void> | null = null;
   private readonly announced = new Set<string>();
+  private readonly recorder = new WriteBehind<{ ids: string[]; changes: InstanceChange[] }>({
+    write: (reads) => this.record(reads),
+    maxWeight: MAX_UNRECORDED_CHANGES,
+    itemsPerWrite: Number.POSITIVE_INFINITY,
+  });
 
   constructor(
     private readonly redis: RedisService,
@@ -43,6 +58,7 @@ export class TransitionsConsumer implements OnApplicationBootstrap, OnApplicatio
   async onApplicationShutdown(): Promise<void> {
     this.running = false;
     await this.loop;
+    await this.recorder.settled();
   }
 
   private run(): Promise<void> {
@@ -54,18 +70,34 @@ export class TransitionsConsumer implements OnApplicationBootstrap, OnApplicatio
       running: () => this.running,
       logger: this.logger,
       what: 'recording state changes',
-      handle: async (entries, ack) => {
-        const batch = entries.map((e) => ({ id: e.id, changes: JSON.parse(e.fields.c) as InstanceChange[] }));
-        const changes = batch.flatMap((e) => e.changes);
+      // Announcing needs only Redis: while Postgres is down, new changes are still announced between retries of the history.
+      readNewWhileFailing: true,
+      handle: async (entries) => {
+        // Entries still with the recorder (taken over again after a long Postgres write) are not recorded twice.
+        const batch = entries.filter((e) => !this.recorder.holds(e.id)).map((e) => ({ id: e.id, changes: JSON.parse(e.fields.c) as InstanceChange[] }));
+        if (batch.length === 0) return;
         // Live views first; an entry retried after a Postgres failure is not announced twice by this consumer.
         const fresh = batch.filter((e) => !this.announced.has(e.id));
         await this.changes.announce(fresh.flatMap((e) => e.changes));
         for (const e of fresh) this.announced.add(e.id);
-        await this.changes.record(changes);
-        for (const e of entries) this.announced.delete(e.id);
-        await this.clusters.evaluate([...new Set(changes.map((c) => c.serviceId))], Date.now());
-        await ack(entries.map((e) => e.id));
+        const ids = batch.map((e) => e.id);
+        const changes = batch.flatMap((e) => e.changes);
+        this.recorder.push(ids, { ids, changes }, changes.length);
+        await this.recorder.room();
       },
+      backgroundFailure: () => this.recorder.takeFailure(),
+      inFlight: (id) => this.recorder.holds(id),
     });
+  }
+
+  /** History, signals, service states and cluster checks of announced reads; then their entries are acknowledged. */
+  private async record(reads: { ids: string[]; changes: InstanceChange[] }[]): Promise<void> {
+    const ids = reads.flatMap((r) => r.ids);
+    const changes = reads.flatMap((r) => r.changes);
+    await this.changes.record(changes);
+    for (const id of ids) this.announced.delete(id);
+    await this.clusters.evaluate([...new Set(changes.map((c) => c.serviceId))], Date.now());
+    // Not over the blocking read's connection, where it would wait for the read.
+    await this.group.acknowledge(this.redis.client, ids);
   }
 }

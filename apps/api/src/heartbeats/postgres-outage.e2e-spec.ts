@@ -1,3 +1,4 @@
+import { io, type Socket } from 'socket.io-client';
 import type { TestDatabase } from '../../../../test/support/database.js';
 import type { HttpClient } from '../../../../test/support/http.js';
 import { type Stack, startStack } from '../../../../test/support/stack.js';
@@ -68,7 +69,7 @@ describe('heartbeats through a Postgres outage (e2e)', () => {
     expect(inst.rows[0].state).toBe('DOWN');
   });
 
-  it('judges silence during the outage: an instance that stops heartbeating goes DOWN while Postgres is still down', async () => {
+  it('judges silence during the outage: an instance that stops heartbeating goes DOWN while Postgres is still down, and live views are told', async () => {
     const beat = (instance: string) => admin.post('/api/v1/heartbeats', { service: 'ship', instance, intervalSeconds: 1 });
     const states = async () => {
       const r = await admin.get('/api/v1/discovery/ship?all=true');
@@ -76,6 +77,13 @@ describe('heartbeats through a Postgres outage (e2e)', () => {
     };
     for (const i of ['s-1', 's-2', 's-3']) expect((await beat(i)).status).toBe(202);
     await until(states, (s) => s['s-1'] === 'UP' && s['s-2'] === 'UP' && s['s-3'] === 'UP', 10_000);
+    // A live view, subscribed before the outage.
+    const socket: Socket = io(stack.api.url, { path: '/ws', transports: ['websocket'], reconnection: false, auth: { token: stack.adminKey } });
+    const told: { id: string; state: string }[] = [];
+    socket.on('instance.state', (p: { service: string; id: string; state: string }) => p.service === 'ship' && told.push({ id: p.id, state: p.state }));
+    await new Promise<void>((resolve, reject) => socket.once('connect', () => resolve()).once('connect_error', reject));
+    const ack = (await socket.timeout(10_000).emitWithAck('subscribe', { rooms: ['service:ship'] })) as { ok: boolean };
+    expect(ack.ok).toBe(true);
 
     await pg.cut();
     let beating = true;
@@ -90,7 +98,11 @@ describe('heartbeats through a Postgres outage (e2e)', () => {
     try {
       const during = await until(states, (s) => s['s-2'] === 'DOWN', 20_000);
       expect(during).toMatchObject({ 's-1': 'UP', 's-2': 'DOWN', 's-3': 'UP' });
+      // The SUSPECT and DOWN changes are announced although their history cannot be written yet.
+      await until(async () => told, (t) => t.some((e) => e.id === 's-2' && e.state === 'DOWN'), 10_000);
+      expect(told.filter((e) => e.id === 's-2').map((e) => e.state)).toEqual(['SUSPECT', 'DOWN']);
     } finally {
+      socket.close();
       beating = false;
       await others;
       await pg.restore();
