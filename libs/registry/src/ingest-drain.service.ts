@@ -14,8 +14,15 @@ import { newRecord, timings } from './instance-state.js';
 import { type InstancePlacement, InstanceStore, type Touch } from './instance-store.js';
 import { type InstanceChange, instanceChange } from './state-changes.service.js';
 
-/** Stream entries (requests) read per round; small requests are many, so read many at once. */
+/** Stream entries (requests) read per round at most; small requests are many, so read many at once. */
 const READ_COUNT = 1000;
+/**
+ * Heartbeats one read aims at: entries hold 1 to 1,000 heartbeats, so a read
+ * of {@link READ_COUNT} large ones would hold a million, and on a slow
+ * machine take longer to write than a pending entry may stay idle before
+ * another worker takes it over as abandoned (30 s).
+ */
+const READ_HEARTBEATS = 20_000;
 /** Heartbeats processed (and written to Postgres) together: large enough to amortise round trips, small enough for one statement. */
 const CHUNK_HEARTBEATS = 20_000;
 const BLOCK_MS = 1000;
@@ -44,6 +51,8 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
   private running = false;
   private loop: Promise<void> | null = null;
   private live!: InstanceStore;
+  /** Entries the next read asks for: about {@link READ_HEARTBEATS} heartbeats at the size of the last read's entries. */
+  private readCount = READ_COUNT;
   /** Chunks applied to live state, written to Postgres and acknowledged while the next reads are applied ({@link handleRead}). */
   private readonly writer = new WriteBehind<QueuedChunk>({
     write: ([next]) => this.writeChunk(next),
@@ -96,7 +105,7 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
     return consume(this.stream.group, {
       conn: this.conn,
       consumer: this.consumer,
-      count: READ_COUNT,
+      count: () => this.readCount,
       blockMs: BLOCK_MS,
       running: () => this.running,
       logger: this.logger,
@@ -127,6 +136,8 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
    */
   private async handleRead(entries: IngestEntry[]): Promise<void> {
     const startedMs = performance.now();
+    const perEntry = heartbeatCount(entries) / Math.max(1, entries.length);
+    this.readCount = Math.max(10, Math.min(READ_COUNT, Math.round(READ_HEARTBEATS / Math.max(1, perEntry))));
     const parts = chunks(entries.filter((e) => !this.writer.holds(e.streamId)));
     for (const [i, chunk] of parts.entries()) {
       const live = await this.applyLive(chunk);

@@ -56,8 +56,12 @@ export interface ConsumeOptions {
   /** A connection of its own: XREADGROUP BLOCK holds it. */
   conn: Redis;
   consumer: string;
-  /** Entries per read. */
-  count: number;
+  /**
+   * Entries per read, or a function asked before each read (the heartbeat
+   * drain reads fewer entries when they hold many heartbeats, so what one
+   * read holds is written well within `abandonedAfterMs`).
+   */
+  count: number | (() => number);
   blockMs: number;
   /** Keep going while this says so (checked between rounds). */
   running: () => boolean;
@@ -101,6 +105,7 @@ export async function consume(group: StreamGroup, o: ConsumeOptions): Promise<vo
   const claimEveryMs = o.claimEveryMs ?? 15_000;
   const abandonedAfterMs = o.abandonedAfterMs ?? 30_000;
   const ack = (ids: string[]) => group.acknowledge(o.conn, ids);
+  const count = typeof o.count === 'number' ? () => o.count as number : o.count;
   let ready = false;
   let retryOwn = true;
   let lastClaim = 0;
@@ -120,17 +125,17 @@ export async function consume(group: StreamGroup, o: ConsumeOptions): Promise<vo
       const own = retryOwn && (!o.readNewWhileFailing || ownTurn);
       if (o.readNewWhileFailing && retryOwn) ownTurn = !ownTurn;
       if (own) {
-        entries = await group.readOwnPending(o.conn, o.consumer, o.count);
+        entries = await group.readOwnPending(o.conn, o.consumer, count());
         const inFlight = o.inFlight;
         if (inFlight) entries = entries.filter((e) => !inFlight(e.id));
         if (entries.length === 0) retryOwn = false;
       }
       if (entries.length === 0 && Date.now() - lastClaim > claimEveryMs) {
         lastClaim = Date.now();
-        entries = await group.claimAbandoned(o.conn, o.consumer, abandonedAfterMs, o.count);
+        entries = await group.claimAbandoned(o.conn, o.consumer, abandonedAfterMs, count());
         if (entries.length > 0) o.logger.warn({ entries: entries.length }, `${o.what}: took over entries a stopped consumer had not finished`);
       }
-      if (entries.length === 0) entries = await group.read(o.conn, o.consumer, o.count, o.blockMs);
+      if (entries.length === 0) entries = await group.read(o.conn, o.consumer, count(), o.blockMs);
       if (entries.length > 0) await o.handle(entries, ack);
       failures = 0;
     } catch (err) {
