@@ -95,12 +95,21 @@ export class IngestRepository {
    * entries ingested, in one transaction. Entries already ingested (a stream
    * entry redelivered after a worker died between commit and ack) are
    * skipped, so nothing is counted twice. Returns how many heartbeats were written.
+   *
+   * The marks come first (`ON CONFLICT DO NOTHING RETURNING`): a second
+   * writer of the same entries at the same time (a worker that took them
+   * over while the first still held them) waits on their rows until the
+   * first commits, then skips them. Reading the marks first would let both
+   * see none and both write.
    */
   async writeEntries(entries: IngestEntry[], idOf: (h: Heartbeat) => KnownInstance | undefined): Promise<number> {
     return this.sql.transaction(async (tx) => {
-      const { rows } = await tx.query<{ stream_id: string }>('SELECT stream_id FROM ingested_batches WHERE stream_id = ANY($1::text[])', [entries.map((e) => e.streamId)]);
-      const done = new Set(rows.map((r) => r.stream_id));
-      const fresh = entries.filter((e) => !done.has(e.streamId));
+      const { rows } = await tx.query<{ stream_id: string }>(
+        'INSERT INTO ingested_batches (stream_id, count) SELECT * FROM unnest($1::text[], $2::int[]) ON CONFLICT DO NOTHING RETURNING stream_id',
+        [entries.map((e) => e.streamId), entries.map((e) => e.heartbeats.length)],
+      );
+      const claimed = new Set(rows.map((r) => r.stream_id));
+      const fresh = entries.filter((e) => claimed.has(e.streamId));
       if (fresh.length === 0) return 0;
 
       const hb = { instance: [] as string[], received: [] as string[], sent: [] as (string | null)[], status: [] as string[], via: [] as (string | null)[] };
@@ -152,10 +161,6 @@ export class IngestRepository {
       }
       await insertHeartbeats(tx, hb);
       await upsertRollups(tx, [...requests.values()], [...deps.values()], [...limited.values()]);
-      await tx.query('INSERT INTO ingested_batches (stream_id, count) SELECT * FROM unnest($1::text[], $2::int[]) ON CONFLICT DO NOTHING', [
-        fresh.map((e) => e.streamId),
-        fresh.map((e) => e.heartbeats.length),
-      ]);
       return hb.instance.length;
     });
   }
