@@ -117,6 +117,7 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
       handle: (raw) => this.handleRead(raw.map(toIngestEntry)),
       backgroundFailure: () => this.writer.takeFailure(),
       inFlight: (id) => this.writer.holds(id),
+      held: { ids: () => this.writer.heldIds(), conn: this.redis.client },
     });
   }
 

@@ -87,6 +87,7 @@ export class TransitionsConsumer implements OnApplicationBootstrap, OnApplicatio
       },
       backgroundFailure: () => this.recorder.takeFailure(),
       inFlight: (id) => this.recorder.holds(id),
+      held: { ids: () => this.recorder.heldIds(), conn: this.redis.client },
     });
   }
 

@@ -46,6 +46,15 @@ export class StreamGroup {
     return res[1].filter((e): e is [string, string[]] => e[1] !== null).map(([id, f]) => ({ id, fields: toFields(f) }));
   }
 
+  /**
+   * Resets the idle time of entries `consumer` still works on (XCLAIM to
+   * itself, JUSTID: no delivery counted), so that no other consumer takes
+   * them over as abandoned meanwhile. Ids no longer pending are skipped.
+   */
+  async keepClaimed(conn: Redis, consumer: string, ids: string[]): Promise<void> {
+    for (let i = 0; i < ids.length; i += 1000) await conn.xclaim(this.key, this.group, consumer, 0, ...ids.slice(i, i + 1000), 'JUSTID');
+  }
+
   async acknowledge(conn: Redis, ids: string[]): Promise<void> {
     if (ids.length === 0) return;
     await conn.multi().xack(this.key, this.group, ...ids).xdel(this.key, ...ids).exec();
@@ -91,6 +100,13 @@ export interface ConsumeOptions {
   backgroundFailure?: () => unknown;
   /** Entries the handler still holds (`backgroundFailure`'s work): not read again as the consumer's own pending ones. */
   inFlight?: (id: string) => boolean;
+  /**
+   * The ids of the entries the handler still holds, and a connection that
+   * does not block: their idle time is reset every third of
+   * `abandonedAfterMs`, so however long their work takes, no other consumer
+   * takes them over (and does it again) while this one is alive.
+   */
+  held?: { ids: () => string[]; conn: Redis };
 }
 
 /**
@@ -112,43 +128,55 @@ export async function consume(group: StreamGroup, o: ConsumeOptions): Promise<vo
   let failures = 0;
   let lastWarn = 0;
   let ownTurn = true;
-  while (o.running()) {
-    try {
-      if (!ready) {
-        await group.ensure(o.conn);
-        ready = true;
+  const held = o.held;
+  const keepAlive = held
+    ? setInterval(() => {
+        const ids = held.ids();
+        if (ids.length > 0) void group.keepClaimed(held.conn, o.consumer, ids).catch(() => undefined);
+      }, abandonedAfterMs / 3)
+    : null;
+  keepAlive?.unref();
+  try {
+    while (o.running()) {
+      try {
+        if (!ready) {
+          await group.ensure(o.conn);
+          ready = true;
+        }
+        const background = o.backgroundFailure?.() ?? null;
+        if (background !== null) throw background;
+        let entries: StreamEntry[] = [];
+        // After a failure: own entries first, or every other round (until they are done) with readNewWhileFailing.
+        const own = retryOwn && (!o.readNewWhileFailing || ownTurn);
+        if (o.readNewWhileFailing && retryOwn) ownTurn = !ownTurn;
+        if (own) {
+          entries = await group.readOwnPending(o.conn, o.consumer, count());
+          const inFlight = o.inFlight;
+          if (inFlight) entries = entries.filter((e) => !inFlight(e.id));
+          if (entries.length === 0) retryOwn = false;
+        }
+        if (entries.length === 0 && Date.now() - lastClaim > claimEveryMs) {
+          lastClaim = Date.now();
+          entries = await group.claimAbandoned(o.conn, o.consumer, abandonedAfterMs, count());
+          if (entries.length > 0) o.logger.warn({ entries: entries.length }, `${o.what}: took over entries a stopped consumer had not finished`);
+        }
+        if (entries.length === 0) entries = await group.read(o.conn, o.consumer, count(), o.blockMs);
+        if (entries.length > 0) await o.handle(entries, ack);
+        failures = 0;
+      } catch (err) {
+        if (!o.running()) break; // shutting down: the connection was closed under a blocking read
+        failures++;
+        if (/NOGROUP/.test((err as Error).message)) ready = false;
+        if (failures === 1 || Date.now() - lastWarn > 10_000) {
+          lastWarn = Date.now();
+          o.logger.warn({ err: (err as Error).message, failures }, `${o.what} failed; retrying`);
+        }
+        retryOwn = true;
+        await new Promise((r) => setTimeout(r, Math.min(200 * failures, 2000)));
       }
-      const background = o.backgroundFailure?.() ?? null;
-      if (background !== null) throw background;
-      let entries: StreamEntry[] = [];
-      // After a failure: own entries first, or every other round (until they are done) with readNewWhileFailing.
-      const own = retryOwn && (!o.readNewWhileFailing || ownTurn);
-      if (o.readNewWhileFailing && retryOwn) ownTurn = !ownTurn;
-      if (own) {
-        entries = await group.readOwnPending(o.conn, o.consumer, count());
-        const inFlight = o.inFlight;
-        if (inFlight) entries = entries.filter((e) => !inFlight(e.id));
-        if (entries.length === 0) retryOwn = false;
-      }
-      if (entries.length === 0 && Date.now() - lastClaim > claimEveryMs) {
-        lastClaim = Date.now();
-        entries = await group.claimAbandoned(o.conn, o.consumer, abandonedAfterMs, count());
-        if (entries.length > 0) o.logger.warn({ entries: entries.length }, `${o.what}: took over entries a stopped consumer had not finished`);
-      }
-      if (entries.length === 0) entries = await group.read(o.conn, o.consumer, count(), o.blockMs);
-      if (entries.length > 0) await o.handle(entries, ack);
-      failures = 0;
-    } catch (err) {
-      if (!o.running()) break; // shutting down: the connection was closed under a blocking read
-      failures++;
-      if (/NOGROUP/.test((err as Error).message)) ready = false;
-      if (failures === 1 || Date.now() - lastWarn > 10_000) {
-        lastWarn = Date.now();
-        o.logger.warn({ err: (err as Error).message, failures }, `${o.what} failed; retrying`);
-      }
-      retryOwn = true;
-      await new Promise((r) => setTimeout(r, Math.min(200 * failures, 2000)));
     }
+  } finally {
+    if (keepAlive) clearInterval(keepAlive);
   }
 }
 

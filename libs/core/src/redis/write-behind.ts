@@ -50,6 +50,11 @@ export class WriteBehind<T> {
     return this.held.has(id);
   }
 
+  /** The entry ids queued or being written (for `consume`'s `held`). */
+  heldIds(): string[] {
+    return [...this.held];
+  }
+
   /** Weight queued or being written. */
   get queuedWeight(): number {
     return this.weight;

@@ -1,0 +1,76 @@
+import { uniqueRedisPrefix } from '../../../../test/support/database.js';
+import { testEnv } from '../../../../test/support/env.js';
+import { until } from '../../../../test/support/until.js';
+import type { NinefoldConfig } from '../config/env.schema.js';
+import { RedisService } from './redis.service.js';
+import { consume, StreamGroup } from './stream-group.js';
+import { WriteBehind } from './write-behind.js';
+
+const ABANDONED_AFTER_MS = 600;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Entries a consumer's handler still holds after `handle` returned (written
+ * behind, see WriteBehind) stay its own however long their work takes: no
+ * other consumer takes them over as abandoned while it is alive. Once it is
+ * gone, they are taken over as before.
+ */
+describe('consume with held entries (e2e, Redis)', () => {
+  let redis: RedisService;
+
+  beforeAll(() => {
+    redis = new RedisService({ REDIS_URL: testEnv().redisUrl, NINEFOLD_REDIS_PREFIX: uniqueRedisPrefix() } as NinefoldConfig);
+  });
+
+  afterAll(() => redis.onApplicationShutdown());
+
+  it('keeps held entries from being taken over as abandoned, and lets them go once the consumer stopped', async () => {
+    const group = new StreamGroup(redis.key('held', 'stream'), 'g');
+    await group.ensure(redis.client);
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push((await redis.client.xadd(group.key, '*', 'n', String(i))) as string);
+
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const writer = new WriteBehind<string[]>({
+      itemsPerWrite: 1,
+      maxWeight: Number.POSITIVE_INFINITY,
+      write: async ([batch]) => {
+        await gate; // a write far slower than the abandon time
+        await group.acknowledge(redis.client, batch);
+      },
+    });
+    let running = true;
+    const loop = consume(group, {
+      conn: redis.connect('held-reader', { maxRetriesPerRequest: null }),
+      consumer: 'a',
+      count: 10,
+      blockMs: 100,
+      running: () => running,
+      logger: { warn: () => undefined },
+      what: 'test',
+      abandonedAfterMs: ABANDONED_AFTER_MS,
+      handle: async (entries) => writer.push(entries.map((e) => e.id), entries.map((e) => e.id), entries.length),
+      backgroundFailure: () => writer.takeFailure(),
+      inFlight: (id) => writer.holds(id),
+      held: { ids: () => writer.heldIds(), conn: redis.client },
+    });
+    await until(async () => writer.heldIds(), (held) => held.length === 5, 5000);
+
+    // Over three times the abandon time: another consumer finds nothing to take over.
+    for (let i = 0; i < 10; i++) {
+      await sleep(200);
+      expect(await group.claimAbandoned(redis.client, 'b', ABANDONED_AFTER_MS, 10)).toEqual([]);
+    }
+
+    // The first consumer stops (as if it died) with its write unfinished: now they are taken over.
+    running = false;
+    await loop;
+    await sleep(ABANDONED_AFTER_MS + 100);
+    const taken = await group.claimAbandoned(redis.client, 'b', ABANDONED_AFTER_MS, 10);
+    expect(taken.map((e) => e.id)).toEqual(ids);
+
+    release();
+    await writer.settled();
+  });
+});
