@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { consume, MetricsService, RedisService, TtlCache, WriteBehind } from '#core';
+import { consume, InjectConfig, MetricsService, type NinefoldConfig, RedisService, TtlCache, WriteBehind } from '#core';
 import type { Heartbeat } from './heartbeat.js';
 import { deregisteredKey } from './registry.service.js';
 import { HeartbeatStream, type IngestEntry, toIngestEntry } from './heartbeat-stream.js';
@@ -68,6 +68,7 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
     private readonly clusters: ClusterWatch,
     private readonly gossip: GossipEvidenceStore,
     private readonly metrics: MetricsService,
+    @InjectConfig() private readonly config: NinefoldConfig,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -107,6 +108,8 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
       consumer: this.consumer,
       count: () => this.readCount,
       blockMs: BLOCK_MS,
+      abandonedAfterMs: this.config.WORKER_TAKEOVER_SECONDS * 1000,
+      claimEveryMs: (this.config.WORKER_TAKEOVER_SECONDS * 1000) / 2,
       running: () => this.running,
       logger: this.logger,
       what: 'heartbeat drain',

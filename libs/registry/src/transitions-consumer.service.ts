@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { consume, RedisService, StreamGroup, WriteBehind } from '#core';
+import { consume, InjectConfig, type NinefoldConfig, RedisService, StreamGroup, WriteBehind } from '#core';
 import { ClusterWatch } from './cluster-watch.service.js';
 import { InstanceStore } from './instance-store.js';
 import { type InstanceChange, StateChanges } from './state-changes.service.js';
@@ -45,6 +45,7 @@ export class TransitionsConsumer implements OnApplicationBootstrap, OnApplicatio
     store: InstanceStore,
     private readonly changes: StateChanges,
     private readonly clusters: ClusterWatch,
+    @InjectConfig() private readonly config: NinefoldConfig,
   ) {
     this.group = new StreamGroup(store.transitionsKey, 'apply');
   }
@@ -67,6 +68,8 @@ export class TransitionsConsumer implements OnApplicationBootstrap, OnApplicatio
       consumer: this.consumer,
       count: READ_COUNT,
       blockMs: 1000,
+      abandonedAfterMs: this.config.WORKER_TAKEOVER_SECONDS * 1000,
+      claimEveryMs: (this.config.WORKER_TAKEOVER_SECONDS * 1000) / 2,
       running: () => this.running,
       logger: this.logger,
       what: 'recording state changes',
