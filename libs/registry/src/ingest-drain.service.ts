@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { consume, InjectConfig, MetricsService, type NinefoldConfig, RedisService, TtlCache, WriteBehind } from '#core';
+import { consume, dependencyEndpoints, InjectConfig, MetricsService, type NinefoldConfig, RedisService, TtlCache, unavailableDependency, WriteBehind } from '#core';
 import type { Heartbeat } from './heartbeat.js';
 import { deregisteredKey } from './registry.service.js';
 import { HeartbeatStream, type IngestEntry, toIngestEntry } from './heartbeat-stream.js';
@@ -29,7 +29,6 @@ const BLOCK_MS = 1000;
 /** Heartbeats applied to live state and not yet written that stop the next read until the writer catches up. */
 const MAX_QUEUED_HEARTBEATS = 2 * CHUNK_HEARTBEATS;
 const LAST_SEEN_FLUSH_MS = 30_000;
-const KNOWN_TTL_MS = 60_000;
 const CAS_ATTEMPTS = 8;
 
 const nameKey = (service: string, instance: string) => `${service}/${instance}`;
@@ -95,6 +94,10 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
     this.running = false;
     await this.loop;
     await this.writer.settled();
+  }
+
+  private get knownTtlMs(): number {
+    return this.config.INGEST_INSTANCE_CACHE_SECONDS * 1000;
   }
 
   /** Forgets what is cached of an instance (it was deregistered or changed by the API). */
@@ -193,6 +196,8 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
   private async resolve(entries: IngestEntry[]): Promise<{ instances: Map<string, KnownInstance>; moved: Set<string> }> {
     const out = new Map<string, KnownInstance>();
     const missing = new Map<string, Heartbeat>();
+    /** What the cache held of missing instances after it expired: used while Postgres is down. */
+    const stale = new Map<string, KnownInstance>();
     const latest = new Map<string, Heartbeat>();
     const lastReceived = new Map<string, number>();
     for (const e of entries) {
@@ -201,9 +206,12 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
         latest.set(k, h);
         lastReceived.set(k, e.receivedMs);
         if (out.has(k) || missing.has(k)) continue;
-        const cached = this.known.get(k);
-        if (cached) out.set(k, cached);
-        else missing.set(k, h);
+        const cached = this.known.peek(k);
+        if (cached?.fresh) out.set(k, cached.value);
+        else {
+          missing.set(k, h);
+          if (cached) stale.set(k, cached.value);
+        }
       }
     }
     if (missing.size > 0) {
@@ -217,11 +225,17 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
       });
     }
     if (missing.size > 0) {
-      for (const inst of await this.repo.upsertInstances([...missing.values()])) {
-        const k = nameKey(inst.service, inst.name);
-        out.set(k, inst);
-        this.known.set(k, inst, KNOWN_TTL_MS);
+      let found: KnownInstance[];
+      try {
+        found = await this.repo.upsertInstances([...missing.values()]);
+        for (const inst of found) this.known.set(nameKey(inst.service, inst.name), inst, this.knownTtlMs);
+      } catch (err) {
+        // Postgres is down: instances this worker knew are applied as it knew them (nothing about them can change
+        // in Postgres meanwhile), so failure detection goes on for them however long the outage; new ones wait.
+        if (unavailableDependency(err, dependencyEndpoints(this.config.DATABASE_URL, this.config.REDIS_URL)) !== 'postgres' || [...missing.keys()].some((k) => !stale.has(k))) throw err;
+        found = [...missing.keys()].map((k) => stale.get(k)!);
       }
+      for (const inst of found) out.set(nameKey(inst.service, inst.name), inst);
     }
     // A heartbeat that reports another address, zone, region or interval updates the registry.
     const moved: KnownInstance[] = [];
@@ -239,7 +253,7 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
       if (next.address !== cur.address || next.port !== cur.port || next.zone !== cur.zone || next.region !== cur.region || next.intervalSeconds !== cur.intervalSeconds) {
         moved.push(next);
         out.set(k, next);
-        this.known.set(k, next, KNOWN_TTL_MS);
+        this.known.set(k, next, this.knownTtlMs);
       }
     }
     await this.repo.updatePlacement(moved);

@@ -20,6 +20,25 @@ describe('TtlCache', () => {
     expect(cache.get('missing')).toBeUndefined();
   });
 
+  it('peeks at a value after it expired, saying it is stale, until get, eviction or delete removes it', () => {
+    const c = clock();
+    const cache = new TtlCache<string, number>(2, c.now);
+    cache.set('a', 1, 100);
+    expect(cache.peek('a')).toEqual({ value: 1, fresh: true });
+    c.advance(100);
+    expect(cache.peek('a')).toEqual({ value: 1, fresh: false });
+    expect(cache.peek('a')).toEqual({ value: 1, fresh: false });
+    expect(cache.get('a')).toBeUndefined();
+    expect(cache.peek('a')).toBeUndefined();
+    cache.set('b', 2, 10);
+    cache.set('c', 3, 10);
+    cache.set('d', 4, 10); // evicts b
+    expect(cache.peek('b')).toBeUndefined();
+    cache.delete('c');
+    expect(cache.peek('c')).toBeUndefined();
+    expect(cache.peek('missing')).toBeUndefined();
+  });
+
   it('gives each entry its own ttl and restarts it on set', () => {
     const c = clock();
     const cache = new TtlCache<string, string>(10, c.now);

@@ -21,6 +21,16 @@ export class TtlCache<K, V> {
     return e.value;
   }
 
+  /**
+   * The value even after it expired (an expired entry stays until it is read
+   * with {@link get}, evicted or deleted), and whether it is still fresh: for
+   * callers that may fall back on what they knew while its source is down.
+   */
+  peek(key: K): { value: V; fresh: boolean } | undefined {
+    const e = this.entries.get(key);
+    return e ? { value: e.value, fresh: e.expiresAt > this.now() } : undefined;
+  }
+
   set(key: K, value: V, ttlMs: number): void {
     this.entries.delete(key);
     if (this.maxEntries <= 0 || ttlMs <= 0) return;

@@ -74,6 +74,10 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1000) @Max(100_000_000)
   INGEST_BACKLOG_MAX = 1_000_000;
 
+  /** How long a worker trusts its in-memory copy of an instance's registration before reading it again (while Postgres is down, it keeps using what it has). */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(3600)
+  INGEST_INSTANCE_CACHE_SECONDS = 60;
+
   /** How long a worker's unfinished stream entries (heartbeats, state changes) sit idle before another worker takes them over: how soon a dead worker's work is redone. */
   @IsOptional() @Transform(toInt) @IsInt() @Min(2) @Max(3600)
   WORKER_TAKEOVER_SECONDS = 30;
