@@ -7,6 +7,7 @@
 //   c. persistence          how fast one worker drains the backlog a. and b. left into Postgres
 //   d. detection latency    10,000 instances heartbeating every second, 1,000 of them
 //                           silenced: time until each one's `instance.state` DOWN event
+//   e. the same at scale    100,000 instances heartbeating every 10 s, 1,000 silenced
 //
 // It builds dist/ when it is missing or stale, starts a throwaway PostgreSQL
 // and Redis (scripts/lib/ephemeral.mjs), one api, one worker and the bare
@@ -22,7 +23,7 @@
 // measures the drain on a known backlog.
 //
 // Knobs (environment): BENCH_DURATION_S (10), BENCH_WARMUP_S (5), BENCH_RATIO_ROUNDS (5), BENCH_RATIO_RUN_S (3),
-// BENCH_CONNECTIONS (50), BENCH_DRAIN_TIMEOUT_S (60), BENCH_WRITE_DOC (1; 0 = print only).
+// BENCH_CONNECTIONS (50), BENCH_DRAIN_TIMEOUT_S (60), BENCH_WRITE_DOC (1; 0 = print only), BENCH_100K (1; 0 = skip e.).
 import { spawn, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -43,6 +44,7 @@ const CFG = {
   ratioRounds: envNum('BENCH_RATIO_ROUNDS', 5),
   ratioRunS: envNum('BENCH_RATIO_RUN_S', 3),
   writeDoc: process.env.BENCH_WRITE_DOC !== '0',
+  scale: process.env.BENCH_100K !== '0',
 };
 const COMMAND = 'npm run bench:ingest';
 const STREAM_KEY = 'nf:hb:stream'; // NINEFOLD_REDIS_PREFIX defaults to "nf"
@@ -580,6 +582,17 @@ async function main() {
   // d. detection latency
   const detection = await detectionScenario({ apiUrl, adminKey, agentAuth, redis, io, worker });
 
+  // e. the sweep at 100,000 instances. d.'s services are removed first: their instances falling silent together
+  // would (rightly) trip the mass-silence guard and hold e.'s silenced instances at SUSPECT.
+  let scale = null;
+  if (CFG.scale) {
+    for (let s = 0; s < DET.services; s++) {
+      const res = await fetch(`${apiUrl}/api/v1/services/${DET.prefix}-${s}`, { method: 'DELETE', headers: { authorization: `Bearer ${adminKey}` } });
+      if (res.status !== 204) throw new Error(`DELETE /api/v1/services/${DET.prefix}-${s} answered ${res.status}`);
+    }
+    scale = await detectionScenario({ apiUrl, adminKey, agentAuth, redis, io, worker }, DET_100K);
+  }
+
   // Shut down (normal path): api and worker gracefully, so their shutdown is checked too.
   log('stopping the api, the worker and the baseline…');
   await db.end().catch(() => {});
@@ -589,7 +602,7 @@ async function main() {
   services = null;
 
   const logs = summarizeLogs([api, worker, bare]);
-  const results = { machine, aBare, aNf, aInterleaved, bBare, bNf, persistence, detection, logs, exits: { api: apiExit, worker: workerExit, bare: bareExit } };
+  const results = { machine, aBare, aNf, aInterleaved, bBare, bNf, persistence, detection, scale, logs, exits: { api: apiExit, worker: workerExit, bare: bareExit } };
   const md = report(results);
   process.stdout.write(`\n${md}\n`);
   if (CFG.writeDoc) {
@@ -602,12 +615,19 @@ async function main() {
 // ---------------------------------------------------------------------------
 // d. detection latency
 
-const DET_SERVICES = 10;
-const DET_PER_SERVICE = 1000;
-const DET_FULL_ROUNDS = 6; // rounds 0..5: registration and ~5 s of everyone heartbeating
-const DET_REGISTER_MAX_MS = 15_000; // …and until every registration (UP event) was seen, at most this long
-const DET_DETECT_MAX_MS = 15_000; // after the silence: until every DOWN event was seen, at most this long
-const DET_BOUND_MS = 3000 + 1000 + 1000; // ttl (3 × 1 s) + grace (1 s) + 1 s
+/**
+ * A detection scenario: `services` × `perService` instances heartbeating every
+ * `intervalS` in batches of `perService`; every `silenceEvery`-th instance of
+ * each service goes silent after at least `fullRounds` rounds and every
+ * registration seen (within `registerMaxMs`); DOWN events are awaited for
+ * `detectMaxMs`. Default timings: ttl 3 × interval, grace 1 × interval.
+ */
+const DET = { label: 'd', prefix: 'det', services: 10, perService: 1000, intervalS: 1, silenceEvery: 10, fullRounds: 6, registerMaxMs: 15_000, detectMaxMs: 15_000, file: 'detection.json' };
+/** The sweep at scale: 100,000 instances at a 10 s interval, 1,000 of them silenced (the issue's "scales to 100,000 instances"). */
+const DET_100K = { label: 'e', prefix: 'big', services: 100, perService: 1000, intervalS: 10, silenceEvery: 100, fullRounds: 3, registerMaxMs: 240_000, detectMaxMs: 90_000, file: 'detection-100k.json' };
+/** ttl (3 intervals) + grace (1 interval) + 1 s. */
+const boundMs = (det) => 4 * det.intervalS * 1000 + 1000;
+const DET_BOUND_MS = boundMs(DET);
 const TRANSITIONS_KEY = 'nf:det:transitions';
 
 let watermarkStream;
@@ -620,24 +640,25 @@ async function ingestWatermark(redis) {
   return watermarkStream.watermarkMs(redis);
 }
 
-async function detectionScenario({ apiUrl, adminKey, agentAuth, redis, io, worker }) {
+async function detectionScenario({ apiUrl, adminKey, agentAuth, redis, io, worker }, det = DET) {
   const t0 = Date.now();
   const until = Date.now() + 20_000;
   while (!(await redis.exists(LEADER_KEY))) {
     if (Date.now() > until) throw new Error('the worker did not become the detector leader within 20 s');
     await sleep(100);
   }
-  const total = DET_SERVICES * DET_PER_SERVICE;
-  log(`d. detection: ${fmtInt(total)} instances at intervalSeconds 1; 1,000 of them go silent after ≥ 5 s…`);
+  const total = det.services * det.perService;
+  const L = det.label;
+  log(`${L}. detection: ${fmtInt(total)} instances at intervalSeconds ${det.intervalS}; ${fmtInt(total / det.silenceEvery)} of them go silent after ≥ ${det.fullRounds - 1} rounds…`);
   const name = (i) => `n-${String(i).padStart(3, '0')}`;
   const silenced = new Set();
-  for (let s = 0; s < DET_SERVICES; s++) for (let i = 0; i < DET_PER_SERVICE; i += 10) silenced.add(`det-${s}/${name(i)}`);
+  for (let s = 0; s < det.services; s++) for (let i = 0; i < det.perService; i += det.silenceEvery) silenced.add(`${det.prefix}-${s}/${name(i)}`);
   const bodies = (all) =>
-    Array.from({ length: DET_SERVICES }, (_, s) =>
+    Array.from({ length: det.services }, (_, s) =>
       JSON.stringify({
-        heartbeats: Array.from({ length: DET_PER_SERVICE }, (_, i) => i)
-          .filter((i) => all || i % 10 !== 0)
-          .map((i) => ({ service: `det-${s}`, instance: name(i), status: 'up', intervalSeconds: 1 })),
+        heartbeats: Array.from({ length: det.perService }, (_, i) => i)
+          .filter((i) => all || i % det.silenceEvery !== 0)
+          .map((i) => ({ service: `${det.prefix}-${s}`, instance: name(i), status: 'up', intervalSeconds: det.intervalS })),
       }),
     );
   const full = bodies(true);
@@ -655,10 +676,10 @@ async function detectionScenario({ apiUrl, adminKey, agentAuth, redis, io, worke
   socket.on('disconnect', () => disconnects++);
   socket.on('error', (e) => {
     socketErrors++;
-    log(`d. socket error event: ${JSON.stringify(e)}`);
+    log(`${L}. socket error event: ${JSON.stringify(e)}`);
   });
   socket.on('instance.state', (p) => {
-    if (!p || typeof p.service !== 'string' || !p.service.startsWith('det-')) return;
+    if (!p || typeof p.service !== 'string' || !p.service.startsWith(`${det.prefix}-`)) return;
     const k = `${p.service}/${p.id}`;
     const recv = Date.now();
     let list = events.get(k);
@@ -705,7 +726,7 @@ async function detectionScenario({ apiUrl, adminKey, agentAuth, redis, io, worke
   let cpuD1 = null;
   const beat = (async () => {
     for (let round = 0; !stop; round++) {
-      const due = tBeat + round * 1000;
+      const due = tBeat + round * det.intervalS * 1000;
       if (Date.now() > due + 500) lateRounds++;
       await sleep(Math.max(0, due - Date.now()));
       if (stop) break;
@@ -723,26 +744,26 @@ async function detectionScenario({ apiUrl, adminKey, agentAuth, redis, io, worke
             const res = await post(apiUrl, agentAuth, body);
             if (res.status !== 202) {
               failures++;
-              if (failures <= 3) log(`d. heartbeat request answered ${res.status} ${JSON.stringify(res.body)}`);
-            } else if (isFull) lastSent.set(`det-${s}`, sentAt);
+              if (failures <= 3) log(`${L}. heartbeat request answered ${res.status} ${JSON.stringify(res.body)}`);
+            } else if (isFull) lastSent.set(`${det.prefix}-${s}`, sentAt);
           } catch (err) {
             failures++;
-            if (failures <= 3) log(`d. heartbeat request failed: ${err.message}`);
+            if (failures <= 3) log(`${L}. heartbeat request failed: ${err.message}`);
           }
         }),
       );
     }
   })();
 
-  // Registration: at least DET_FULL_ROUNDS rounds, and every instance announced UP (bounded).
-  while (!worker.exit && Date.now() - tBeat < DET_REGISTER_MAX_MS && (fullRounds < DET_FULL_ROUNDS || upCount < total)) await sleep(50);
+  // Registration: at least det.fullRounds rounds, and every instance announced UP (bounded).
+  while (!worker.exit && Date.now() - tBeat < det.registerMaxMs && (fullRounds < det.fullRounds || upCount < total)) await sleep(50);
   // Silence from the next round on: wait for the round in flight to finish so lastSent is final.
   silenceNow = true;
-  while (silencedAt === null && !worker.exit && Date.now() - tBeat < DET_REGISTER_MAX_MS + 3000) await sleep(20);
+  while (silencedAt === null && !worker.exit && Date.now() - tBeat < det.registerMaxMs + 3000 * det.intervalS) await sleep(20);
   const registered = { up: upCount, lastUpAfterMs: lastUpRecv ? lastUpRecv - tBeat : NaN, fullRounds };
-  log(`d. detection: ${fmtInt(upCount)}/${fmtInt(total)} UP events, the last ${fmtS(registered.lastUpAfterMs)} after the first heartbeat; silencing after ${fullRounds} full rounds`);
+  log(`${L}. detection: ${fmtInt(upCount)}/${fmtInt(total)} UP events, the last ${fmtS(registered.lastUpAfterMs)} after the first heartbeat; silencing after ${fullRounds} full rounds`);
 
-  while (!worker.exit && Date.now() - (silencedAt ?? Date.now()) < DET_DETECT_MAX_MS && downCount < silenced.size) await sleep(50);
+  while (!worker.exit && Date.now() - (silencedAt ?? Date.now()) < det.detectMaxMs && downCount < silenced.size) await sleep(50);
   // A little longer, to see false alarms among the instances still heartbeating.
   await sleep(1000);
   const cpuD2 = cpuSnapshot();
@@ -824,12 +845,12 @@ async function detectionScenario({ apiUrl, adminKey, agentAuth, redis, io, worke
     cpuDetection: cpuD1 ? cpuShare(cpuD1, cpuD2) : {},
   };
   fs.writeFileSync(
-    path.join(logDir, 'detection.json'),
+    path.join(logDir, det.file),
     JSON.stringify({ tBeat, silencedAt, lastSent: Object.fromEntries(lastSent), backlog, silencedEvents: [...silenced].map((k) => [k, events.get(k) ?? []]) }),
   );
   log(
-    `d. detection: DOWN for ${d.received}/${d.silenced} silenced instances; p50 ${fmtS(d.p50)}, p99 ${fmtS(d.p99)}, max ${fmtS(d.max)} ` +
-      `(bound ${fmtS(DET_BOUND_MS)}; judged at p50 ${fmtS(d.detectP50)}, outbox first seen ${fmtS(d.outboxFirstAfterMs)}, outbox delivery ${fmtInt(d.outboxPerS)}/s); ` +
+    `${L}. detection: DOWN for ${d.received}/${d.silenced} silenced instances; p50 ${fmtS(d.p50)}, p99 ${fmtS(d.p99)}, max ${fmtS(d.max)} ` +
+      `(bound ${fmtS(boundMs(det))}; judged at p50 ${fmtS(d.detectP50)}, outbox first seen ${fmtS(d.outboxFirstAfterMs)}, outbox delivery ${fmtInt(d.outboxPerS)}/s); ` +
       `false alarms ${d.falseAlarms}; heartbeat requests ${d.requests} (${d.failures} failed); ` +
       `max backlog before/after the silence: heartbeat stream ${d.maxHbBacklog.before}/${d.maxHbBacklog.after} entries, transitions ${d.maxTrBacklog.before}/${d.maxTrBacklog.after}`,
   );
@@ -868,7 +889,7 @@ function summarizeLogs(procs) {
 // Report
 
 function report(r) {
-  const { machine, aBare, aNf, aInterleaved: ai, bBare, bNf, persistence: c, detection: d } = r;
+  const { machine, aBare, aNf, aInterleaved: ai, bBare, bNf, persistence: c, detection: d, scale: e } = r;
   const aRatio = ai.median;
   const bRatio = bNf.reqPerS / bBare.reqPerS;
   const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
@@ -941,6 +962,20 @@ function report(r) {
         ],
         ['d. false alarms (SUSPECT/DOWN of instances still heartbeating)', d.falseAlarms ? `**${d.falseAlarms}** (${d.falseExamples.join('; ')})` : '0'],
         ['d. heartbeat requests (1,000 heartbeats each) failed', `${d.failures} of ${d.requests}${d.lateRounds ? `; ${d.lateRounds} round(s) sent > 0.5 s late` : ''}`],
+        ...(e
+          ? [
+              [
+                'e. registration of 100,000 instances (intervalSeconds 10; UP events)',
+                `${fmtInt(e.registered.up)} / ${fmtInt(e.instances)}, the last ${fmtS(e.registered.lastUpAfterMs)} after the first heartbeat; silence after ${e.registered.fullRounds} full rounds`,
+              ],
+              ['e. DOWN events received for the 1,000 silenced instances', `${e.received} / ${e.silenced}`],
+              ['e. detection latency p50 / p99 / max', `${fmtS(e.p50)} / **${fmtS(e.p99)}** / ${fmtS(e.max)} (bound ttl 30 s + grace 10 s + 1 s = ${fmtS(boundMs(DET_100K))})`],
+              ['e. DOWN time the sweep judged (event `at` − last heartbeat sent) p50 / p99; DOWN event received − its `at`, p50 / p99', `${fmtS(e.detectP50)} / ${fmtS(e.detectP99)}; ${fmtS(e.deliveryLagP50)} / ${fmtS(e.deliveryLagP99)}`],
+              ['e. ingest watermark lag p50 / p99 / max (from 5 s before the silence)', `${fmtS(e.watermarkLag.p50)} / ${fmtS(e.watermarkLag.p99)} / ${fmtS(e.watermarkLag.max)}`],
+              ['e. false alarms', e.falseAlarms ? `**${e.falseAlarms}** (${e.falseExamples.join('; ')})` : '0'],
+              ['e. heartbeat requests (1,000 heartbeats each) failed', `${e.failures} of ${e.requests}${e.lateRounds ? `; ${e.lateRounds} round(s) sent > 0.5 s late` : ''}`],
+            ]
+          : [['e. 100,000 instances', 'skipped (BENCH_100K=0)']]),
       ],
     ),
   );
@@ -958,6 +993,7 @@ function report(r) {
         ['persistence ≥ 40,000 rows/s sustained (whole backlog)', fmtInt(c.rowsPerS), verdict(c.rowsPerS >= 40_000)],
         ['… for 100-heartbeat entries only', fmtInt(c.batchesRate), verdict(c.batchesRate >= 40_000)],
         ['detection p99 ≤ ttl + grace + 1 s (5 s)', fmtS(d.p99), verdict(d.missing === 0 && d.p99 <= DET_BOUND_MS)],
+        ...(e ? [['… at 100,000 instances (10 s interval: 41 s), no false alarm', fmtS(e.p99), verdict(e.missing === 0 && e.p99 <= boundMs(DET_100K) && e.falseAlarms === 0)]] : []),
       ],
     ),
   );
@@ -977,6 +1013,7 @@ function report(r) {
         cpuRow('c. drain (worker start → end)', c.cpu),
         cpuRow('d. registration and steady heartbeats', d.cpuRegistration),
         cpuRow('d. after the silence', d.cpuDetection),
+        ...(e ? [cpuRow('e. registration and steady heartbeats', e.cpuRegistration), cpuRow('e. after the silence', e.cpuDetection)] : []),
       ],
     ),
   );
@@ -1067,6 +1104,10 @@ same \`202 {"accepted": n}\` with no auth, no validation and no Redis.
   silence only up to the oldest heartbeat not yet applied to live state (the ingest watermark); how far
   that is behind the wall clock is sampled every 200 ms from 5 s before the silence (after the
   registration, whose first reads may still hold c.'s last entries), read as the sweep reads it.
+- **e.** The same at the scale the sweep is built for: d.'s services are deleted, then 100,000
+  instances of 100 services heartbeat every 10 s (100 batches of 1,000 per round) for at least 3
+  rounds and until all UP events arrived (at most 240 s); then one instance in a hundred stops. The
+  bound is ttl 30 s + grace 10 s + 1 s. \`BENCH_100K=0\` skips it.
 - The instances of a./b. report \`intervalSeconds: 300\`, so they do not all go silent together when the
   load stops: that would (rightly) trip the mass-silence guard, whose hold would stall d.
 - If the backlog is not drained after c., what is left is deleted from the stream before d. (d. needs
