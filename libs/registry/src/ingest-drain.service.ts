@@ -26,8 +26,10 @@ const READ_HEARTBEATS = 20_000;
 /** Heartbeats processed (and written to Postgres) together: large enough to amortise round trips, small enough for one statement. */
 const CHUNK_HEARTBEATS = 20_000;
 const BLOCK_MS = 1000;
-/** Heartbeats applied to live state and not yet written that stop the next read until the writer catches up. */
+/** Heartbeats applied to live state and kept in memory until written; beyond, applied chunks wait for the writer in the stream ({@link handleRead}). */
 const MAX_QUEUED_HEARTBEATS = 2 * CHUNK_HEARTBEATS;
+/** Entries applied and not yet written (in memory or in the stream) that stop the next read until the writer catches up. */
+const MAX_UNWRITTEN_ENTRIES = 100_000;
 const LAST_SEEN_FLUSH_MS = 30_000;
 const CAS_ATTEMPTS = 8;
 
@@ -50,6 +52,8 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
   private running = false;
   private loop: Promise<void> | null = null;
   private live!: InstanceStore;
+  /** Whether applied chunks are waiting in the stream for the writer (logged when it starts and ends). */
+  private writesBehind = false;
   /** Entries the next read asks for: about {@link READ_HEARTBEATS} heartbeats at the size of the last read's entries. */
   private readCount = READ_COUNT;
   /** Chunks applied to live state, written to Postgres and acknowledged while the next reads are applied ({@link handleRead}). */
@@ -93,6 +97,9 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
   async onApplicationShutdown(): Promise<void> {
     this.running = false;
     await this.loop;
+    // What waits to be written stays pending in the stream (the next start, or another worker, writes it):
+    // a backlog read ahead of Postgres could take longer than the shutdown grace.
+    this.writer.abandon();
     await this.writer.settled();
   }
 
@@ -134,12 +141,16 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
    * the next reads are applied.
    *
    * Failure detection judges silence only up to the oldest heartbeat not yet
-   * applied, and writing heartbeats to Postgres takes far longer than applying
-   * them: if the next read waited for the write, detection would lag by a
-   * whole write (seconds under load). Beyond {@link MAX_QUEUED_HEARTBEATS}
-   * waiting to be written, a read waits for the writer, and the backlog stays
-   * in the stream. A failed write is reported to {@link consume} at its next
-   * round, which then retries what is pending (see {@link WriteBehind}).
+   * applied, and writing heartbeats to Postgres is far slower than applying
+   * them: if reads waited for writes, detection would lag by the whole write
+   * backlog whenever Postgres cannot keep up (100,000 instances on a small
+   * machine). So reads do not wait for the writer. Up to
+   * {@link MAX_QUEUED_HEARTBEATS} applied heartbeats wait in memory; beyond,
+   * a chunk is queued by its entry ids only, and the writer reads it again
+   * from the stream when its turn comes (the entries stay pending for this
+   * worker meanwhile). Only beyond {@link MAX_UNWRITTEN_ENTRIES} does a read
+   * wait. A failed write is reported to {@link consume} at its next round,
+   * which then retries what is pending (see {@link WriteBehind}).
    */
   private async handleRead(entries: IngestEntry[]): Promise<void> {
     const startedMs = performance.now();
@@ -148,19 +159,45 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
     const parts = chunks(entries.filter((e) => !this.writer.holds(e.streamId)));
     for (const [i, chunk] of parts.entries()) {
       const live = await this.applyLive(chunk);
-      await this.stream.markApplied(this.conn, chunk.map((e) => e.streamId));
+      const ids = chunk.map((e) => e.streamId);
+      await this.stream.markApplied(this.conn, ids);
       // Queued at once: the writer starts on it while the next chunk is applied.
       const readStartedMs = i === parts.length - 1 ? startedMs : null;
-      this.writer.push(chunk.map((e) => e.streamId), { chunk, live, readStartedMs }, heartbeatCount(chunk));
+      const heartbeats = heartbeatCount(chunk);
+      if (this.writer.queuedWeight === 0 || this.writer.queuedWeight + heartbeats <= MAX_QUEUED_HEARTBEATS) {
+        this.writer.push(ids, { chunk, live, readStartedMs }, heartbeats);
+        if (this.writesBehind && this.writer.heldCount === ids.length) {
+          this.writesBehind = false;
+          this.logger.log('Postgres writes caught up with the heartbeats applied');
+        }
+      } else {
+        this.writer.push(ids, { deferred: ids, rolesChanged: live.rolesChanged, readStartedMs }, 0);
+        if (!this.writesBehind) {
+          this.writesBehind = true;
+          this.logger.warn(
+            { queuedHeartbeats: this.writer.queuedWeight },
+            'Postgres writes are behind the heartbeats applied: applied entries wait in the stream for the writer (failure detection is not held back)',
+          );
+        }
+      }
     }
-    await this.writer.room();
+    await this.writer.until(() => this.writer.heldCount <= MAX_UNWRITTEN_ENTRIES);
   }
 
   /** A chunk written to Postgres and acknowledged (its entries deleted, their applied marks dropped). */
-  private async writeChunk({ chunk, live, readStartedMs }: QueuedChunk): Promise<void> {
+  private async writeChunk(item: QueuedChunk): Promise<void> {
+    let chunk: IngestEntry[];
+    let live: Applied;
+    if ('deferred' in item) {
+      // Applied earlier and let go of: read again (still pending for this worker), and the instances looked up again (cached).
+      chunk = (await this.stream.group.readAgain(this.redis.client, this.consumer, item.deferred)).map(toIngestEntry);
+      live = { instances: (await this.resolve(chunk)).instances, rolesChanged: item.rolesChanged };
+    } else {
+      ({ chunk, live } = item);
+    }
     await this.persist(chunk, live);
-    await this.stream.acknowledge(this.redis.client, chunk.map((e) => e.streamId));
-    if (readStartedMs !== null) this.metrics.drainSeconds.observe((performance.now() - readStartedMs) / 1000);
+    await this.stream.acknowledge(this.redis.client, 'deferred' in item ? item.deferred : chunk.map((e) => e.streamId));
+    if (item.readStartedMs !== null) this.metrics.drainSeconds.observe((performance.now() - item.readStartedMs) / 1000);
   }
 
   /**
@@ -400,9 +437,9 @@ interface Applied {
   rolesChanged: Set<string>;
 }
 
-/** A chunk applied to live state, waiting to be written; the read that queued it last times the drain (`readStartedMs`). */
-interface QueuedChunk {
-  chunk: IngestEntry[];
-  live: Applied;
-  readStartedMs: number | null;
-}
+/**
+ * A chunk applied to live state, waiting to be written: in memory, or only
+ * its entry ids (`deferred`: read again from the stream when written). The
+ * read that queued it last times the drain (`readStartedMs`).
+ */
+type QueuedChunk = ({ chunk: IngestEntry[]; live: Applied } | { deferred: string[]; rolesChanged: Set<string> }) & { readStartedMs: number | null };

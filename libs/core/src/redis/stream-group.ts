@@ -47,6 +47,20 @@ export class StreamGroup {
   }
 
   /**
+   * Entries `consumer` holds (pending for it), read again by id: for work
+   * that let go of an entry's content and comes back to it later. Entries no
+   * longer pending for it, or deleted from the stream, are left out.
+   */
+  async readAgain(conn: Redis, consumer: string, ids: string[]): Promise<StreamEntry[]> {
+    const out: StreamEntry[] = [];
+    for (let i = 0; i < ids.length; i += 1000) {
+      const res = (await conn.xclaim(this.key, this.group, consumer, 0, ...ids.slice(i, i + 1000))) as ([string, string[] | null] | null)[];
+      for (const e of res) if (e && e[1]) out.push({ id: e[0], fields: toFields(e[1]) });
+    }
+    return out;
+  }
+
+  /**
    * Resets the idle time of entries `consumer` still works on (XCLAIM to
    * itself, JUSTID: no delivery counted), so that no other consumer takes
    * them over as abandoned meanwhile. Ids no longer pending are skipped.

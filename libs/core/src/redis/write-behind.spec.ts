@@ -79,6 +79,23 @@ describe('WriteBehind', () => {
     await wb.settled();
   });
 
+  it('waits until() a condition holds after a write, or the writer stopped', async () => {
+    const { wb, writes } = gated(1, 100);
+    wb.push(['1-0', '2-0'], 'a', 1);
+    wb.push(['3-0'], 'b', 1);
+    let done = false;
+    const waited = wb.until(() => wb.heldCount <= 1).then(() => (done = true));
+    await tick();
+    expect(done).toBe(false);
+    writes[0].resolve();
+    await waited;
+    expect(wb.heldCount).toBe(1);
+    const never = wb.until(() => false);
+    writes[1].resolve();
+    await never; // the writer stopped, idle: no waiting forever
+    await wb.settled();
+  });
+
   it('makes room() resolve once a single item heavier than maxWeight is written', async () => {
     const { wb, writes } = gated(1, 10);
     wb.push(['1-0'], 'huge', 25);
@@ -86,6 +103,23 @@ describe('WriteBehind', () => {
     writes[0].resolve();
     await room;
     expect(wb.queuedWeight).toBe(0);
+  });
+
+  it('abandon() lets go of what is queued; the write under way finishes and settles', async () => {
+    const { wb, writes } = gated(1, 100);
+    wb.push(['1-0'], 'a', 3);
+    wb.push(['2-0'], 'b', 4);
+    wb.push(['3-0'], 'c', 5);
+    wb.abandon();
+    expect(wb.holds('1-0')).toBe(true); // being written
+    expect(wb.holds('2-0') || wb.holds('3-0')).toBe(false);
+    expect(wb.queuedWeight).toBe(3);
+    writes[0].resolve();
+    await wb.settled();
+    expect(writes.map((w) => w.items)).toEqual([['a']]);
+    expect(wb.heldCount).toBe(0);
+    expect(wb.queuedWeight).toBe(0);
+    expect(wb.takeFailure()).toBeNull();
   });
 
   it('on a failed write drops everything queued, reports the error once, and starts afresh on the next push', async () => {

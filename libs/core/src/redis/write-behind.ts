@@ -27,6 +27,9 @@ export class WriteBehind<T> {
   /** Entry ids queued or being written. */
   private readonly held = new Set<string>();
   private weight = 0;
+  /** The ids and weight of the items being written. */
+  private current: string[] = [];
+  private currentWeight = 0;
   private running = false;
   private writing: Promise<void> = Promise.resolve();
   private failure: unknown = null;
@@ -55,9 +58,26 @@ export class WriteBehind<T> {
     return [...this.held];
   }
 
+  /** How many entry ids are queued or being written. */
+  get heldCount(): number {
+    return this.held.size;
+  }
+
   /** Weight queued or being written. */
   get queuedWeight(): number {
     return this.weight;
+  }
+
+  /**
+   * Lets go of everything queued (a stop: it all stays pending in the
+   * stream, for this consumer's next start or another's takeover); the write
+   * under way finishes. {@link settled} then resolves after it.
+   */
+  abandon(): void {
+    const writing = new Set(this.current);
+    this.queue = [];
+    for (const id of [...this.held]) if (!writing.has(id)) this.held.delete(id);
+    this.weight = this.currentWeight;
   }
 
   /** The last write failure not yet reported, cleared. */
@@ -68,8 +88,13 @@ export class WriteBehind<T> {
   }
 
   /** Resolves once the queued weight is at most `maxWeight`, or the writer stopped. */
-  async room(): Promise<void> {
-    while (this.weight > this.o.maxWeight && this.running) await new Promise<void>((resolve) => this.waiters.push(resolve));
+  room(): Promise<void> {
+    return this.until(() => this.weight <= this.o.maxWeight);
+  }
+
+  /** Resolves once `ok()` holds (checked after each write), or the writer stopped. */
+  async until(ok: () => boolean): Promise<void> {
+    while (!ok() && this.running) await new Promise<void>((resolve) => this.waiters.push(resolve));
   }
 
   /** Resolves when the writer is idle (everything written, or stopped at a failure). */
@@ -90,6 +115,8 @@ export class WriteBehind<T> {
         this.wake();
         return;
       }
+      this.current = batch.flatMap((b) => b.ids);
+      this.currentWeight = batch.reduce((n, b) => n + b.weight, 0);
       try {
         await this.o.write(batch.map((b) => b.item));
       } catch (err) {
@@ -97,14 +124,16 @@ export class WriteBehind<T> {
         this.queue = [];
         this.held.clear();
         this.weight = 0;
+        this.current = [];
+        this.currentWeight = 0;
         this.running = false;
         this.wake();
         return;
       }
-      for (const b of batch) {
-        for (const id of b.ids) this.held.delete(id);
-        this.weight -= b.weight;
-      }
+      for (const id of this.current) this.held.delete(id);
+      this.weight -= this.currentWeight;
+      this.current = [];
+      this.currentWeight = 0;
       this.wake();
     }
   }
