@@ -549,15 +549,26 @@ async function main() {
       `backlog ${drained ? 'fully drained' : `NOT drained (${fmtInt(leftEntries)} entries left)`}; rollups: ${counts.request_rollups} request, ${counts.dependency_rollups} dependency`,
   );
   if (!drained) {
-    // Detection only judges silence up to the oldest heartbeat not yet applied to live state: d. needs an empty stream.
-    // What is discarded is counted exactly: the entries the worker holds (pending) are still written, the
-    // undelivered ones (after the group's last-delivered id) are not. Entries hold the heartbeats of one or
-    // more requests (the api coalesces requests that arrive together), so their heartbeats are counted one by one.
-    const res = await redis.multi().xinfo('GROUPS', STREAM_KEY).xrange(STREAM_KEY, '-', '+').xtrim(STREAM_KEY, 'MAXLEN', 0).exec();
-    const groups = res[0][1].map((g) => Object.fromEntries(Array.from({ length: g.length / 2 }, (_, i) => [g[2 * i], g[2 * i + 1]])));
-    const group = groups.find((g) => g.name === 'drain');
-    const lastDelivered = group?.['last-delivered-id'] ?? '0-0';
-    const left = res[1][1].filter(([id]) => streamIdAfter(id, lastDelivered));
+    // Detection only judges silence up to the oldest heartbeat not yet applied to live state: d. needs every entry
+    // delivered. The undelivered ones (after the group's last-delivered id) are deleted and counted exactly; the
+    // delivered ones are the worker's (applied to live state, written from memory or read again from the stream by
+    // its writer) and stay. One script, so that no read delivers an entry between the look and the deletion.
+    // Entries hold the heartbeats of one or more requests (the api coalesces requests that arrive together), so
+    // their heartbeats are counted one by one.
+    const left = await redis.eval(
+      `local groups = redis.call('XINFO', 'GROUPS', KEYS[1])
+       local last = '0-0'
+       for _, g in ipairs(groups) do
+         local f = {}
+         for i = 1, #g, 2 do f[g[i]] = g[i + 1] end
+         if f['name'] == 'drain' then last = f['last-delivered-id'] end
+       end
+       local left = redis.call('XRANGE', KEYS[1], '(' .. last, '+')
+       for _, e in ipairs(left) do redis.call('XDEL', KEYS[1], e[1]) end
+       return left`,
+      1,
+      STREAM_KEY,
+    );
     const undelivered = left.length;
     const heartbeatsLeft = left.reduce((n, [, fields]) => n + JSON.parse(fields[fields.indexOf('b') + 1]).length, 0);
     persistence.discarded = { entries: undelivered, heartbeats: heartbeatsLeft };
@@ -586,6 +597,9 @@ async function main() {
   // would (rightly) trip the mass-silence guard and hold e.'s silenced instances at SUSPECT.
   let scale = null;
   if (CFG.scale) {
+    // d.'s last heartbeats applied first: applied after the deletion, they would register its instances again.
+    const applied = Date.now() + 30_000;
+    while ((await ingestWatermark(redis)) !== null && Date.now() < applied) await sleep(100);
     for (let s = 0; s < DET.services; s++) {
       const res = await fetch(`${apiUrl}/api/v1/services/${DET.prefix}-${s}`, { method: 'DELETE', headers: { authorization: `Bearer ${adminKey}` } });
       if (res.status !== 204) throw new Error(`DELETE /api/v1/services/${DET.prefix}-${s} answered ${res.status}`);
