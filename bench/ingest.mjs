@@ -600,10 +600,12 @@ async function main() {
     // d.'s last heartbeats applied first: applied after the deletion, they would register its instances again.
     const applied = Date.now() + 30_000;
     while ((await ingestWatermark(redis)) !== null && Date.now() < applied) await sleep(100);
-    for (let s = 0; s < DET.services; s++) {
-      const res = await fetch(`${apiUrl}/api/v1/services/${DET.prefix}-${s}`, { method: 'DELETE', headers: { authorization: `Bearer ${adminKey}` } });
-      if (res.status !== 204) throw new Error(`DELETE /api/v1/services/${DET.prefix}-${s} answered ${res.status}`);
-    }
+    await Promise.all(
+      Array.from({ length: DET.services }, async (_, s) => {
+        const res = await fetch(`${apiUrl}/api/v1/services/${DET.prefix}-${s}`, { method: 'DELETE', headers: { authorization: `Bearer ${adminKey}` } });
+        if (res.status !== 204) throw new Error(`DELETE /api/v1/services/${DET.prefix}-${s} answered ${res.status}`);
+      }),
+    );
     scale = await detectionScenario({ apiUrl, adminKey, agentAuth, redis, io, worker }, DET_100K);
   }
 
