@@ -7,12 +7,8 @@ import { InstanceStore } from './instance-store.js';
 import { type InstanceChange, StateChanges } from './state-changes.service.js';
 
 const READ_COUNT = 500;
-/** Changes announced and not yet recorded that are kept in memory; beyond, a read is queued by its entry ids and read again when recorded. */
+/** Changes announced and not yet recorded beyond which a read waits for the recorder. */
 const MAX_UNRECORDED_CHANGES = 20_000;
-/** Entries announced and not yet recorded (in memory or in the stream) beyond which a read waits for the recorder. */
-const MAX_UNRECORDED_ENTRIES = 200_000;
-/** Reads recorded together at most (500 entries each). */
-const READS_PER_RECORD = 40;
 
 /**
  * Drains the transitions outbox (written atomically with each state change
@@ -25,11 +21,9 @@ const READS_PER_RECORD = 40;
  * ({@link WriteBehind}): a thousand instances failing together reach live
  * views without waiting for the history and service states of the first
  * reads, and a recorder that fell behind records what waits in one go (one
- * service re-evaluation per service, not one per read). Announcing does
- * not wait for recording: beyond {@link MAX_UNRECORDED_CHANGES} a read is
- * kept by its entry ids only and read again from the stream when recorded.
- * While Postgres is down, new changes are still read and announced between
- * retries, and recorded once it is back.
+ * service re-evaluation per service, not one per read). While Postgres is
+ * down, new changes are still read and announced between retries, and
+ * recorded once it is back.
  */
 @Injectable()
 export class TransitionsConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -40,13 +34,10 @@ export class TransitionsConsumer implements OnApplicationBootstrap, OnApplicatio
   private running = false;
   private loop: Promise<void> | null = null;
   private readonly announced = new Set<string>();
-  /** Whether announced reads wait in the stream for the recorder (warned about when it starts). */
-  private recordingBehind = false;
-  /** Announced reads, recorded behind; `changes` is left out of a read kept by its ids only. */
-  private readonly recorder = new WriteBehind<{ ids: string[]; changes?: InstanceChange[] }>({
+  private readonly recorder = new WriteBehind<{ ids: string[]; changes: InstanceChange[] }>({
     write: (reads) => this.record(reads),
     maxWeight: MAX_UNRECORDED_CHANGES,
-    itemsPerWrite: READS_PER_RECORD,
+    itemsPerWrite: Number.POSITIVE_INFINITY,
   });
 
   constructor(
@@ -94,15 +85,8 @@ export class TransitionsConsumer implements OnApplicationBootstrap, OnApplicatio
         for (const e of fresh) this.announced.add(e.id);
         const ids = batch.map((e) => e.id);
         const changes = batch.flatMap((e) => e.changes);
-        if (this.recorder.queuedWeight === 0 || this.recorder.queuedWeight + changes.length <= MAX_UNRECORDED_CHANGES) {
-          this.recorder.push(ids, { ids, changes }, changes.length);
-          this.recordingBehind &&= this.recorder.heldCount !== ids.length;
-        } else {
-          this.recorder.push(ids, { ids }, 0);
-          if (!this.recordingBehind) this.logger.warn('recording state changes in Postgres is behind their announcements: the rest wait in the stream (live views are not held back)');
-          this.recordingBehind = true;
-        }
-        await this.recorder.until(() => this.recorder.heldCount <= MAX_UNRECORDED_ENTRIES);
+        this.recorder.push(ids, { ids, changes }, changes.length);
+        await this.recorder.room();
       },
       backgroundFailure: () => this.recorder.takeFailure(),
       inFlight: (id) => this.recorder.holds(id),
@@ -111,14 +95,9 @@ export class TransitionsConsumer implements OnApplicationBootstrap, OnApplicatio
   }
 
   /** History, signals, service states and cluster checks of announced reads; then their entries are acknowledged. */
-  private async record(reads: { ids: string[]; changes?: InstanceChange[] }[]): Promise<void> {
+  private async record(reads: { ids: string[]; changes: InstanceChange[] }[]): Promise<void> {
     const ids = reads.flatMap((r) => r.ids);
-    const changes: InstanceChange[] = [];
-    for (const r of reads) {
-      if (r.changes) changes.push(...r.changes);
-      // Kept by its ids only: read again (still pending for this consumer).
-      else for (const e of await this.group.readAgain(this.redis.client, this.consumer, r.ids)) changes.push(...(JSON.parse(e.fields.c) as InstanceChange[]));
-    }
+    const changes = reads.flatMap((r) => r.changes);
     await this.changes.record(changes);
     for (const id of ids) this.announced.delete(id);
     await this.clusters.evaluate([...new Set(changes.map((c) => c.serviceId))], Date.now());
