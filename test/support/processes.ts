@@ -98,8 +98,8 @@ export interface StartOptions {
 function spawnApp(app: 'api' | 'worker', env: Record<string, string>): ChildProcess {
   return spawn(process.execPath, ['--enable-source-maps', path.join(root, 'dist', 'apps', app, 'main.js')], {
     cwd: root,
-    // DNS off unless a test asks for it: parallel test files would fight over port 8600.
-    env: { PATH: process.env.PATH ?? '', TZ: 'UTC', LOG_LEVEL: 'info', LOG_REQUESTS: 'false', DNS_PORT: '0', ...env },
+    // DNS and the worker's metrics off unless a test asks for them: parallel test files would fight over ports 8600 and 9465.
+    env: { PATH: process.env.PATH ?? '', TZ: 'UTC', LOG_LEVEL: 'info', LOG_REQUESTS: 'false', DNS_PORT: '0', WORKER_METRICS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }

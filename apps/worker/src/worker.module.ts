@@ -7,9 +7,10 @@ import { SloWorkerModule } from '#slo';
 import { ChecksProcessor } from './processors/checks.processor.js';
 import { MaintenanceProcessor } from './processors/maintenance.processor.js';
 import { MaintenanceSchedule } from './schedules/maintenance.schedule.js';
+import { WorkerMetricsServer } from './metrics.server.js';
 
 @Module({
   imports: [LoggerModule.forRoot(loggerParams(config(), 'worker')), ScheduleModule.forRoot(), CoreModule, QueuesModule, RegistryWorkerModule, SloWorkerModule],
-  providers: [MaintenanceProcessor, MaintenanceSchedule, ChecksProcessor],
+  providers: [MaintenanceProcessor, MaintenanceSchedule, ChecksProcessor, WorkerMetricsServer],
 })
 export class WorkerModule {}

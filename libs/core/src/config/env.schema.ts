@@ -141,6 +141,14 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(3600)
   SLO_EVALUATION_SECONDS = 30;
 
+  /** Port of the worker's Prometheus endpoint (GET /metrics); 0 turns it off. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(65535)
+  WORKER_METRICS_PORT = 9465;
+
+  /** Interface the worker's metrics endpoint listens on (default: HOST). */
+  @IsOptional() @IsString()
+  WORKER_METRICS_HOST?: string;
+
   /** Port of the DNS interface (UDP and TCP) on the api; 0 turns it off. */
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(65535)
   DNS_PORT = 8600;
