@@ -119,18 +119,15 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
       count: () => this.readCount,
       blockMs: BLOCK_MS,
       abandonedAfterMs: this.config.WORKER_TAKEOVER_SECONDS * 1000,
-      claimEveryMs: (this.config.WORKER_TAKEOVER_SECONDS * 1000) / 2,
       running: () => this.running,
       logger: this.logger,
       what: 'heartbeat drain',
       // Live state is applied before the Postgres write and ignores heartbeats older than the last seen:
       // while Postgres is down, new heartbeats still reach live state (failure detection goes on).
       readNewWhileFailing: true,
-      // Acknowledged by persistQueued once written.
+      // Acknowledged by the writer once written.
       handle: (raw) => this.handleRead(raw.map(toIngestEntry)),
-      backgroundFailure: () => this.writer.takeFailure(),
-      inFlight: (id) => this.writer.holds(id),
-      held: { ids: () => this.writer.heldIds(), conn: this.redis.client },
+      behind: { writer: this.writer, conn: this.redis.client },
     });
   }
 
@@ -156,7 +153,7 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
     const startedMs = performance.now();
     const perEntry = heartbeatCount(entries) / Math.max(1, entries.length);
     this.readCount = Math.max(10, Math.min(READ_COUNT, Math.round(READ_HEARTBEATS / Math.max(1, perEntry))));
-    const parts = chunks(entries.filter((e) => !this.writer.holds(e.streamId)));
+    const parts = chunks(entries);
     for (const [i, chunk] of parts.entries()) {
       const live = await this.applyLive(chunk);
       const ids = chunk.map((e) => e.streamId);

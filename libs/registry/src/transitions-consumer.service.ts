@@ -69,16 +69,13 @@ export class TransitionsConsumer implements OnApplicationBootstrap, OnApplicatio
       count: READ_COUNT,
       blockMs: 1000,
       abandonedAfterMs: this.config.WORKER_TAKEOVER_SECONDS * 1000,
-      claimEveryMs: (this.config.WORKER_TAKEOVER_SECONDS * 1000) / 2,
       running: () => this.running,
       logger: this.logger,
       what: 'recording state changes',
       // Announcing needs only Redis: while Postgres is down, new changes are still announced between retries of the history.
       readNewWhileFailing: true,
       handle: async (entries) => {
-        // Entries still with the recorder (taken over again after a long Postgres write) are not recorded twice.
-        const batch = entries.filter((e) => !this.recorder.holds(e.id)).map((e) => ({ id: e.id, changes: JSON.parse(e.fields.c) as InstanceChange[] }));
-        if (batch.length === 0) return;
+        const batch = entries.map((e) => ({ id: e.id, changes: JSON.parse(e.fields.c) as InstanceChange[] }));
         // Live views first; an entry retried after a Postgres failure is not announced twice by this consumer.
         const fresh = batch.filter((e) => !this.announced.has(e.id));
         await this.changes.announce(fresh.flatMap((e) => e.changes));
@@ -88,9 +85,7 @@ export class TransitionsConsumer implements OnApplicationBootstrap, OnApplicatio
         this.recorder.push(ids, { ids, changes }, changes.length);
         await this.recorder.room();
       },
-      backgroundFailure: () => this.recorder.takeFailure(),
-      inFlight: (id) => this.recorder.holds(id),
-      held: { ids: () => this.recorder.heldIds(), conn: this.redis.client },
+      behind: { writer: this.recorder, conn: this.redis.client },
     });
   }
 

@@ -51,9 +51,7 @@ describe('consume with held entries (e2e, Redis)', () => {
       what: 'test',
       abandonedAfterMs: ABANDONED_AFTER_MS,
       handle: async (entries) => writer.push(entries.map((e) => e.id), entries.map((e) => e.id), entries.length),
-      backgroundFailure: () => writer.takeFailure(),
-      inFlight: (id) => writer.holds(id),
-      held: { ids: () => writer.heldIds(), conn: redis.client },
+      behind: { writer, conn: redis.client },
     });
     await until(async () => writer.heldIds(), (held) => held.length === 5, 5000);
 

@@ -1,5 +1,6 @@
 import type { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
+import type { WriteBehind } from './write-behind.js';
 
 /** One entry of a Redis stream: its id (`<ms>-<seq>`) and its fields. */
 export interface StreamEntry {
@@ -53,9 +54,8 @@ export class StreamGroup {
    */
   async readAgain(conn: Redis, consumer: string, ids: string[]): Promise<StreamEntry[]> {
     const out: StreamEntry[] = [];
-    for (let i = 0; i < ids.length; i += 1000) {
-      const res = (await conn.xclaim(this.key, this.group, consumer, 0, ...ids.slice(i, i + 1000))) as ([string, string[] | null] | null)[];
-      for (const e of res) if (e && e[1]) out.push({ id: e[0], fields: toFields(e[1]) });
+    for (const res of await this.claimToSelf(conn, consumer, ids)) {
+      for (const e of res as ([string, string[] | null] | null)[]) if (e && e[1]) out.push({ id: e[0], fields: toFields(e[1]) });
     }
     return out;
   }
@@ -66,7 +66,14 @@ export class StreamGroup {
    * them over as abandoned meanwhile. Ids no longer pending are skipped.
    */
   async keepClaimed(conn: Redis, consumer: string, ids: string[]): Promise<void> {
-    for (let i = 0; i < ids.length; i += 1000) await conn.xclaim(this.key, this.group, consumer, 0, ...ids.slice(i, i + 1000), 'JUSTID');
+    await this.claimToSelf(conn, consumer, ids, 'JUSTID');
+  }
+
+  /** XCLAIM of `ids` by `consumer` with no idle minimum, 1,000 ids per command; the replies in order. */
+  private async claimToSelf(conn: Redis, consumer: string, ids: string[], ...flags: 'JUSTID'[]): Promise<unknown[]> {
+    const replies: unknown[] = [];
+    for (let i = 0; i < ids.length; i += 1000) replies.push(await conn.xclaim(this.key, this.group, consumer, 0, ...ids.slice(i, i + 1000), ...flags));
+    return replies;
   }
 
   async acknowledge(conn: Redis, ids: string[]): Promise<void> {
@@ -93,12 +100,14 @@ export interface ConsumeOptions {
   logger: Pick<Logger, 'warn'>;
   /** What the loop does, for its log lines: "<what> failed; retrying". */
   what: string;
+  /** How often to look for entries other consumers abandoned (default: half of `abandonedAfterMs`). */
   claimEveryMs?: number;
+  /** Idle time after which another consumer's pending entries count as abandoned (default 30 s). */
   abandonedAfterMs?: number;
   /**
    * While the consumer has entries of its own to retry (after a failure or a
    * restart), take turns with new ones instead of retrying only those (which
-   * then waits for them all). With `backgroundFailure`, a retry's own failure
+   * then waits for them all). With `behind`, a retry's own failure
    * shows only a round later, so the turns cannot wait for failures in a row.
    * For handlers whose first part does not need what failed and is
    * idempotent: the heartbeat drain applies live state in Redis before it
@@ -107,20 +116,17 @@ export interface ConsumeOptions {
   readNewWhileFailing?: boolean;
   /**
    * For handlers that finish entries after `handle` returned (the heartbeat
-   * drain writes them to Postgres while it reads on): an error of that work
-   * not yet reported, or null. Checked at the start of every round; an error
-   * fails the round, so what is pending is retried as after a failed `handle`.
+   * drain writes them to Postgres while it reads on): the {@link WriteBehind}
+   * doing that work, and a connection that does not block.
+   * - A write failure not yet reported fails the next round, so what is
+   *   pending is retried as after a failed `handle`.
+   * - Entries it still holds are not handed to `handle` again (as the
+   *   consumer's own pending ones, or taken over after a long write).
+   * - Their idle time is reset every third of `abandonedAfterMs`, so however
+   *   long their work takes, no other consumer takes them over (and does it
+   *   again) while this one is alive.
    */
-  backgroundFailure?: () => unknown;
-  /** Entries the handler still holds (`backgroundFailure`'s work): not read again as the consumer's own pending ones. */
-  inFlight?: (id: string) => boolean;
-  /**
-   * The ids of the entries the handler still holds, and a connection that
-   * does not block: their idle time is reset every third of
-   * `abandonedAfterMs`, so however long their work takes, no other consumer
-   * takes them over (and does it again) while this one is alive.
-   */
-  held?: { ids: () => string[]; conn: Redis };
+  behind?: { writer: Pick<WriteBehind<unknown>, 'takeFailure' | 'holds' | 'heldIds'>; conn: Redis };
 }
 
 /**
@@ -132,8 +138,8 @@ export interface ConsumeOptions {
  * `readNewWhileFailing`, rounds of new entries come in between).
  */
 export async function consume(group: StreamGroup, o: ConsumeOptions): Promise<void> {
-  const claimEveryMs = o.claimEveryMs ?? 15_000;
   const abandonedAfterMs = o.abandonedAfterMs ?? 30_000;
+  const claimEveryMs = o.claimEveryMs ?? abandonedAfterMs / 2;
   const ack = (ids: string[]) => group.acknowledge(o.conn, ids);
   const count = typeof o.count === 'number' ? () => o.count as number : o.count;
   let ready = false;
@@ -142,11 +148,12 @@ export async function consume(group: StreamGroup, o: ConsumeOptions): Promise<vo
   let failures = 0;
   let lastWarn = 0;
   let ownTurn = true;
-  const held = o.held;
-  const keepAlive = held
+  const behind = o.behind;
+  const notHeld = (entries: StreamEntry[]) => (behind ? entries.filter((e) => !behind.writer.holds(e.id)) : entries);
+  const keepAlive = behind
     ? setInterval(() => {
-        const ids = held.ids();
-        if (ids.length > 0) void group.keepClaimed(held.conn, o.consumer, ids).catch(() => undefined);
+        const ids = behind.writer.heldIds();
+        if (ids.length > 0) void group.keepClaimed(behind.conn, o.consumer, ids).catch(() => undefined);
       }, abandonedAfterMs / 3)
     : null;
   keepAlive?.unref();
@@ -157,21 +164,19 @@ export async function consume(group: StreamGroup, o: ConsumeOptions): Promise<vo
           await group.ensure(o.conn);
           ready = true;
         }
-        const background = o.backgroundFailure?.() ?? null;
+        const background = behind?.writer.takeFailure() ?? null;
         if (background !== null) throw background;
         let entries: StreamEntry[] = [];
         // After a failure: own entries first, or every other round (until they are done) with readNewWhileFailing.
         const own = retryOwn && (!o.readNewWhileFailing || ownTurn);
         if (o.readNewWhileFailing && retryOwn) ownTurn = !ownTurn;
         if (own) {
-          entries = await group.readOwnPending(o.conn, o.consumer, count());
-          const inFlight = o.inFlight;
-          if (inFlight) entries = entries.filter((e) => !inFlight(e.id));
+          entries = notHeld(await group.readOwnPending(o.conn, o.consumer, count()));
           if (entries.length === 0) retryOwn = false;
         }
         if (entries.length === 0 && Date.now() - lastClaim > claimEveryMs) {
           lastClaim = Date.now();
-          entries = await group.claimAbandoned(o.conn, o.consumer, abandonedAfterMs, count());
+          entries = notHeld(await group.claimAbandoned(o.conn, o.consumer, abandonedAfterMs, count()));
           if (entries.length > 0) o.logger.warn({ entries: entries.length }, `${o.what}: took over entries a stopped consumer had not finished`);
         }
         if (entries.length === 0) entries = await group.read(o.conn, o.consumer, count(), o.blockMs);

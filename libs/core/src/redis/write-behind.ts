@@ -17,10 +17,10 @@ export interface WriteBehindOptions<T> {
  * writer at a time.
  *
  * A failed write drops everything queued (it all stays pending in the
- * stream) and is reported once through {@link takeFailure}, `consume`'s
- * `backgroundFailure`, which then retries the pending entries; until then
- * {@link holds} (`consume`'s `inFlight`) keeps queued entries from being
- * read again as the consumer's own pending ones.
+ * stream) and is reported once through {@link takeFailure}; given to
+ * `consume` as `behind`, that fails its next round, which then retries the
+ * pending entries, and {@link holds} keeps entries still queued from being
+ * handed to `handle` again meanwhile.
  */
 export class WriteBehind<T> {
   private queue: { ids: string[]; item: T; weight: number }[] = [];
