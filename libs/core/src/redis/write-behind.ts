@@ -74,9 +74,9 @@ export class WriteBehind<T> {
    * under way finishes. {@link settled} then resolves after it.
    */
   abandon(): void {
-    const writing = new Set(this.current);
     this.queue = [];
-    for (const id of [...this.held]) if (!writing.has(id)) this.held.delete(id);
+    this.held.clear();
+    for (const id of this.current) this.held.add(id);
     this.weight = this.currentWeight;
   }
 
