@@ -186,9 +186,9 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
     let chunk: IngestEntry[];
     let live: Applied;
     if ('deferred' in item) {
-      // Applied earlier and let go of: read again (still pending for this worker), and the instances looked up again (cached).
+      // Applied earlier and let go of: read again (still pending for this worker), and its instances looked up again.
       chunk = (await this.stream.group.readAgain(this.redis.client, this.consumer, item.deferred)).map(toIngestEntry);
-      live = { instances: (await this.resolve(chunk)).instances, rolesChanged: item.rolesChanged };
+      live = { instances: await this.lookup(chunk), rolesChanged: item.rolesChanged };
     } else {
       ({ chunk, live } = item);
     }
@@ -220,6 +220,27 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
     const views = entries.flatMap((e) => e.heartbeats.flatMap((h) => (h.peers ? [{ reporter: h.instance, peers: h.peers, receivedMs: e.receivedMs }] : [])));
     if (views.length > 0) await this.gossip.record(views);
     this.metrics.heartbeatsIngested.inc(written);
+  }
+
+  /**
+   * The instances of entries already applied (so registered when they were):
+   * from the cache, else from Postgres. Unlike {@link resolve} it registers
+   * and updates nothing, so an instance removed since is not brought back.
+   */
+  private async lookup(entries: IngestEntry[]): Promise<Map<string, KnownInstance>> {
+    const out = new Map<string, KnownInstance>();
+    const missing = new Map<string, [string, string]>();
+    for (const e of entries) {
+      for (const h of e.heartbeats) {
+        const k = nameKey(h.service, h.instance);
+        if (out.has(k) || missing.has(k)) continue;
+        const cached = this.known.peek(k);
+        if (cached) out.set(k, cached.value);
+        else missing.set(k, [h.service, h.instance]);
+      }
+    }
+    if (missing.size > 0) for (const inst of await this.repo.findByNames([...missing.values()])) out.set(nameKey(inst.service, inst.name), inst);
+    return out;
   }
 
   /**
