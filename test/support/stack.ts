@@ -3,6 +3,7 @@ import { createTestDatabase, type TestDatabase, uniqueRedisPrefix } from './data
 import { testEnv } from './env.js';
 import { HttpClient } from './http.js';
 import { type NinefoldProcess, startApi, startWorker } from './processes.js';
+import { TcpProxy } from './tcp-proxy.js';
 
 /** A running Ninefold for one test file: its own database and Redis prefix, an api, workers and an admin client. */
 export interface Stack {
@@ -13,6 +14,8 @@ export interface Stack {
   adminKey: string;
   /** The environment the processes got (to start more of them). */
   env: Record<string, string>;
+  /** The proxy Postgres is reached through, with `proxyPostgres` (cut and restore it to simulate an outage). */
+  pg?: TcpProxy;
   /** A new key of this role, as a client. */
   client(role: 'agent' | 'viewer' | 'operator' | 'admin'): Promise<{ http: HttpClient; key: string }>;
   stop(): Promise<void>;
@@ -21,13 +24,17 @@ export interface Stack {
 /**
  * Starts an api and `workers` workers (default 1) on a fresh copy of the
  * migrated database. `env` adds to or overrides the defaults; `databaseUrl`
- * lets a test route Postgres through a proxy it controls.
+ * lets a test route Postgres its own way, `proxyPostgres` through a
+ * {@link TcpProxy} it can cut (`stack.pg`, restored and closed by `stop`).
  */
-export async function startStack(opts: { env?: Record<string, string>; workers?: number; databaseUrl?: (db: TestDatabase) => Promise<string> | string } = {}): Promise<Stack> {
+export async function startStack(
+  opts: { env?: Record<string, string>; workers?: number; databaseUrl?: (db: TestDatabase) => Promise<string> | string; proxyPostgres?: boolean } = {},
+): Promise<Stack> {
   const db = await createTestDatabase();
   const adminKey = `nf_${randomBytes(32).toString('base64url')}`;
+  const proxied = opts.proxyPostgres ? await TcpProxy.for(db.url) : null;
   const env = {
-    DATABASE_URL: opts.databaseUrl ? await opts.databaseUrl(db) : db.url,
+    DATABASE_URL: proxied ? proxied.url : opts.databaseUrl ? await opts.databaseUrl(db) : db.url,
     REDIS_URL: testEnv().redisUrl,
     NINEFOLD_REDIS_PREFIX: uniqueRedisPrefix(),
     NINEFOLD_ADMIN_KEY: adminKey,
@@ -43,13 +50,16 @@ export async function startStack(opts: { env?: Record<string, string>; workers?:
     admin,
     adminKey,
     env,
+    pg: proxied?.proxy,
     async client(role) {
       const res = await stack.admin.post('/api/v1/keys', { name: `${role}-${randomBytes(3).toString('hex')}`, role });
       if (res.status !== 201) throw new Error(`could not create a ${role} key: ${res.status} ${res.text}`);
       return { http: stack.admin.withKey(res.body.key), key: res.body.key };
     },
     async stop() {
+      await stack.pg?.restore();
       await Promise.all([stack.api.stop(), ...stack.workers.map((w) => w.stop())]);
+      await stack.pg?.close();
       await db.drop();
     },
   };

@@ -2,7 +2,7 @@ import { io, type Socket } from 'socket.io-client';
 import type { TestDatabase } from '../../../../test/support/database.js';
 import type { HttpClient } from '../../../../test/support/http.js';
 import { type Stack, startStack } from '../../../../test/support/stack.js';
-import { TcpProxy } from '../../../../test/support/tcp-proxy.js';
+import type { TcpProxy } from '../../../../test/support/tcp-proxy.js';
 import { until } from '../../../../test/support/until.js';
 
 /**
@@ -21,19 +21,14 @@ describe('heartbeats through a Postgres outage (e2e)', () => {
       // The outages below outlast the workers' copy of an instance's registration: they go on with it while Postgres is down.
       env: { INGEST_INSTANCE_CACHE_SECONDS: '1' },
       // Postgres through a proxy the test can cut.
-      databaseUrl: async (d) => {
-        const proxied = await TcpProxy.for(d.url);
-        pg = proxied.proxy;
-        return proxied.url;
-      },
+      proxyPostgres: true,
     });
     ({ db, admin } = stack);
+    pg = stack.pg!;
   });
 
   afterAll(async () => {
-    await pg?.restore();
     await stack?.stop();
-    await pg?.close();
   });
 
   it('detects and serves state changes during the outage, and records them all afterwards', async () => {

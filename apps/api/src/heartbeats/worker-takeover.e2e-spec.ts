@@ -1,7 +1,7 @@
 import type { HttpClient } from '../../../../test/support/http.js';
 import { startWorker } from '../../../../test/support/processes.js';
 import { type Stack, startStack } from '../../../../test/support/stack.js';
-import { TcpProxy } from '../../../../test/support/tcp-proxy.js';
+import type { TcpProxy } from '../../../../test/support/tcp-proxy.js';
 import { until } from '../../../../test/support/until.js';
 
 const TAKEOVER_SECONDS = 3;
@@ -20,19 +20,14 @@ describe('a worker killed with heartbeats not yet written (e2e)', () => {
     stack = await startStack({
       env: { WORKER_TAKEOVER_SECONDS: String(TAKEOVER_SECONDS) },
       // Postgres through a proxy the test can cut, so that the first worker cannot write what it applied.
-      databaseUrl: async (d) => {
-        const proxied = await TcpProxy.for(d.url);
-        pg = proxied.proxy;
-        return proxied.url;
-      },
+      proxyPostgres: true,
     });
+    pg = stack.pg!;
     admin = stack.admin;
   });
 
   afterAll(async () => {
-    await pg?.restore();
     await stack?.stop();
-    await pg?.close();
   });
 
   const stored = async () => (await stack.db.query<{ n: number }>("SELECT count(*)::int AS n FROM heartbeats h JOIN instances i ON i.id = h.instance_id WHERE i.name LIKE 't-%'")).rows[0].n;
