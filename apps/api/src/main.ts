@@ -8,6 +8,7 @@ import fastifyStatic from '@fastify/static';
 import { Logger } from 'nestjs-pino';
 import { ApiKeysService, applyMigrationsWithRetry, config, ConfigError, DomainError, ErrorCode, MetricsService, requestId, installShutdownWatchdog } from '#core';
 import { ApiModule } from './api.module.js';
+import { acceptEmptyJsonBodies } from './common/json-body.js';
 import { ApiFastifyAdapter, HeartbeatIngress } from './heartbeats/heartbeat-ingress.js';
 import { setupOpenApi } from './openapi.js';
 import { dashboardDir } from './web/web-pages.js';
@@ -47,6 +48,7 @@ async function bootstrap(): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance();
   // The API speaks JSON only: other bodies get 415 instead of reaching validation as strings.
   fastify.removeContentTypeParser('text/plain');
+  acceptEmptyJsonBodies(fastify);
   const metrics = app.get(MetricsService);
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);

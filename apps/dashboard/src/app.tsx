@@ -1,7 +1,7 @@
 import { useEffect, useRef } from 'preact/hooks';
 import { liveStatus } from './lib/live';
 import { interceptLinks, type Route, routeOf, useLocation } from './lib/router';
-import { session } from './lib/session';
+import { loadOperationRoles, operationRoles, session } from './lib/session';
 import { useSignal } from './lib/signal';
 import { cycleTheme, theme } from './lib/theme';
 import { AgentsView } from './views/agents';
@@ -24,11 +24,13 @@ function Shell() {
   const s = useSignal(session)!;
   const live = useSignal(liveStatus);
   const t = useSignal(theme);
+  const permissions = useSignal(operationRoles);
   const url = useLocation();
   const route = routeOf(url.pathname);
   useEffect(() => {
     document.title = `${titleOf(route)} · Ninefold`;
   }, [url.pathname]);
+  useEffect(() => void loadOperationRoles(), []);
   return (
     <>
       <a class="skip" href="#main">
@@ -58,7 +60,7 @@ function Shell() {
           <button type="button" class="ghost" onClick={cycleTheme} title="Switch between system, dark and light themes">
             {THEME_TEXT[t]}
           </button>
-          <span class="who" title={`Signed in with the key "${s.name}"`}>
+          <span class="who" title={`Signed in with the key "${s.name}"`} data-permissions={permissions ? 'loaded' : 'loading'}>
             {s.name} <span class="role">{s.role}</span>
           </span>
           <button type="button" class="ghost" onClick={() => session.signOut()}>

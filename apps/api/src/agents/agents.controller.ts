@@ -1,11 +1,11 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Put } from '@nestjs/common';
 import { ApiNoContentResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { RequireRole } from '#core';
 import { AgentsService } from '#registry';
 import { ApiErrorDto } from '../common/api-error.dto.js';
 import { ApiAuthErrors } from '../common/api-errors.decorator.js';
 import { checkName } from '../common/name-param.js';
 import { AgentDto, AgentListDto, AgentReportDto } from './agents.dto.js';
+import { Access } from '../common/access.decorator.js';
 
 
 @ApiTags('agents')
@@ -15,7 +15,7 @@ export class AgentsController {
   constructor(private readonly agents: AgentsService) {}
 
   @Put(':instance')
-  @RequireRole('agent')
+  @Access('agent')
   @ApiOperation({
     summary: 'An agent reports itself',
     description: 'Sent by ninefold-agent at start and every minute: version, services, prober mode, buffer counts (including heartbeats dropped while the control plane was away) and its gossip group.',
@@ -26,7 +26,7 @@ export class AgentsController {
   }
 
   @Get()
-  @RequireRole('viewer')
+  @Access('read')
   @ApiOperation({ summary: 'Agents that reported in the last week, with whether they are connected' })
   @ApiOkResponse({ type: AgentListDto })
   async list(): Promise<AgentListDto> {
@@ -35,7 +35,7 @@ export class AgentsController {
 
   @Delete(':instance')
   @HttpCode(204)
-  @RequireRole('admin')
+  @Access('admin')
   @ApiOperation({ summary: 'Forget an agent (it reappears when it reports again)' })
   @ApiNoContentResponse()
   @ApiNotFoundResponse({ type: ApiErrorDto })

@@ -1,9 +1,10 @@
 import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { DomainError, ErrorCode, RequireRole } from '#core';
+import { DomainError, ErrorCode } from '#core';
 import { availabilityOfNines, composeAvailability, ninesRow } from '#registry';
 import { ApiAuthErrors } from '../common/api-errors.decorator.js';
 import { ComposedDto, ComposeDto, NinesDto, NinesQueryDto } from './availability.dto.js';
+import { Access } from '../common/access.decorator.js';
 
 /** Most groups, and members of a group, a composition may have. */
 const MAX_GROUPS = 100;
@@ -13,7 +14,7 @@ const MAX_GROUPS = 100;
 @Controller('api/v1/availability')
 export class AvailabilityController {
   @Get('nines')
-  @RequireRole('viewer')
+  @Access('read')
   @ApiOperation({ summary: 'Allowed downtime per year, month, week and day of an availability (?percent=99.95) or a count of nines (?nines=3)' })
   @ApiOkResponse({ type: NinesDto })
   nines(@Query() q: NinesQueryDto): NinesDto {
@@ -23,7 +24,7 @@ export class AvailabilityController {
 
   @Post('compose')
   @HttpCode(200)
-  @RequireRole('viewer')
+  @Access('read')
   @ApiOperation({ summary: 'Availability of components in sequence (groups: all needed, multiplied) and in parallel (members of a group: any one will do, 1 − Π(1 − a))' })
   @ApiOkResponse({ type: ComposedDto })
   compose(@Body() body: ComposeDto): ComposedDto {

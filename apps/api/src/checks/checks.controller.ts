@@ -1,11 +1,11 @@
 import { Body, Controller, Delete, Get, HttpCode, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { RequireRole } from '#core';
 import { ChecksService } from '#registry';
 import { ApiErrorDto } from '../common/api-error.dto.js';
 import { IdParam } from '../common/id-param.js';
 import { ApiAuthErrors } from '../common/api-errors.decorator.js';
 import { CheckDto, CheckListQueryDto, CheckPageDto, CreateCheckDto } from './checks.dto.js';
+import { Access } from '../common/access.decorator.js';
 
 @ApiTags('checks')
 @ApiAuthErrors()
@@ -14,7 +14,7 @@ export class ChecksController {
   constructor(private readonly checks: ChecksService) {}
 
   @Post()
-  @RequireRole('admin')
+  @Access('admin')
   @ApiOperation({
     summary: 'Create (or update) a pull check',
     description:
@@ -26,7 +26,7 @@ export class ChecksController {
   }
 
   @Get()
-  @RequireRole('viewer')
+  @Access('read')
   @ApiOperation({ summary: 'Checks, newest first, with their last result' })
   @ApiOkResponse({ type: CheckPageDto })
   list(@Query() q: CheckListQueryDto): Promise<CheckPageDto> {
@@ -34,7 +34,7 @@ export class ChecksController {
   }
 
   @Get(':id')
-  @RequireRole('viewer')
+  @Access('read')
   @ApiOperation({ summary: 'One check with its last result' })
   @ApiOkResponse({ type: CheckDto })
   @ApiNotFoundResponse({ type: ApiErrorDto })
@@ -44,7 +44,7 @@ export class ChecksController {
 
   @Delete(':id')
   @HttpCode(204)
-  @RequireRole('admin')
+  @Access('admin')
   @ApiOperation({ summary: 'Delete a check (its instance stays registered)' })
   @ApiNoContentResponse()
   @ApiNotFoundResponse({ type: ApiErrorDto })

@@ -4,6 +4,7 @@ import Fastify, { type FastifyHttpOptions, type FastifyInstance, type FastifyRep
 import { ApiKeysService, MetricsService, type NinefoldConfig, type Principal, requestId } from '#core';
 import { HeartbeatStream } from '#registry';
 import { AllExceptionsFilter } from '../common/all-exceptions.filter.js';
+import { acceptEmptyJsonBodies } from '../common/json-body.js';
 
 export const HEARTBEATS_PATH = '/api/v1/heartbeats';
 
@@ -54,6 +55,7 @@ export class HeartbeatIngress {
     });
     // As in main.ts: JSON only, other bodies get 415.
     fastify.removeContentTypeParser('text/plain');
+    acceptEmptyJsonBodies(fastify, 'ignore');
     // The api's http_requests metrics, recorded as the answer is sent (no onResponse hook on this route:
     // the duration is the time until the answer is handed to the socket).
     const tally = metrics.routeTally('POST', HEARTBEATS_PATH);

@@ -1,11 +1,12 @@
 import { Body, Controller, Headers, HttpCode, Post, Res } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBody, ApiExtraModels, ApiHeader, ApiOperation, ApiPayloadTooLargeResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { CurrentPrincipal, type Principal, RequireRole } from '#core';
+import { CurrentPrincipal, type Principal } from '#core';
 import { HeartbeatStream } from '#registry';
 import { ApiErrorDto } from '../common/api-error.dto.js';
 import { ApiAuthErrors } from '../common/api-errors.decorator.js';
 import { AcceptedDto, DependencyCountsDto, HeartbeatBatchDto, HeartbeatDto } from './heartbeats.dto.js';
+import { Access } from '../common/access.decorator.js';
 
 @ApiTags('heartbeats')
 @ApiAuthErrors()
@@ -16,7 +17,7 @@ export class HeartbeatsController {
 
   @Post('heartbeats')
   @HttpCode(202)
-  @RequireRole('agent')
+  @Access('agent')
   @ApiOperation({
     summary: 'Report one heartbeat or a batch of up to 1,000',
     description:

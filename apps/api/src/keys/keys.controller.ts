@@ -1,12 +1,13 @@
 import { Body, Controller, Delete, Get, HttpCode, Post, Query, Req } from '@nestjs/common';
 import { ApiConflictResponse, ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
-import { ApiKeysService, type ApiKeyView, CurrentPrincipal, type Principal, RequireRole } from '#core';
+import { ApiKeysService, type ApiKeyView, CurrentPrincipal, type Principal } from '#core';
 import { ApiErrorDto } from '../common/api-error.dto.js';
 import { IdParam } from '../common/id-param.js';
 import { ApiAuthErrors } from '../common/api-errors.decorator.js';
 import { PageQueryDto } from '../common/pagination.dto.js';
 import { ApiKeyDto, ApiKeyPageDto, CreatedApiKeyDto, CreateKeyDto, WhoAmIDto } from './keys.dto.js';
+import { Access } from '../common/access.decorator.js';
 
 function toDto(k: ApiKeyView): ApiKeyDto {
   return {
@@ -27,7 +28,7 @@ export class KeysController {
   constructor(private readonly keys: ApiKeysService) {}
 
   @Post('keys')
-  @RequireRole('admin')
+  @Access('admin')
   @ApiOperation({ summary: 'Create an API key; the plain key is in this response only' })
   @ApiCreatedResponse({ type: CreatedApiKeyDto })
   async create(@Body() body: CreateKeyDto, @CurrentPrincipal() actor: Principal, @Req() req: FastifyRequest): Promise<CreatedApiKeyDto> {
@@ -36,7 +37,7 @@ export class KeysController {
   }
 
   @Get('keys')
-  @RequireRole('admin')
+  @Access('admin')
   @ApiOperation({ summary: 'List API keys, newest first (never the keys themselves)' })
   @ApiOkResponse({ type: ApiKeyPageDto })
   async list(@Query() page: PageQueryDto): Promise<ApiKeyPageDto> {
@@ -46,7 +47,7 @@ export class KeysController {
 
   @Delete('keys/:id')
   @HttpCode(200)
-  @RequireRole('admin')
+  @Access('admin')
   @ApiOperation({ summary: 'Revoke an API key, at once on every replica (idempotent)' })
   @ApiOkResponse({ type: ApiKeyDto })
   @ApiNotFoundResponse({ type: ApiErrorDto })
@@ -60,7 +61,7 @@ export class KeysController {
   }
 
   @Get('auth/whoami')
-  @RequireRole('agent')
+  @Access('any')
   @ApiOperation({ summary: 'The calling key\'s name and role (any role)' })
   @ApiOkResponse({ type: WhoAmIDto })
   whoami(@CurrentPrincipal() principal: Principal): WhoAmIDto {

@@ -1,11 +1,11 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { RequireRole } from '#core';
 import { MaintenanceService } from '#registry';
 import { ApiErrorDto } from '../common/api-error.dto.js';
 import { ApiAuthErrors } from '../common/api-errors.decorator.js';
 import { checkName } from '../common/name-param.js';
 import { CreateMaintenanceDto, MaintenanceDto, MaintenanceListDto } from './maintenance.dto.js';
+import { Access } from '../common/access.decorator.js';
 
 @ApiTags('services')
 @ApiAuthErrors()
@@ -14,7 +14,7 @@ export class MaintenanceController {
   constructor(private readonly maintenance: MaintenanceService) {}
 
   @Post()
-  @RequireRole('admin')
+  @Access('operate')
   @ApiOperation({ summary: 'Put a service in maintenance (now, planned, or recorded afterwards): that time is left out of its availability' })
   @ApiCreatedResponse({ type: MaintenanceDto })
   @ApiNotFoundResponse({ type: ApiErrorDto })
@@ -28,7 +28,7 @@ export class MaintenanceController {
   }
 
   @Get()
-  @RequireRole('viewer')
+  @Access('read')
   @ApiOperation({ summary: "A service's maintenance windows: under way, planned, and those of the last 30 days" })
   @ApiOkResponse({ type: MaintenanceListDto })
   @ApiNotFoundResponse({ type: ApiErrorDto })
@@ -38,7 +38,7 @@ export class MaintenanceController {
 
   @Delete(':id')
   @HttpCode(204)
-  @RequireRole('admin')
+  @Access('operate')
   @ApiOperation({ summary: 'End a maintenance window under way now (its time so far stays maintenance), or remove a planned or past one' })
   @ApiNoContentResponse()
   @ApiNotFoundResponse({ type: ApiErrorDto })

@@ -1,11 +1,12 @@
 import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
 import { ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { CurrentPrincipal, type Principal, RequireRole } from '#core';
+import { CurrentPrincipal, type Principal } from '#core';
 import { ProbesService } from '#registry';
 import { ApiErrorDto } from '../common/api-error.dto.js';
 import { IdParam } from '../common/id-param.js';
 import { ApiAuthErrors } from '../common/api-errors.decorator.js';
 import { PollQueryDto, ProbeResultDto, ProbeTaskListDto, RecordedDto } from './probe-tasks.dto.js';
+import { Access } from '../common/access.decorator.js';
 
 @ApiTags('probers')
 @ApiAuthErrors()
@@ -14,7 +15,7 @@ export class ProbeTasksController {
   constructor(private readonly probes: ProbesService) {}
 
   @Get()
-  @RequireRole('agent')
+  @Access('agent')
   @ApiOperation({
     summary: 'Take probe tasks (long poll)',
     description:
@@ -27,7 +28,7 @@ export class ProbeTasksController {
 
   @Post(':id/result')
   @HttpCode(200)
-  @RequireRole('agent')
+  @Access('agent')
   @ApiOperation({ summary: "Report a probe task's result" })
   @ApiOkResponse({ type: RecordedDto })
   @ApiNotFoundResponse({ type: ApiErrorDto, description: 'Unknown or expired task, or one given to another prober.' })

@@ -1,14 +1,18 @@
 import { type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { ConnectedSocket, MessageBody, type OnGatewayConnection, SubscribeMessage, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
 import type { Server, Socket } from 'socket.io';
-import { ApiKeysService, DomainError, ErrorCode, RequireRole } from '#core';
+import { ApiKeysService, DomainError, ErrorCode, RequireAccess } from '#core';
 import { parseRooms, ROOM_ALL, roomsFor } from '#realtime';
 import { RegistryService } from '#registry';
 import { RealtimeFeed } from './realtime-feed.service.js';
 
 /**
  * socket.io at `/ws`. A client authenticates with `auth: { token: <api key> }`
- * (or an Authorization header) and needs the viewer role. Every replica
+ * (or an Authorization header) with a key that may read (viewer, operator or
+ * admin; an agent key is refused). Each message states its access as a route
+ * does (the class's `read` unless a handler says otherwise), and the auth
+ * guard checks it against the handshake's key: a viewer's socket can
+ * subscribe, and could never act. Every replica
  * subscribes to the realtime channel on Redis and forwards each event to its
  * own sockets, so events from any api or worker reach every client whatever
  * replica it is connected to, each exactly once.
@@ -21,7 +25,7 @@ import { RealtimeFeed } from './realtime-feed.service.js';
  */
 // serveClient: false: the client bundle is not served (and no request pays for the check).
 @WebSocketGateway({ path: '/ws', serveClient: false, cors: { origin: true, credentials: true } })
-@RequireRole('viewer')
+@RequireAccess('read')
 export class EventsGateway implements OnGatewayConnection, OnModuleInit, OnApplicationShutdown {
   @WebSocketServer() server!: Server;
 
@@ -47,12 +51,12 @@ export class EventsGateway implements OnGatewayConnection, OnModuleInit, OnAppli
     const auth = client.handshake.auth as { token?: unknown } | undefined;
     const authorization = typeof auth?.token === 'string' ? `Bearer ${auth.token}` : client.handshake.headers.authorization;
     try {
-      client.data.principal = await this.keys.authenticate(authorization, 'viewer');
+      client.data.principal = await this.keys.authenticate(authorization, 'read');
       await client.join(ROOM_ALL);
       return true;
     } catch (err) {
       const forbidden = err instanceof DomainError && err.code === ErrorCode.Forbidden;
-      client.emit('error', { statusCode: forbidden ? 403 : 401, message: forbidden ? 'the viewer role is needed for live events' : 'unknown or missing API key (auth.token)' });
+      client.emit('error', { statusCode: forbidden ? 403 : 401, message: forbidden ? 'live events need a viewer, operator or admin key' : 'unknown or missing API key (auth.token)' });
       client.disconnect(true);
       return false;
     }

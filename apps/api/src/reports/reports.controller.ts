@@ -1,11 +1,11 @@
 import { Controller, Get, Query, Res } from '@nestjs/common';
 import { ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { RequireRole } from '#core';
 import { AvailabilityReportService, reportCsv } from '#slo';
 import { ApiErrorDto } from '../common/api-error.dto.js';
 import { ApiAuthErrors } from '../common/api-errors.decorator.js';
 import { ReportDto, ReportQueryDto } from './reports.dto.js';
+import { Access } from '../common/access.decorator.js';
 
 @ApiTags('reports')
 @ApiAuthErrors()
@@ -14,7 +14,7 @@ export class ReportsController {
   constructor(private readonly reports: AvailabilityReportService) {}
 
   @Get('availability')
-  @RequireRole('viewer')
+  @Access('read')
   @ApiOperation({ summary: 'SLA report: per service over [from, to), availability, downtime, outages, incidents and whether each SLO was met (?format=csv for a spreadsheet)' })
   @ApiProduces('application/json', 'text/csv')
   @ApiOkResponse({ type: ReportDto })

@@ -1,13 +1,14 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { DomainError, ErrorCode, RequireRole } from '#core';
+import { DomainError, ErrorCode } from '#core';
 import { NAME_PATTERN, RegistryService, ServiceHistoryService } from '#registry';
 import { ApiErrorDto } from '../common/api-error.dto.js';
 import { ApiAuthErrors } from '../common/api-errors.decorator.js';
 import { checkName } from '../common/name-param.js';
 import { PageQueryDto } from '../common/pagination.dto.js';
 import { CreateServiceDto, DiscoveryQueryDto, HistoryPageDto, HistoryQueryDto, InstanceDto, InstanceListDto, OverviewDto, RegisterInstanceDto, ResolveQueryDto, ServiceDto, ServiceInstanceDto, ServicePageDto, UptimeDto, UptimeQueryDto } from './services.dto.js';
+import { Access } from '../common/access.decorator.js';
 @ApiTags('services')
 @ApiAuthErrors()
 @Controller('api/v1')
@@ -18,7 +19,7 @@ export class ServicesController {
   ) {}
 
   @Post('services')
-  @RequireRole('admin')
+  @Access('admin')
   @ApiOperation({ summary: 'Declare a service, or update its declaration (201 when created, 200 when updated)' })
   @ApiCreatedResponse({ type: ServiceDto })
   @ApiOkResponse({ type: ServiceDto })
@@ -35,7 +36,7 @@ export class ServicesController {
   }
 
   @Get('services')
-  @RequireRole('viewer')
+  @Access('read')
   @ApiOperation({ summary: 'Services by name, with state, instances, canLose and survivability' })
   @ApiOkResponse({ type: ServicePageDto })
   list(@Query() page: PageQueryDto): Promise<ServicePageDto> {
@@ -43,7 +44,7 @@ export class ServicesController {
   }
 
   @Get('overview')
-  @RequireRole('viewer')
+  @Access('read')
   @ApiOperation({ summary: "What a dashboard's first paint needs: totals, and per service (paged by name) state, instance counts, availability, survivability, leader, budget" })
   @ApiOkResponse({ type: OverviewDto })
   overview(@Query() page: PageQueryDto): Promise<OverviewDto> {
@@ -51,7 +52,7 @@ export class ServicesController {
   }
 
   @Get('services/:name')
-  @RequireRole('viewer')
+  @Access('read')
   @ApiOperation({ summary: 'One service' })
   @ApiOkResponse({ type: ServiceDto })
   @ApiNotFoundResponse({ type: ApiErrorDto })
@@ -60,7 +61,7 @@ export class ServicesController {
   }
 
   @Get('services/:name/history')
-  @RequireRole('viewer')
+  @Access('read')
   @ApiOperation({ summary: 'State changes of the service and its instances, newest first' })
   @ApiOkResponse({ type: HistoryPageDto })
   @ApiNotFoundResponse({ type: ApiErrorDto })
@@ -69,7 +70,7 @@ export class ServicesController {
   }
 
   @Get('services/:name/uptime')
-  @RequireRole('viewer')
+  @Access('read')
   @ApiOperation({ summary: 'Availability per UTC day over the last `days` days (default 90), oldest first, today so far last' })
   @ApiOkResponse({ type: UptimeDto })
   @ApiNotFoundResponse({ type: ApiErrorDto })
@@ -79,7 +80,7 @@ export class ServicesController {
 
   @Delete('services/:name')
   @HttpCode(204)
-  @RequireRole('admin')
+  @Access('admin')
   @ApiOperation({ summary: 'Delete a service and its instances (their history is kept)' })
   @ApiNoContentResponse()
   @ApiNotFoundResponse({ type: ApiErrorDto })
@@ -88,7 +89,7 @@ export class ServicesController {
   }
 
   @Post('services/:name/instances')
-  @RequireRole('agent')
+  @Access('agent')
   @ApiOperation({ summary: 'Register an instance (idempotent upsert; the service is created when missing)' })
   @ApiCreatedResponse({ type: InstanceDto })
   @ApiOkResponse({ type: InstanceDto })
@@ -105,7 +106,7 @@ export class ServicesController {
   }
 
   @Get('services/:name/instances/:id')
-  @RequireRole('viewer')
+  @Access('read')
   @ApiOperation({ summary: 'One instance: its live state and its own availability over 1 h to 90 days' })
   @ApiOkResponse({ type: ServiceInstanceDto })
   @ApiNotFoundResponse({ type: ApiErrorDto })
@@ -115,7 +116,7 @@ export class ServicesController {
 
   @Delete('services/:name/instances/:id')
   @HttpCode(204)
-  @RequireRole('agent')
+  @Access('deregister')
   @ApiOperation({ summary: 'Deregister an instance' })
   @ApiNoContentResponse()
   @ApiNotFoundResponse({ type: ApiErrorDto })
@@ -124,7 +125,7 @@ export class ServicesController {
   }
 
   @Get('discovery/:service')
-  @RequireRole('agent')
+  @Access('any')
   @ApiOperation({ summary: 'Healthy instances of a service (?all=true: every instance, with its state)' })
   @ApiOkResponse({ type: InstanceListDto })
   @ApiNotFoundResponse({ type: ApiErrorDto })
@@ -133,7 +134,7 @@ export class ServicesController {
   }
 
   @Get('discovery/:service/resolve')
-  @RequireRole('agent')
+  @Access('any')
   @ApiOperation({ summary: 'One healthy instance, round-robin, same zone first; 503 when none is healthy' })
   @ApiOkResponse({ type: InstanceDto })
   @ApiNotFoundResponse({ type: ApiErrorDto })

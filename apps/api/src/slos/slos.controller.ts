@@ -1,11 +1,11 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { RequireRole } from '#core';
 import { SloService } from '#slo';
 import { ApiErrorDto } from '../common/api-error.dto.js';
 import { ApiAuthErrors } from '../common/api-errors.decorator.js';
 import { BudgetHistoryDto, CreateSloDto, SloDto, SloPageDto, SloQueryDto } from './slos.dto.js';
+import { Access } from '../common/access.decorator.js';
 
 @ApiTags('slos')
 @ApiAuthErrors()
@@ -14,7 +14,7 @@ export class SlosController {
   constructor(private readonly slos: SloService) {}
 
   @Post()
-  @RequireRole('admin')
+  @Access('admin')
   @ApiOperation({ summary: 'Define an SLO of a service, or update the one with that name (201 created, 200 updated)' })
   @ApiCreatedResponse({ type: SloDto })
   @ApiOkResponse({ type: SloDto })
@@ -26,7 +26,7 @@ export class SlosController {
   }
 
   @Get()
-  @RequireRole('viewer')
+  @Access('read')
   @ApiOperation({ summary: 'SLOs with their figures (?service= for one service)' })
   @ApiOkResponse({ type: SloPageDto })
   list(@Query() q: SloQueryDto): Promise<SloPageDto> {
@@ -34,7 +34,7 @@ export class SlosController {
   }
 
   @Get(':id')
-  @RequireRole('viewer')
+  @Access('read')
   @ApiOperation({ summary: 'One SLO: SLI, error budget, burn rates over 5m-3d and its multi-window, multi-burn-rate alerts' })
   @ApiOkResponse({ type: SloDto })
   @ApiNotFoundResponse({ type: ApiErrorDto })
@@ -43,7 +43,7 @@ export class SlosController {
   }
 
   @Get(':id/budget')
-  @RequireRole('viewer')
+  @Access('read')
   @ApiOperation({ summary: 'Burn-down of the error budget over the current window: the share left at the end of each day, then now' })
   @ApiOkResponse({ type: BudgetHistoryDto })
   @ApiNotFoundResponse({ type: ApiErrorDto })
@@ -53,7 +53,7 @@ export class SlosController {
 
   @Delete(':id')
   @HttpCode(204)
-  @RequireRole('admin')
+  @Access('admin')
   @ApiOperation({ summary: 'Delete an SLO' })
   @ApiNoContentResponse()
   @ApiNotFoundResponse({ type: ApiErrorDto })

@@ -1,12 +1,12 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
-import { Public } from '#core';
 import { StatusPageService } from '#registry';
+import { PublicAccess } from '../common/access.decorator.js';
 import { ApiErrorDto } from '../common/api-error.dto.js';
 import { StatusDto } from './status.dto.js';
 
 @ApiTags('status')
-@Public()
+@PublicAccess()
 @Controller('api/v1/status')
 export class StatusController {
   constructor(private readonly statusPage: StatusPageService) {}

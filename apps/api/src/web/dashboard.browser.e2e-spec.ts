@@ -144,6 +144,8 @@ describe('dashboard and status page in a browser (e2e)', () => {
     await signIn(page, viewerKey);
     await page.goto(`${stack.api.url}/services/web-shop`);
     await page.locator('tr[data-instance="web-shop-1"]').waitFor();
+    // The buttons follow the OpenAPI document's x-ninefold-roles, read once per tab.
+    await page.locator('.who[data-permissions="loaded"]').waitFor();
     await page.locator('[data-panel="uptime"] .bars').waitFor();
     expect(await page.locator('.role').textContent()).toBe('viewer');
     expect(await page.getByRole('button', { name: 'Deregister' }).count()).toBe(0);
@@ -152,6 +154,19 @@ describe('dashboard and status page in a browser (e2e)', () => {
     await page.getByRole('heading', { name: 'Agents', exact: true }).waitFor();
     expect(await page.getByRole('button', { name: 'Forget' }).count()).toBe(0);
     await shot(page, 'viewer');
+  });
+
+  it('shows an operator the instance actions but not the admin ones', async () => {
+    const page = await newPage();
+    await signIn(page, (await stack.client('operator')).key);
+    await page.goto(`${stack.api.url}/services/web-shop`);
+    await page.locator('tr[data-instance="web-shop-1"]').waitFor();
+    await page.locator('.who[data-permissions="loaded"]').waitFor();
+    expect(await page.locator('.role').textContent()).toBe('operator');
+    // One per instance.
+    expect(await page.getByRole('button', { name: 'Deregister' }).count()).toBe(await page.locator('tr[data-instance]').count());
+    expect(await page.getByRole('button', { name: 'Deregister' }).count()).toBeGreaterThan(0);
+    expect(await page.getByRole('button', { name: 'Delete service' }).count()).toBe(0);
   });
 
   it("shows a service's SLOs: SLI against objective, budget, burn rates and alerts, and the budget on its tile", async () => {

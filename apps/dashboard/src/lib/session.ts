@@ -1,7 +1,6 @@
-import { signal } from './signal';
+import { signal, useSignal } from './signal';
 
 export type Role = 'agent' | 'viewer' | 'operator' | 'admin';
-const RANK: Record<Role, number> = { agent: 0, viewer: 1, operator: 2, admin: 3 };
 
 export interface Session {
   key: string;
@@ -40,7 +39,37 @@ export const session = Object.assign(signal<Session | null>(restore()), {
   },
 });
 
-/** Whether the signed-in role includes `need` (roles include the ones below them). */
-export function can(need: Role, s: Session | null = session.value): boolean {
-  return s !== null && RANK[s.role] >= RANK[need];
+/**
+ * The roles of each operation (`DELETE /api/v1/services/{name}` → roles), as
+ * the OpenAPI document's `x-ninefold-roles` states them: the statement the api
+ * enforces, so a button is shown exactly when its call would be allowed. Null
+ * until loaded, and then no write button shows.
+ */
+export const operationRoles = signal<ReadonlyMap<string, readonly Role[]> | null>(null);
+
+let loading: Promise<void> | null = null;
+
+/** Reads the operations' roles once per tab (again after a failure). */
+export function loadOperationRoles(): Promise<void> {
+  loading ??= (async () => {
+    try {
+      const res = await fetch('/api/docs-json');
+      const doc = (await res.json()) as { paths: Record<string, Record<string, { 'x-ninefold-roles'?: Role[] }>> };
+      const roles = new Map<string, readonly Role[]>();
+      for (const [path, item] of Object.entries(doc.paths)) {
+        for (const [method, op] of Object.entries(item)) if (Array.isArray(op['x-ninefold-roles'])) roles.set(`${method.toUpperCase()} ${path}`, op['x-ninefold-roles']);
+      }
+      operationRoles.set(roles);
+    } catch {
+      loading = null;
+    }
+  })();
+  return loading;
+}
+
+/** Whether the signed-in key may call `operation` (`METHOD /api/v1/path/{param}`); false until the roles are known. */
+export function useCan(operation: string): boolean {
+  const s = useSignal(session);
+  const roles = useSignal(operationRoles);
+  return s !== null && (roles?.get(operation)?.includes(s.role) ?? false);
 }

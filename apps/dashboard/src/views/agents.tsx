@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { ConfirmButton } from '../components/confirm-button';
 import { api } from '../lib/api';
 import { ago } from '../lib/format';
-import { can } from '../lib/session';
+import { useCan } from '../lib/session';
 import type { Agent } from '../lib/types';
 import { useNow } from '../lib/use-now';
 
@@ -37,7 +37,7 @@ export function AgentsView() {
 
   const connected = agents?.filter((a) => a.connected).length ?? 0;
   const probers = agents?.filter((a) => a.prober && a.connected).length ?? 0;
-  const admin = can('admin');
+  const admin = useCan('DELETE /api/v1/agents/{instance}');
   return (
     <section class="page">
       <div class="page-head">

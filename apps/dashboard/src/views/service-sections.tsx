@@ -5,7 +5,7 @@ import { UptimeBars } from '../components/uptime-bars';
 import { api } from '../lib/api';
 import { ago, duration, ninesLabel, percent } from '../lib/format';
 import type { ServiceStore } from '../lib/service-store';
-import { can } from '../lib/session';
+import { useCan } from '../lib/session';
 import { useSignal } from '../lib/signal';
 import type { Instance } from '../lib/types';
 import { useNow } from '../lib/use-now';
@@ -16,8 +16,8 @@ const WORST: Record<string, number> = { DOWN: 0, SUSPECT: 1, UNKNOWN: 2, UP: 3 }
 export function InstancesPanel({ store }: { store: ServiceStore }) {
   const { service } = useSignal(store.state);
   const now = useNow(5_000);
+  const operator = useCan('DELETE /api/v1/services/{name}/instances/{id}');
   if (!service) return null;
-  const operator = can('operator');
   const rows = [...service.instances].sort((a, b) => WORST[a.state] - WORST[b.state] || a.id.localeCompare(b.id));
   if (rows.length === 0) return <p class="muted">No instances: they appear with their first heartbeat or registration.</p>;
   return (

@@ -5,7 +5,7 @@ import { api } from '../lib/api';
 import { ago, ninesLabel, percent } from '../lib/format';
 import { navigate } from '../lib/router';
 import { createServiceStore } from '../lib/service-store';
-import { can } from '../lib/session';
+import { useCan } from '../lib/session';
 import { useSignal } from '../lib/signal';
 import type { Service } from '../lib/types';
 import { useNow } from '../lib/use-now';
@@ -19,6 +19,7 @@ export function ServiceView({ name }: { name: string }) {
   useEffect(() => () => store.stop(), [store]);
   const { service, missing, error } = useSignal(store.state);
   const now = useNow(10_000);
+  const canDelete = useCan('DELETE /api/v1/services/{name}');
 
   if (missing) {
     return (
@@ -39,7 +40,7 @@ export function ServiceView({ name }: { name: string }) {
       <div class="page-head service-head">
         <h1>{name}</h1>
         {service && <StateBadge state={service.state} large />}
-        {service && can('admin') && (
+        {service && canDelete && (
           <div class="head-actions">
             <ConfirmButton
               danger

@@ -21,7 +21,7 @@ export function SignInView() {
     setError(null);
     try {
       const me = await api<{ name: string; role: Role }>('/auth/whoami', { key: k });
-      if (me.role === 'agent') setError(`The key "${me.name}" has the agent role, which can only send heartbeats. The dashboard needs a viewer, operator or admin key.`);
+      if (me.role === 'agent') setError(`The key "${me.name}" has the agent role, which does what agents and probers do and reads nothing else. The dashboard needs a viewer, operator or admin key.`);
       else session.signIn({ key: k, name: me.name, role: me.role });
     } catch (err) {
       setError(err instanceof ApiError && err.status === 401 ? 'This key is not accepted: it is unknown, revoked or mistyped.' : (err as Error).message);

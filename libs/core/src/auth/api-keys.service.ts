@@ -8,7 +8,7 @@ import { PrismaService } from '../database/prisma.service.js';
 import { DependencyUnavailableError, DomainError, ErrorCode } from '../errors/domain-error.js';
 import { RedisService } from '../redis/redis.service.js';
 import { bearerToken, displayPrefix, generateApiKey, hashApiKey } from './api-key.js';
-import { type Principal, type Role, roleAtLeast } from './roles.js';
+import { ACCESS, type Access, allows, type Principal, type Role } from './roles.js';
 import { TtlCache } from './ttl-cache.js';
 import { afterId, pageOf } from '../database/pagination.js';
 
@@ -160,11 +160,11 @@ export class ApiKeysService implements OnApplicationBootstrap, OnModuleDestroy {
 
   /**
    * Who is calling, from an `Authorization: Bearer <key>` header (or a bare
-   * key), and whether their role includes `need`: 401 without a known key,
-   * 403 with a key of too small a role. The one place every transport (the
+   * key), and whether `need` allows their role: 401 without a known key,
+   * 403 with a key whose role may not do this. The one place every transport (the
    * guard, the heartbeat ingress, the WebSocket handshake) authenticates.
    */
-  async authenticate(authorization: string | string[] | undefined, need: Role): Promise<Principal> {
+  async authenticate(authorization: string | string[] | undefined, need: Access): Promise<Principal> {
     return this.authenticateCached(authorization, need) ?? this.authorize(await this.lookup(bearerToken(authorization) as string), need);
   }
 
@@ -173,7 +173,7 @@ export class ApiKeysService implements OnApplicationBootstrap, OnModuleDestroy {
    * heartbeat route's common case); undefined when it is not, and the caller
    * must use {@link authenticate}. Throws as authenticate does.
    */
-  authenticateCached(authorization: string | string[] | undefined, need: Role): Principal | undefined {
+  authenticateCached(authorization: string | string[] | undefined, need: Access): Principal | undefined {
     // The common case first: `Bearer <key>` with a key seen before, one map lookup and no regex. Keys are
     // cached as bearerToken returned them (no whitespace), so a hit is a header bearerToken accepts too.
     if (typeof authorization === 'string' && authorization.startsWith('Bearer ')) {
@@ -186,11 +186,11 @@ export class ApiKeysService implements OnApplicationBootstrap, OnModuleDestroy {
     return principal === undefined ? undefined : this.authorize(this.used(principal), need);
   }
 
-  /** 401 for no (or a revoked) key, 403 when its role does not include `need`; else the principal. */
-  authorize(principal: Principal | null | undefined, need: Role): Principal {
+  /** 401 for no (or a revoked) key, 403 when `need` does not allow its role; else the principal. */
+  authorize(principal: Principal | null | undefined, need: Access): Principal {
     if (!principal) throw new DomainError(ErrorCode.Unauthenticated, 'unknown or revoked API key');
-    if (!roleAtLeast(principal.role, need)) {
-      throw new DomainError(ErrorCode.Forbidden, `this needs the ${need} role; the key "${principal.name}" has ${principal.role}`);
+    if (!allows(need, principal.role)) {
+      throw new DomainError(ErrorCode.Forbidden, `this needs a key with the role ${rolesText(ACCESS[need])}; the key "${principal.name}" has ${principal.role}`);
     }
     return principal;
   }
@@ -236,4 +236,9 @@ export class ApiKeysService implements OnApplicationBootstrap, OnModuleDestroy {
       this.logger.warn({ err: (err as Error).message, keys: batch.length }, 'could not record API key last-used times; will retry');
     }
   }
+}
+
+/** `agent or admin`, `viewer, operator or admin`. */
+function rolesText(roles: readonly Role[]): string {
+  return roles.length === 1 ? roles[0] : `${roles.slice(0, -1).join(', ')} or ${roles[roles.length - 1]}`;
 }

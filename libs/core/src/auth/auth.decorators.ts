@@ -1,11 +1,14 @@
 import { createParamDecorator, type ExecutionContext, SetMetadata } from '@nestjs/common';
-import type { Principal, Role } from './roles.js';
+import type { Access, Principal } from './roles.js';
 
-export const REQUIRED_ROLE = 'ninefold:requiredRole';
+export const REQUIRED_ACCESS = 'ninefold:requiredAccess';
 export const PUBLIC_ROUTE = 'ninefold:public';
 
-/** The least role that may call this route (roles include the ones below them). */
-export const RequireRole = (role: Role) => SetMetadata(REQUIRED_ROLE, role);
+/**
+ * Which roles may call this route or WebSocket message (one of {@link ACCESS}'s
+ * levels). The api's `@Access` adds the same statement to the OpenAPI document.
+ */
+export const RequireAccess = (access: Access) => SetMetadata(REQUIRED_ACCESS, access);
 
 /** No API key needed (operations endpoints, the public status page). */
 export const Public = () => SetMetadata(PUBLIC_ROUTE, true);
