@@ -19,11 +19,13 @@ export class CreateCheckDto {
   @ApiProperty({ example: 'https://checkout.internal/healthz' }) @IsString() @Length(1, 2048)
   target!: string;
 
-  @ApiProperty({ minimum: 1, maximum: 3600, example: 10 }) @IsInt() @Min(1) @Max(3600)
-  intervalSeconds!: number;
+  /** Seconds between runs (default 10, as the agent's checks). */
+  @ApiPropertyOptional({ minimum: 1, maximum: 3600, default: 10 }) @IsOptional() @IsInt() @Min(1) @Max(3600)
+  intervalSeconds?: number;
 
-  @ApiProperty({ minimum: 100, maximum: 60000, example: 2000 }) @IsInt() @Min(100) @Max(60_000)
-  timeoutMs!: number;
+  /** How long a run may take (default 2,000 ms, or half the interval when that is shorter, as the agent's checks). */
+  @ApiPropertyOptional({ minimum: 100, maximum: 60000, default: 2000 }) @IsOptional() @IsInt() @Min(100) @Max(60_000)
+  timeoutMs?: number;
 
   /** Expected HTTP status; without it any 2xx or 3xx passes. */
   @ApiPropertyOptional({ minimum: 100, maximum: 599 }) @IsOptional() @IsInt() @Min(100) @Max(599)

@@ -112,6 +112,16 @@ describe('pull checks (e2e)', () => {
     expect(prober.answered.some((a) => a.target === targetUrl)).toBe(true);
   });
 
+  it('takes a check with only service, type and target, with the agent\'s defaults (10 s, 2,000 ms)', async () => {
+    const service = unique();
+    const created = await admin.post('/api/v1/checks', { service, type: 'tcp', target: `127.0.0.1:${await freePort()}` });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ intervalSeconds: 10, timeoutMs: 2000, retries: 1, runOn: 'worker' });
+    const quick = await admin.post('/api/v1/checks', { service, type: 'tcp', target: `127.0.0.1:${await freePort()}`, intervalSeconds: 1 });
+    expect(quick.body).toMatchObject({ intervalSeconds: 1, timeoutMs: 500 });
+    for (const c of [created, quick]) expect((await admin.delete(`/api/v1/checks/${c.body.id}`)).status).toBe(204);
+  });
+
   it('rejects bad checks, naming the field', async () => {
     const bad = await admin.post('/api/v1/checks', { service: 'x', type: 'icmp', target: 'x', intervalSeconds: 0, timeoutMs: 5 });
     expect(bad.status).toBe(400);

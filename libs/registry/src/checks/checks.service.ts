@@ -6,13 +6,23 @@ import { RegistryService } from '../registry.service.js';
 import { type CheckIdentity, CheckResults, type CheckStatus } from './check-results.service.js';
 import { splitHostPort } from './check-runner.js';
 
+/** A check's interval when none is given: the agent's heartbeat interval default. */
+export const DEFAULT_CHECK_INTERVAL_SECONDS = 10;
+
+/** A check's timeout when none is given, as the agent's local checks have it: 2 s, or half the interval when that is shorter. */
+export function defaultCheckTimeoutMs(intervalSeconds: number): number {
+  return Math.min(2000, intervalSeconds * 500);
+}
+
 export interface CheckSpecInput {
   service: string;
   instance?: string;
   type: 'http' | 'tcp';
   target: string;
-  intervalSeconds: number;
-  timeoutMs: number;
+  /** Default {@link DEFAULT_CHECK_INTERVAL_SECONDS}. */
+  intervalSeconds?: number;
+  /** Default {@link defaultCheckTimeoutMs} of the interval. */
+  timeoutMs?: number;
   expectStatus?: number;
   expectBody?: string;
   retries?: number;
@@ -71,14 +81,15 @@ export class ChecksService {
     validateTarget(spec.type, spec.target);
     const where = targetPlacement(spec.type, spec.target);
     const instance = spec.instance ?? where.instance;
+    const intervalSeconds = spec.intervalSeconds ?? DEFAULT_CHECK_INTERVAL_SECONDS;
     // The instance is declared (not self-registered): it stays while its check exists.
-    await this.registry.registerInstance(spec.service, { id: instance, address: where.host, port: where.port, intervalSeconds: spec.intervalSeconds });
+    await this.registry.registerInstance(spec.service, { id: instance, address: where.host, port: where.port, intervalSeconds });
     const service = await this.prisma.service.findUniqueOrThrow({ where: { name: spec.service }, select: { id: true } });
     const data = {
       type: spec.type,
       target: spec.target,
-      intervalSeconds: spec.intervalSeconds,
-      timeoutMs: spec.timeoutMs,
+      intervalSeconds,
+      timeoutMs: spec.timeoutMs ?? defaultCheckTimeoutMs(intervalSeconds),
       expectStatus: spec.expectStatus ?? null,
       expectBody: spec.expectBody ?? null,
       retries: spec.retries ?? 1,
