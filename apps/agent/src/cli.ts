@@ -1,6 +1,6 @@
 import http from 'node:http';
-import { parseArgs } from 'node:util';
 import { Agent } from './agent.js';
+import { parseCommandLine, type Values } from './command-line.js';
 import { type AgentConfig, AgentConfigError, type ConfigFlags, DEFAULT_INTAKE_PORT, loadConfig } from './config.js';
 import { ControlPlaneClient } from './control-plane.client.js';
 import { jsonLogger } from './logger.js';
@@ -29,6 +29,9 @@ which overrides the config file):
   --zone Z, --region R     placement                           NINEFOLD_ZONE, NINEFOLD_REGION
   --address HOST           address probers reach this host at  NINEFOLD_ADDRESS
   --service NAME[:PORT]    a service to heartbeat (repeatable) NINEFOLD_SERVICES=a:80,b
+  --check URL              a local check of the --service before it (repeatable):
+                           http(s)://host:port/path or tcp://host:port
+                                                               NINEFOLD_CHECKS=a=http://127.0.0.1/,b=tcp://127.0.0.1:5432
   --interval SECONDS       heartbeat interval (default 10)     NINEFOLD_INTERVAL_SECONDS
   --intake-port PORT       local port for apps (default ${DEFAULT_INTAKE_PORT})    NINEFOLD_INTAKE_PORT
   --intake-host HOST       (default 127.0.0.1)                 NINEFOLD_INTAKE_HOST
@@ -43,43 +46,10 @@ which overrides the config file):
 Exit codes: 0 ok, 1 failure, 64 bad usage, 69 control plane unavailable, 78 bad configuration.
 `;
 
-const OPTIONS = {
-  config: { type: 'string' },
-  url: { type: 'string' },
-  key: { type: 'string' },
-  'key-file': { type: 'string' },
-  instance: { type: 'string' },
-  zone: { type: 'string' },
-  region: { type: 'string' },
-  address: { type: 'string' },
-  service: { type: 'string', multiple: true },
-  interval: { type: 'string' },
-  'intake-port': { type: 'string' },
-  'intake-host': { type: 'string' },
-  'no-intake': { type: 'boolean' },
-  prober: { type: 'boolean' },
-  peers: { type: 'string' },
-  'gossip-port': { type: 'string' },
-  'gossip-host': { type: 'string' },
-  'buffer-max': { type: 'string' },
-  'deregister-on-exit': { type: 'boolean' },
-  'log-level': { type: 'string' },
-  // recovery-point
-  location: { type: 'string' },
-  at: { type: 'string' },
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-  version: { type: 'boolean', short: 'v' },
-} as const;
-
-type Parsed = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>;
-
 export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  let parsed: Parsed;
-  try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (err) {
-    process.stderr.write(`ninefold-agent: ${(err as Error).message}\n\n${USAGE}`);
+  const parsed = parseCommandLine(argv);
+  if ('error' in parsed) {
+    process.stderr.write(`ninefold-agent: ${parsed.error} (ninefold-agent help lists every flag)\n`);
     return EXIT.usage;
   }
   const { values, positionals } = parsed;
@@ -222,7 +192,7 @@ async function status(flags: ConfigFlags, env: NodeJS.ProcessEnv, json: boolean)
   return EXIT.ok;
 }
 
-async function recoveryPoint(flags: ConfigFlags, env: NodeJS.ProcessEnv, values: Parsed['values']): Promise<number> {
+async function recoveryPoint(flags: ConfigFlags, env: NodeJS.ProcessEnv, values: Values): Promise<number> {
   const service = values.service?.[0];
   if (!service) {
     process.stderr.write('ninefold-agent recovery-point: --service NAME is required (the service whose backup this is)\n');

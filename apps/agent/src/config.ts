@@ -106,6 +106,8 @@ export interface ConfigFlags {
   region?: string;
   address?: string;
   service?: string[];
+  /** Local checks given on the command line or in NINEFOLD_CHECKS: `service=http://…` or `service=tcp://host:port`. */
+  check?: string[];
   interval?: string;
   'intake-port'?: string;
   'intake-host'?: string;
@@ -130,6 +132,7 @@ export const ENV_VARS: Record<string, string> = {
   NINEFOLD_REGION: 'region',
   NINEFOLD_ADDRESS: 'address',
   NINEFOLD_SERVICES: 'service',
+  NINEFOLD_CHECKS: 'check',
   NINEFOLD_INTERVAL_SECONDS: 'interval',
   NINEFOLD_INTAKE_PORT: 'intake-port',
   NINEFOLD_INTAKE_HOST: 'intake-host',
@@ -199,7 +202,7 @@ function envFlags(env: NodeJS.ProcessEnv, problems: string[]): ConfigFlags {
       const b = parseBool(v);
       if (b === undefined) problems.push(`${name}=${v} (env): must be true or false`);
       else out[flag] = b;
-    } else if (flag === 'service') {
+    } else if (flag === 'service' || flag === 'check') {
       out[flag] = v.split(',').map((s) => s.trim()).filter(Boolean);
     } else {
       out[flag] = v;
@@ -272,6 +275,7 @@ function resolveConfig(file: Record<string, unknown>, env: ConfigFlags, flags: C
   const interval = pick<unknown>('-', 'interval');
   const defaultInterval = interval.value === undefined ? 10 : intIn(interval.value, 1, 3600, where(interval), problems) ?? 10;
   const services = resolveServices(file.services, flags.service ?? env.service, flags.service !== undefined ? '--service (command line)' : 'NINEFOLD_SERVICES (environment)', defaultInterval, problems);
+  addFlagChecks(services, flags.check ?? env.check, flags.check !== undefined ? '--check (command line)' : 'NINEFOLD_CHECKS (environment)', problems);
 
   const intakeFile = section(file.intake, 'intake', INTAKE_KEYS, problems);
   const intakePort = pick<unknown>('-', 'intake-port');
@@ -398,6 +402,31 @@ function resolveServices(fromFile: unknown, fromFlags: string[] | undefined, fla
   });
 }
 
+/**
+ * `--check` / NINEFOLD_CHECKS entries, `service=http(s)://…` or `service=tcp://host:port`,
+ * added to their service's checks with the file's defaults (timeout 2 s or half the
+ * interval, down on failure).
+ */
+function addFlagChecks(services: ServiceConfig[], specs: string[] | undefined, flagName: string, problems: string[]): void {
+  for (const spec of specs ?? []) {
+    const eq = spec.indexOf('=');
+    const name = eq < 0 ? '' : spec.slice(0, eq);
+    const target = spec.slice(eq + 1);
+    const svc = services.find((s) => s.name === name);
+    if (!svc) {
+      problems.push(eq < 0 ? `${flagName}: ${JSON.stringify(spec)} must name its service, e.g. web=http://127.0.0.1:8080/healthz` : `${flagName}: ${JSON.stringify(spec)} is for ${name}, which is not among the services`);
+      continue;
+    }
+    const tcp = /^tcp:\/\/(.+)$/.exec(target);
+    const check: LocalCheck = { type: tcp ? 'tcp' : 'http', target: tcp ? tcp[1].replace(/\/$/, '') : target, timeoutMs: Math.min(2000, svc.intervalSeconds * 500), onFail: 'down' };
+    if (check.type === 'http' ? !isHttpUrl(check.target) : !isHostPort(check.target)) {
+      problems.push(`${flagName}: ${JSON.stringify(target)} must be an http:// or https:// URL, or tcp://host:port`);
+      continue;
+    }
+    svc.checks.push(check);
+  }
+}
+
 function resolveCheck(item: unknown, at: string, intervalSeconds: number, problems: string[]): LocalCheck {
   const check: LocalCheck = { type: 'tcp', target: '', timeoutMs: 2000, onFail: 'down' };
   if (typeof item !== 'object' || item === null || Array.isArray(item)) {
@@ -434,7 +463,7 @@ function section(value: unknown, name: string, keys: string[], problems: string[
 function unknownKeys(obj: Record<string, unknown>, known: string[], prefix: string, problems: string[]): void {
   for (const k of Object.keys(obj)) {
     if (known.includes(k)) continue;
-    const close = known.find((c) => editDistance(c.toLowerCase(), k.toLowerCase()) <= 2);
+    const close = closest(k, known, 2);
     problems.push(`${prefix}${k} (config file): unknown setting${close ? `; did you mean ${prefix}${close}?` : `; known: ${known.join(', ')}`}`);
   }
 }
@@ -512,6 +541,17 @@ function isHttpUrl(s: string): boolean {
 function isHostPort(s: string): boolean {
   const m = /^(\[[0-9a-fA-F:.]+\]|[^:\s/]+):(\d{1,5})$/.exec(s);
   return m !== null && Number(m[2]) >= 1 && Number(m[2]) <= 65535;
+}
+
+/** The known name nearest to `name`, if one is within `maxDistance` edits (case ignored). */
+export function closest(name: string, known: readonly string[], maxDistance: number): string | undefined {
+  let best: string | undefined;
+  let bestDistance = maxDistance + 1;
+  for (const k of known) {
+    const d = editDistance(k.toLowerCase(), name.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [k, d];
+  }
+  return best;
 }
 
 function editDistance(a: string, b: string): number {

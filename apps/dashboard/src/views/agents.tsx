@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
+import { agentCommand } from '../lib/agent-hint';
 import { ConfirmButton } from '../components/confirm-button';
 import { api } from '../lib/api';
 import { ago } from '../lib/format';
@@ -59,8 +60,11 @@ export function AgentsView() {
         <div class="card empty">
           <h2>No agents have reported</h2>
           <p>
-            Start one with <code>npx ninefold-agent --control-plane {window.location.origin} --key &lt;agent key&gt;</code>; it appears here within a minute. Add <code>--prober</code> to let it confirm outages of others.
+            Start one (in a clone of Ninefold, with a key of the agent role); it appears here within a minute. Add <code>--prober</code> to let it confirm outages of others.
           </p>
+          <pre>
+            <code data-hint="agent">{agentCommand(window.location.origin)}</code>
+          </pre>
         </div>
       ) : (
         <div class="card table-wrap">

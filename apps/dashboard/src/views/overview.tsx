@@ -1,4 +1,5 @@
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { agentCommand, agentKeyCommand } from '../lib/agent-hint';
 import { ServiceTile } from '../components/service-tile';
 import { filterServices, type StateFilter, visibleRows } from '../lib/overview-filter';
 import { createOverviewStore, totalsOf } from '../lib/overview-store';
@@ -138,9 +139,13 @@ function Empty() {
   return (
     <div class="card empty">
       <h2>No services yet</h2>
-      <p>Services appear here as soon as an agent sends their first heartbeat, or when you declare one:</p>
+      <p>Services appear here as soon as an agent sends their first heartbeat. Make a key with the agent role:</p>
       <pre>
-        <code>{`npx ninefold-agent --control-plane ${window.location.origin} --key <agent key> --service checkout\n\ncurl -X POST ${window.location.origin}/api/v1/services -H "authorization: Bearer <admin key>" \\\n  -H 'content-type: application/json' -d '{"name":"checkout"}'`}</code>
+        <code data-hint="agent-key">{agentKeyCommand(window.location.origin)}</code>
+      </pre>
+      <p>then, in a clone of Ninefold on the server, start an agent for a service on port 8080, checked over HTTP (the key from the answer's <code>key</code>):</p>
+      <pre>
+        <code data-hint="agent">{agentCommand(window.location.origin)}</code>
       </pre>
     </div>
   );
