@@ -262,6 +262,26 @@ describe('ninefold-agent (e2e)', () => {
     }
   });
 
+  it('checks a service given by flags (--check), and the instance it puts DOWN says why', async () => {
+    const closedPort = await freePort(); // nothing listens there
+    const target = `http://127.0.0.1:${closedPort}/`;
+    await agent(['--instance', 'host-q', '--service', `agent-quick:${closedPort}`, '--check', target, '--interval', '1']);
+    const instance = await until(
+      () => admin.get('/api/v1/services/agent-quick/instances/host-q'),
+      (r) => r.status === 200 && r.body.state === 'DOWN',
+      15_000,
+    );
+    expect(instance.body.reason).toBe(`the instance reported itself down: ${target}: ECONNREFUSED`);
+    const history = await admin.get('/api/v1/services/agent-quick/history');
+    expect(history.body.items.some((c: { to: string; reason: string }) => c.to === 'DOWN' && c.reason.includes(`${target}: ECONNREFUSED`))).toBe(true);
+  });
+
+  it('answers an unknown flag in one line with the closest valid one, and exits 64', async () => {
+    const res = await runAgent(['--control-plane', 'http://127.0.0.1:1', '--service', 'web']);
+    expect(res.code).toBe(64);
+    expect(res.stderr.trim()).toBe('ninefold-agent: unknown flag --control-plane; did you mean --url? (ninefold-agent help lists every flag)');
+  });
+
   it('says clearly when its key is refused, keeps the heartbeats and does not retry in a tight loop', async () => {
     const { proc, intake } = await agent(['--instance', 'host-g', '--service', 'agent-refused', '--interval', '1'], { NINEFOLD_KEY: 'nf_not_a_real_key' });
     const st = await until(() => statusOf(intake), (s) => s.push.lastError !== null, 10_000);

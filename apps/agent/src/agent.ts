@@ -327,6 +327,7 @@ export class Agent {
       service: s.name,
       instance: this.cfg.instance,
       status: health.status,
+      ...(health.failing.length ? { reason: failingReason(health.failing) } : {}),
       at: new Date(now).toISOString(),
       intervalSeconds: s.intervalSeconds,
       ...(this.cfg.address ? { address: this.cfg.address } : {}),
@@ -354,4 +355,10 @@ export class Agent {
       else this.log.warn('could not deregister', { service: s.name, instance: this.cfg.instance, reason: res.message });
     }
   }
+}
+
+/** `http://127.0.0.1:8080/: ECONNREFUSED; 127.0.0.1:5432: timeout`, within the control plane's 300 characters. */
+export function failingReason(failing: { target: string; error: string }[]): string {
+  const text = failing.map((f) => `${f.target}: ${f.error}`).join('; ');
+  return text.length <= 300 ? text : `${text.slice(0, 299)}…`;
 }

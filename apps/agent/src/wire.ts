@@ -13,6 +13,8 @@ export interface WireHeartbeat {
   metrics?: WireMetrics;
   /** The peer agent that relayed this heartbeat (gossip). */
   via?: string;
+  /** Extension: the failing checks and their errors, when the status is not up. */
+  reason?: string;
   /** Extension: this agent's gossip view of its group (sent on one heartbeat per request). */
   peers?: { alive: string[]; suspect: string[]; dead: string[] };
 }

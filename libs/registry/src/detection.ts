@@ -29,7 +29,7 @@ export function applyBeats(
   record: InstanceRecord,
   phi: InterArrivalStats | null,
   flap: FlapState,
-  beats: { receivedMs: number; status: HeartbeatStatus; intervalSeconds?: number }[],
+  beats: { receivedMs: number; status: HeartbeatStatus; intervalSeconds?: number; reason?: string }[],
   s: DetectorSettings,
 ): BeatsOutcome {
   const transitions: Transition[] = [];
@@ -45,7 +45,7 @@ export function applyBeats(
       // Never judged sooner than one interval: a burst of early beats must not make the next normal gap suspicious.
       if (at !== null) ttlMs = Math.max(interval * 1000, at - b.receivedMs);
     }
-    const step = applyHeartbeat(record, { receivedMs: b.receivedMs, status: b.status, ttlMs, graceMs: t.graceMs });
+    const step = applyHeartbeat(record, { receivedMs: b.receivedMs, status: b.status, ttlMs, graceMs: t.graceMs, reason: b.reason });
     record = step.record;
     if (step.transition) {
       transitions.push(step.transition);

@@ -46,6 +46,7 @@ const heartbeat = fc.record(
     role: fc.constantFrom('leader', 'follower', 'primary', 'replica'),
     term: fc.maxSafeNat(),
     via: name,
+    reason: fc.string({ minLength: 1, maxLength: 300, unit: 'binary-ascii' }),
     metrics,
     peers: fc.record({ alive: fc.array(name, { maxLength: 3 }), suspect: fc.array(name, { maxLength: 3 }), dead: fc.array(name, { maxLength: 3 }) }, { requiredKeys: [] }),
   },

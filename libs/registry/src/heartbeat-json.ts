@@ -38,7 +38,7 @@ export function heartbeatItemsJson(heartbeats: readonly Heartbeat[]): string {
  */
 type Missing<T, Listed> = Exclude<keyof T, Listed>;
 const listsEveryField = <T>() => <const L extends readonly (keyof T)[]>(fields: L & (Missing<T, L[number]> extends never ? unknown : { missing: Missing<T, L[number]> })) => fields;
-listsEveryField<Heartbeat>()(['service', 'instance', 'status', 'atMs', 'intervalSeconds', 'address', 'port', 'zone', 'region', 'role', 'term', 'via', 'metrics', 'peers']);
+listsEveryField<Heartbeat>()(['service', 'instance', 'status', 'atMs', 'intervalSeconds', 'address', 'port', 'zone', 'region', 'role', 'term', 'via', 'reason', 'metrics', 'peers']);
 listsEveryField<HeartbeatMetrics>()(['dependencies', 'requests', 'rateLimited']);
 listsEveryField<DependencyCounts>()(['calls', 'failures', 'slowCalls', 'latencyMsP50', 'latencyMsP99']);
 listsEveryField<RequestMetrics>()(['total', 'errors', 'slow', 'latency']);
@@ -58,6 +58,7 @@ function heartbeatJson(hb: Heartbeat): string {
   if (hb.role !== undefined) s += `,"role":"${hb.role}"`;
   if (hb.term !== undefined) s += `,"term":${num(hb.term)}`;
   if (hb.via !== undefined) s += `,"via":"${hb.via}"`;
+  if (hb.reason !== undefined) s += `,"reason":${JSON.stringify(hb.reason)}`;
   if (hb.metrics !== undefined) s += `,"metrics":${metricsJson(hb.metrics)}`;
   if (hb.peers !== undefined) s += `,"peers":${peersJson(hb.peers)}`;
   return s + '}';

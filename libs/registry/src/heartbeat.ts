@@ -64,6 +64,8 @@ export interface Heartbeat {
   term?: number;
   metrics?: HeartbeatMetrics;
   via?: string;
+  /** Extension: why the instance reports this status (the failing check and its error), shown as the reason of a self-reported DOWN. */
+  reason?: string;
   /** Extension: the sending agent's gossip view of its group (evidence when a member falls silent). */
   peers?: PeerView;
 }
@@ -75,12 +77,15 @@ export interface PeerView {
   dead: string[];
 }
 
+/** The longest {@link Heartbeat.reason}. */
+export const MAX_REASON_LENGTH = 300;
+
 /** At most this many names per list of a {@link PeerView}. */
 export const MAX_PEERS = 1000;
 
 export type ParseResult = { ok: true; heartbeats: Heartbeat[] } | { ok: false; errors: string[] };
 
-const HEARTBEAT_FIELDS = new Set(['service', 'instance', 'status', 'at', 'intervalSeconds', 'address', 'port', 'zone', 'region', 'role', 'term', 'metrics', 'via', 'peers']);
+const HEARTBEAT_FIELDS = new Set(['service', 'instance', 'status', 'at', 'intervalSeconds', 'address', 'port', 'zone', 'region', 'role', 'term', 'metrics', 'via', 'reason', 'peers']);
 const METRICS_FIELDS = new Set(['dependencies', 'requests', 'rateLimited']);
 const DEPENDENCY_FIELDS = new Set(['calls', 'failures', 'slowCalls', 'latencyMsP50', 'latencyMsP99']);
 const REQUEST_FIELDS = new Set(['total', 'errors', 'slow', 'latencyMs']);
@@ -168,6 +173,10 @@ function parseOne(raw: unknown, p: string, nowMs: number, errors: string[]): Hea
   }
   const via = name(raw.via, `${p}via`, errors, false);
   if (via) hb.via = via;
+  if (raw.reason !== undefined) {
+    if (typeof raw.reason === 'string' && raw.reason.length >= 1 && raw.reason.length <= MAX_REASON_LENGTH) hb.reason = raw.reason;
+    else errors.push(`${p}reason must be a string of 1 to ${MAX_REASON_LENGTH} characters`);
+  }
   if (raw.metrics !== undefined) {
     const m = metrics(raw.metrics, `${p}metrics`, errors);
     if (m) hb.metrics = m;

@@ -360,7 +360,7 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
           cur?.record ?? newRecord(beats[0].receivedMs, timings(known.intervalSeconds, known.ttlSeconds, known.graceSeconds)),
           cur?.phi ?? null,
           cur?.flap ?? emptyFlapState(),
-          beats.map(({ receivedMs, h }) => ({ receivedMs, status: h.status, intervalSeconds: h.intervalSeconds })),
+          beats.map(({ receivedMs, h }) => ({ receivedMs, status: h.status, intervalSeconds: h.intervalSeconds, reason: h.reason })),
           known,
         );
         // Consensus role and term: the newest heartbeat that says.

@@ -56,6 +56,13 @@ describe('instance state machine', () => {
     expect(again.transition).toMatchObject({ from: 'DOWN', to: 'UP', reason: 'the instance reported itself up again' });
   });
 
+  it('says why, when the heartbeat that reports it down says so', () => {
+    const up = heartbeat(newRecord(0, T), 0).record;
+    const down = applyHeartbeat(up, { receivedMs: 1_000, status: 'down', reason: 'http://127.0.0.1:18080/: ECONNREFUSED' });
+    expect(down.transition?.reason).toBe('the instance reported itself down: http://127.0.0.1:18080/: ECONNREFUSED');
+    expect(down.record.reason).toBe(down.transition?.reason);
+  });
+
   it('keeps a degraded instance UP and reports the status change', () => {
     const up = heartbeat(newRecord(0, T), 0).record;
     const degraded = heartbeat(up, 1_000, 'degraded');

@@ -84,7 +84,7 @@ export function newRecord(nowMs: number, t: { ttlMs: number; graceMs: number }):
  * seen (processed out of order by parallel workers) change nothing; one of
  * the same millisecond still counts (two requests can share it).
  */
-export function applyHeartbeat(rec: InstanceRecord, hb: { receivedMs: number; status: HeartbeatStatus; ttlMs?: number; graceMs?: number }): Step {
+export function applyHeartbeat(rec: InstanceRecord, hb: { receivedMs: number; status: HeartbeatStatus; ttlMs?: number; graceMs?: number; reason?: string }): Step {
   if (hb.receivedMs < rec.lastSeenMs) return { record: rec, transition: null, changed: false };
   const ttlMs = hb.ttlMs ?? rec.ttlMs;
   const graceMs = hb.graceMs ?? rec.graceMs;
@@ -102,7 +102,7 @@ export function applyHeartbeat(rec: InstanceRecord, hb: { receivedMs: number; st
   };
   let transition: Transition | null = null;
   if (to !== rec.state) {
-    transition = { from: rec.state, to, atMs: hb.receivedMs, reason: heartbeatReason(rec, hb.status, hb.receivedMs) };
+    transition = { from: rec.state, to, atMs: hb.receivedMs, reason: heartbeatReason(rec, hb.status, hb.receivedMs, hb.reason) };
     record.state = to;
     record.sinceMs = hb.receivedMs;
     record.reason = transition.reason;
@@ -194,8 +194,9 @@ function step(rec: InstanceRecord, to: InstanceState, atMs: number, reason: stri
   return { record: { ...rec, state: to, sinceMs: atMs, reason, deadlineMs }, transition, changed: true };
 }
 
-function heartbeatReason(rec: InstanceRecord, status: HeartbeatStatus, atMs: number): string {
-  if (status === 'down') return 'the instance reported itself down';
+/** Why a heartbeat changed the state; `reported` is the heartbeat's own reason (its failing check), if any. */
+function heartbeatReason(rec: InstanceRecord, status: HeartbeatStatus, atMs: number, reported?: string): string {
+  if (status === 'down') return reported ? `the instance reported itself down: ${reported}` : 'the instance reported itself down';
   switch (rec.state) {
     case 'UNKNOWN':
       return 'first heartbeat';

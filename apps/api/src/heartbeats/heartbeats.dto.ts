@@ -56,6 +56,13 @@ export class HeartbeatDto {
   @ApiPropertyOptional({ type: HeartbeatMetricsDto }) metrics?: HeartbeatMetricsDto;
   @ApiPropertyOptional({ description: 'The peer agent that relayed this heartbeat by gossip.' }) via?: string;
   @ApiPropertyOptional({
+    minLength: 1,
+    maxLength: 300,
+    example: 'http://127.0.0.1:8080/healthz: ECONNREFUSED',
+    description: 'Extension: why the instance reports this status, e.g. its failing check and the error. A self-reported DOWN shows it as the instance\'s reason.',
+  })
+  reason?: string;
+  @ApiPropertyOptional({
     type: PeerViewDto,
     description:
       'Extension: the sending agent\'s gossip view of its group. When an instance falls silent and no prober confirms it, a majority of its peers still seeing it alive keeps it SUSPECT ("heartbeat path broken") instead of DOWN.',

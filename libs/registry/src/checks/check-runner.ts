@@ -106,7 +106,8 @@ function httpCheck(spec: CheckSpec): Promise<Omit<CheckOutcome, 'latencyMs'>> {
       res.on('error', (err) => done({ ok: false, status, error: err.message }));
     });
     const timer = setTimeout(() => done({ ok: false, error: `no answer within ${spec.timeoutMs} ms` }), spec.timeoutMs);
-    req.on('error', (err: NodeJS.ErrnoException) => done({ ok: false, error: err.code ? `${err.code}: ${err.message}` : err.message }));
+    // The code alone (as the tcp check says it): the message only repeats it with the address, which the target names.
+    req.on('error', (err: NodeJS.ErrnoException) => done({ ok: false, error: err.code ?? err.message }));
     req.end();
   });
 }
