@@ -21,6 +21,11 @@ export function claim(dir) {
       owner.servers.push({ pid, match: String(match), signal });
       write();
     },
+    /** Records a fact other commands need (`postgresPort`: where the running Ninefold's PostgreSQL listens). */
+    note(key, value) {
+      owner[key] = value;
+      write();
+    },
     release() {
       fs.rmSync(file, { force: true });
     },
@@ -40,7 +45,7 @@ export async function reapIfOrphaned(dir, { timeoutMs = 15_000 } = {}) {
   } catch {
     return { state: 'none' };
   }
-  if (owner.pid !== process.pid && commandLine(owner.pid)?.includes('node')) return { state: 'alive', pid: owner.pid };
+  if (owner.pid !== process.pid && commandLine(owner.pid)?.includes('node')) return { state: 'alive', pid: owner.pid, postgresPort: owner.postgresPort };
   const mine = (s) => commandLine(s.pid)?.includes(s.match);
   const left = (owner.servers ?? []).filter(mine);
   for (const s of left) signal(s.pid, s.signal);

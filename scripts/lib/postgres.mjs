@@ -84,6 +84,12 @@ function chooseBinDir(dataDir) {
   return match;
 }
 
+/** The URL of `database` on a cluster `startPostgres` made in `dataDir` and that runs on `port` (its password is kept beside it). */
+export function embeddedPostgresUrl(dataDir, port, database) {
+  const { password } = JSON.parse(fs.readFileSync(path.join(path.dirname(dataDir), 'postgres.json'), 'utf8'));
+  return `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
+}
+
 /**
  * Starts PostgreSQL on 127.0.0.1:`port` with its cluster in `dataDir` (created
  * on first use, with a random password kept in `dataDir/../postgres.json`).
@@ -140,6 +146,9 @@ export async function startPostgres({ dataDir, port, database, logFile, ephemera
   const child = spawn(path.join(binDir, 'postgres'), args, {
     ...runAsUserOptions(user),
     stdio: ['ignore', out, out],
+    // Its own process group: a terminal's Ctrl-C (sent to the whole foreground group) must not stop the database
+    // under the api and worker still using it; whoever started it stops it, after them.
+    detached: true,
   });
   fs.closeSync(out);
   onSpawn(child.pid);

@@ -25,8 +25,11 @@ export function formatLine(line, { colour = false } = {}) {
   return colour && COLOURS[rec.level] ? `${COLOURS[rec.level]}${text}\x1b[0m` : text;
 }
 
-/** Pipes a child's stream to `out`, formatting each line. */
-export function pipePretty(stream, out) {
+/** Pipes a child's stream to `out`, formatting each line; `onLine` sees each line as the child wrote it. */
+export function pipePretty(stream, out, onLine = () => {}) {
   const colour = Boolean(out.isTTY);
-  readline.createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => out.write(formatLine(line, { colour }) + '\n'));
+  readline.createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
+    onLine(line);
+    out.write(formatLine(line, { colour }) + '\n');
+  });
 }

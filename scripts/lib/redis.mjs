@@ -57,7 +57,8 @@ export async function startRedis({ dataDir, port, logFile, ephemeral = false, lo
     { mode: 0o600 },
   );
   const out = fs.openSync(logFile, 'a');
-  const child = spawn(bin, [conf], { stdio: ['ignore', out, out] });
+  // Its own process group, as PostgreSQL's (see postgres.mjs): stopped by whoever started it, after its users.
+  const child = spawn(bin, [conf], { stdio: ['ignore', out, out], detached: true });
   fs.closeSync(out);
   onSpawn(child.pid);
   let exited = null;

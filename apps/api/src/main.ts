@@ -83,7 +83,8 @@ async function bootstrap(): Promise<void> {
   const boot = await app.get(ApiKeysService).bootstrapAdminKey();
   await app.listen(cfg.PORT, cfg.HOST);
   const url = `http://${cfg.HOST === '0.0.0.0' ? '127.0.0.1' : cfg.HOST}:${cfg.PORT}`;
-  new NestLogger('Bootstrap').log({ url }, `Ninefold api listening on ${url}`);
+  const where = cfg.HOST === '0.0.0.0' || cfg.HOST === '::' ? `port ${cfg.PORT} of every interface (HOST=${cfg.HOST})` : `${cfg.HOST}:${cfg.PORT}`;
+  new NestLogger('Bootstrap').log({ url, host: cfg.HOST, port: cfg.PORT }, `Ninefold api listening on ${where}`);
   if (boot.created && boot.key) {
     // Printed once, on the first start of an empty database; never logged again.
     process.stdout.write(

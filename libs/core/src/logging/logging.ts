@@ -36,6 +36,13 @@ export function requestId(req: IncomingMessage): string {
   return id;
 }
 
+/**
+ * Nest's own start-up lines (a module initialised, each route and WebSocket
+ * message mapped: about 85 of them) are logged at debug: at the default level
+ * a start says what a user needs (where it listens, what failed).
+ */
+const FRAMEWORK_CONTEXTS = new Set(['InstanceLoader', 'RoutesResolver', 'RouterExplorer', 'NestFactory', 'NestApplication', 'WebSocketsController', 'NestMicroservice']);
+
 /** nestjs-pino options: JSON lines, request ids, secrets redacted. */
 export function loggerParams(config: NinefoldConfig, app: 'api' | 'worker'): Params {
   return {
@@ -53,6 +60,16 @@ export function loggerParams(config: NinefoldConfig, app: 'api' | 'worker'): Par
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
       quietReqLogger: true,
+      hooks: {
+        logMethod(args, method, level) {
+          const context = (args[0] as { context?: unknown } | undefined)?.context;
+          if (level === 30 && typeof context === 'string' && FRAMEWORK_CONTEXTS.has(context)) {
+            if (this.isLevelEnabled('debug')) (this.debug as (...a: unknown[]) => void)(...args);
+            return;
+          }
+          method.apply(this, args);
+        },
+      },
     },
   };
 }
