@@ -24,10 +24,12 @@ if (tc.status !== 0) {
 }
 
 const { startEphemeralServices } = await import('./lib/ephemeral.mjs');
-const { ensureChromium } = await import('./lib/debian.mjs');
+const { ensureChromium, ensurePrometheus } = await import('./lib/debian.mjs');
 const pg = (await import('pg')).default;
 // The browser tests drive Debian's Chromium (installed here when missing).
 const chromium = ensureChromium(log);
+// The metrics tests run a real Prometheus server and promtool (Debian's prometheus package).
+const prometheus = ensurePrometheus(log);
 const { applyMigrations, defaultMigrationsDir } = await import(path.join(root, 'dist', 'libs', 'core', 'src', 'database', 'migrator.js'));
 
 let services = null;
@@ -64,6 +66,8 @@ try {
       NINEFOLD_TEST_TEMPLATE_DB: templateDb,
       NINEFOLD_TEST_REDIS_URL: redisUrl,
       NINEFOLD_CHROMIUM: chromium,
+      NINEFOLD_PROMETHEUS: prometheus.server,
+      NINEFOLD_PROMTOOL: prometheus.promtool,
     },
   });
   const forward = (sig) => jest.kill(sig);

@@ -53,3 +53,11 @@ export function ensureChromium(log = () => {}) {
   if (found) return found;
   throw new Error('chromium was not found and could not be installed. Debian/Ubuntu: `sudo apt-get install chromium`; or set NINEFOLD_CHROMIUM to a Chromium or Chrome binary.');
 }
+
+/** Debian's Prometheus server and promtool, for the metrics tests. */
+export function ensurePrometheus(log = () => {}) {
+  const server = ensureDebianPackage('prometheus', 'prometheus', log);
+  const promtool = which('promtool');
+  if (server && promtool) return { server, promtool };
+  throw new Error('prometheus and promtool were not found and could not be installed. Debian/Ubuntu: `sudo apt-get install prometheus`.');
+}

@@ -50,6 +50,13 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toBool) @IsBoolean({ message: 'LOG_REQUESTS must be true or false' })
   LOG_REQUESTS = true;
 
+  /**
+   * Also export `ninefold_instance_up{service,instance_id}` on the api's /metrics: one series per instance,
+   * so off by default (100,000 instances are 100,000 series); the per-state counts are always there.
+   */
+  @IsOptional() @Transform(toBool) @IsBoolean({ message: 'METRICS_INSTANCE_SERIES must be true or false' })
+  METRICS_INSTANCE_SERIES = false;
+
   /** Largest accepted request body. */
   @IsOptional() @Transform(toInt) @IsInt() @Min(1024) @Max(64 * 1024 * 1024)
   BODY_LIMIT_BYTES = 1024 * 1024;

@@ -62,6 +62,9 @@ export class MetricsService {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'ninefold_' });
+    // prom-client's totals of active handles, requests and resources are gauges named like counters, which
+    // `promtool check metrics` rejects (and rate() would misread); the same figures by type stay (sum them).
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(`ninefold_${name}`);
   }
 
   /** {@link httpRequests} and {@link httpDuration} of one hot route, recorded without prom-client's per-call label hashing ({@link RouteTally}). */
