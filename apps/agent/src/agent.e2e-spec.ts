@@ -72,6 +72,17 @@ describe('ninefold-agent (e2e)', () => {
     expect(st).toMatchObject({ instance: 'host-a', push: { dropped: 0, rejected: 0, consecutiveFailures: 0 } });
     expect(st.push.lastSuccessAt).not.toBeNull();
 
+    // The Agents page's "last seen" follows its heartbeats (every second here), not only its once-a-minute report.
+    const agents = await until(
+      () => admin.get('/api/v1/agents'),
+      (r) => r.body.items?.some((a: { instance: string; lastHeartbeatAt: string | null }) => a.instance === 'host-a' && a.lastHeartbeatAt !== null && Date.parse(a.lastHeartbeatAt) > Date.now() - 3000),
+      15_000,
+    );
+    const me = agents.body.items.find((a: { instance: string }) => a.instance === 'host-a');
+    expect(Date.parse(me.lastSeenAt)).toBeGreaterThanOrEqual(Date.parse(me.lastReportAt));
+    expect(me.lastSeenAt).toBe(me.lastHeartbeatAt > me.lastReportAt ? me.lastHeartbeatAt : me.lastReportAt);
+    expect(me.connected).toBe(true);
+
     // The status command finds the agent on its local port.
     const cmd = await runAgent(['status', '--intake-port', String(port)]);
     expect(cmd.code).toBe(0);
@@ -156,7 +167,10 @@ describe('ninefold-agent (e2e)', () => {
     // Stop the agent so the count is final, then compare with what Postgres has.
     await proc.stop();
     expect(await proc.waitForExit()).toEqual({ code: 0, signal: null });
-    const finalSent = JSON.parse(proc.output.filter((l) => l.includes('buffered heartbeats delivered')).pop() ?? '{}') as { sent?: number };
+    const stopLine = JSON.parse(proc.output.filter((l) => l.includes('delivered the heartbeats waiting at stop')).pop() ?? '{}') as { delivered?: number; sentSinceStart?: number };
+    // Everything was delivered before the stop: the stop delivered only its own last heartbeat.
+    expect(stopLine.delivered).toBe(1);
+    const finalSent = { sent: stopLine.sentSinceStart };
     const rows = await until(
       () => heartbeatRows('agent-buffered', 'host-c'),
       (r) => r.length >= (finalSent.sent ?? Infinity),
@@ -179,7 +193,7 @@ describe('ninefold-agent (e2e)', () => {
     await intake.post('/v1/requests', { total: 5, errors: 1 });
     proc.child.kill('SIGTERM');
     expect(await proc.waitForExit()).toEqual({ code: 0, signal: null });
-    expect(proc.log).toMatch(/buffered heartbeats delivered/);
+    expect(proc.log).toMatch(/delivered the heartbeats waiting at stop/);
     const reqs = await until(
       () => db.query<{ total: string | null; errors: string | null }>("SELECT sum(r.total)::text AS total, sum(r.errors)::text AS errors FROM request_rollups r JOIN services s ON s.id = r.service_id WHERE s.name = 'agent-stopping'"),
       (r) => r.rows[0].total === '5',

@@ -148,9 +148,11 @@ export class Agent {
     const now = Date.now();
     if (this.intakePort !== null && this.cfg.services.length > 0) this.outbox.push(this.cfg.services.map((s) => this.heartbeat(s, now)));
     const deadline = Date.now() + flushMs;
+    const sentBefore = this.outbox.status().sent;
     const left = await this.outbox.flush(deadline);
-    if (left > 0) this.log.warn('stopping with heartbeats not delivered', { left, status: this.outbox.status().lastError });
-    else this.log.info('buffered heartbeats delivered', { sent: this.outbox.status().sent });
+    const delivered = this.outbox.status().sent - sentBefore;
+    if (left > 0) this.log.warn('stopping with heartbeats not delivered', { left, delivered, status: this.outbox.status().lastError });
+    else this.log.info('delivered the heartbeats waiting at stop', { delivered, sentSinceStart: this.outbox.status().sent });
     if (this.cfg.deregisterOnExit) await this.deregister(deadline);
     this.outbox.close();
     await this.gossip?.stop({ graceful: true });

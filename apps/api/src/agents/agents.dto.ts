@@ -35,8 +35,13 @@ export class AgentReportDto {
 
 export class AgentDto extends AgentReportDto {
   @ApiProperty() instance!: string;
+  /** The later of its last report and its last heartbeat. */
   @ApiProperty({ format: 'date-time' }) lastSeenAt!: string;
-  /** Reported within the last 3 minutes (agents report every minute). */
+  /** When it last reported itself (agents report every minute). */
+  @ApiProperty({ format: 'date-time' }) lastReportAt!: string;
+  /** The last heartbeat of its services' instances (heartbeats come every interval). */
+  @ApiProperty({ type: String, nullable: true, format: 'date-time' }) lastHeartbeatAt!: string | null;
+  /** Heard from (a report or a heartbeat) within the last 3 minutes. */
   @ApiProperty() connected!: boolean;
 }
 

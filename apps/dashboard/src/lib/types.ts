@@ -91,7 +91,10 @@ export interface Uptime {
 
 export interface Agent {
   instance: string;
+  /** The later of its last report and its last heartbeat. */
   lastSeenAt: string;
+  lastReportAt: string;
+  lastHeartbeatAt: string | null;
   connected: boolean;
   version: string;
   services: string[];
