@@ -52,7 +52,10 @@ export function ensureInstalled(log) {
   const installed = path.join(root, 'node_modules', '.package-lock.json');
   if (mtime(installed) >= mtime(path.join(root, 'package-lock.json')) && mtime(installed) >= mtime(path.join(root, 'package.json'))) return;
   log('installing dependencies (npm ci)…');
-  run('npm', ['ci', '--no-audit', '--no-fund'], 'npm ci');
+  // --include=dev: the build needs TypeScript, Prisma's generator and Vite, which are dev dependencies; with
+  // NODE_ENV=production npm would leave them out and the build would stop. The processes still run with
+  // whatever NODE_ENV says.
+  run('npm', ['ci', '--include=dev', '--no-audit', '--no-fund'], 'npm ci');
 }
 
 /** `npm run build` when any source is newer than the last build. */
