@@ -45,6 +45,19 @@ export function availabilityOver(spans: StateSpan[], fromMs: number, toMs: numbe
   return { availability: known > 0 ? 1 - down / known : null, downSeconds: down / 1000, knownSeconds: known / 1000 };
 }
 
+/**
+ * When the state first became known in these spans (ordered, as the history
+ * gives them): the service's first heartbeat, when they reach back that far;
+ * null when it never was. Maintenance counts as known (the service existed).
+ */
+export function firstKnownMs(spans: StateSpan[]): number | null {
+  for (const s of spans) {
+    if (s.state === 'UNKNOWN' || (s.state === 'MIXED' && !s.knownMs)) continue;
+    return s.fromMs;
+  }
+  return null;
+}
+
 /** Spans from an ordered list of transitions, starting in `initial` at `startMs` and ending at `endMs`. */
 export function spansFrom(initial: StateSpan['state'], startMs: number, transitions: { atMs: number; to: StateSpan['state'] }[], endMs: number): StateSpan[] {
   const spans: StateSpan[] = [];

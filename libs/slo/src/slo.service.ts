@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { checkCursor, DomainError, ErrorCode, pageOf, PrismaService, SqlPool } from '#core';
-import { availabilityOver, StateHistoryRepository, type StateSpan } from '#registry';
+import { availabilityOver, firstKnownMs, StateHistoryRepository, type StateSpan } from '#registry';
 import { type SloWindow, windowOf } from './window.js';
 import { type AlertState, BURN_WINDOWS, type BurnWindow, burnRate, errorBudget, evaluateAlerts, policyFor, type WindowCounts } from './burn-rate.js';
 import { dailyCounts, type Measure, queryRequestCounts, type Queryable, type RequestCounts, REQUESTS, type SeriesGroup, seriesOf } from './request-counts.js';
@@ -121,12 +121,16 @@ export class SloService {
     const row = await this.row(id);
     const nowMs = this.now();
     const w = windowOf(row.window, row.windowDays, nowMs);
-    const ends: number[] = [];
+    let ends: number[] = [];
     for (let t = w.startMs + DAY_MS; t < nowMs; t += DAY_MS) ends.push(t);
     ends.push(nowMs);
     let remainingAt: (endMs: number) => number | null;
     if (row.sliType === 'availability') {
       const spans = (await this.history.spans([row.serviceId], w.startMs, nowMs)).get(row.serviceId) ?? [];
+      // The window counts from the service's first heartbeat: no point before it (it would draw an untouched budget
+      // for days the service did not exist), and one at it, so a young service's line starts where it does.
+      const birth = firstKnownMs(spans);
+      if (birth !== null && birth > w.startMs) ends = [birth, ...ends.filter((t) => t > birth)];
       remainingAt = (endMs) => {
         const a = availabilityOver(spans, w.startMs, endMs);
         return errorBudget({ total: a.knownSeconds, good: a.knownSeconds - a.downSeconds }, row.objective, timeBased(row, w)).remaining;
@@ -226,10 +230,33 @@ export class SloService {
       evaluatedAt: iso(nowMs),
       errorBudget: row.sliType === 'availability' ? { allowedSeconds: allowed, consumed, remaining } : { allowedEvents: allowed, consumed, remaining },
       burnRates,
-      alerts: evaluateAlerts(counts.burn, row.objective, policyFor(w.days), row.minEvents),
+      alerts: alertsOf(counts, row.objective, policyFor(w.days), row.minEvents),
       createdAt: isoOfDate(row.createdAt),
     };
   }
+}
+
+/**
+ * The alert rules' states. Where a long window is not yet covered (a young
+ * service, see availabilityCounts) and its rule would fire on the known
+ * seconds alone but not on the budget spent, it says so in `suppressed`.
+ */
+export function alertsOf(counts: Counts, objective: number, rules: ReturnType<typeof policyFor>, minEvents: number): AlertState[] {
+  const alerts = evaluateAlerts(counts.burn, objective, rules, minEvents);
+  const young = counts.uncovered;
+  if (!young) return alerts;
+  const onKnown = evaluateAlerts(young.known, objective, rules, minEvents);
+  return alerts.map((a, i) => {
+    if (a.firing || !onKnown[i].firing || BURN_WINDOWS[a.longWindow] <= young.ageSeconds) return a;
+    const down = young.known[a.longWindow].total - young.known[a.longWindow].good;
+    return { ...a, suppressed: `the service is ${ageText(young.ageSeconds)} old, less than the ${a.longWindow} window: judged by the budget it spent (${ageText(down)} down), not by its error ratio so far` };
+  });
+}
+
+function ageText(seconds: number): string {
+  if (seconds < 120) return `${Math.round(seconds)} s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)} min`;
+  return `${Math.round(seconds / 3600)} h`;
 }
 
 /** A Date's ISO form, kept for the Date (the leader keeps its SLO rows between runs). */
@@ -281,16 +308,41 @@ function burnCounts(of: (seconds: number) => WindowCounts): Record<BurnWindow, W
   return { '5m': of(w['5m']), '30m': of(w['30m']), '1h': of(w['1h']), '6h': of(w['6h']), '1d': of(w['1d']), '3d': of(w['3d']) };
 }
 
-interface Counts {
+export interface Counts {
   window: WindowCounts;
   burn: Record<BurnWindow, WindowCounts>;
+  /** Time-based SLIs of a service younger than some burn windows: their counts over the known seconds alone, and its age. */
+  uncovered?: { known: Record<BurnWindow, WindowCounts>; ageSeconds: number };
 }
 
-/** Seconds not DOWN (good) of the seconds known (total), over the SLO window and each burn window. */
-function availabilityCounts(spans: StateSpan[], startMs: number, nowMs: number): Counts {
+/**
+ * Seconds not DOWN (good) of the seconds known (total), over the SLO window
+ * and each burn window. A burn window reaching back before the service's
+ * first heartbeat is not yet covered: its error ratio over the few seconds
+ * known says little (a 26-second-old service down for 18 s burns at 700×),
+ * so it is judged by the budget it spent, the downtime over the whole window
+ * (as if the service had been up before it existed). A real outage of a new
+ * service still pages as soon as an established one's would; a start-up blip
+ * does not. `uncovered` keeps the ratios over the known seconds, to say why
+ * a rule holds back.
+ */
+export function availabilityCounts(spans: StateSpan[], startMs: number, nowMs: number): Counts {
   const over = (fromMs: number): WindowCounts => {
     const a = availabilityOver(spans, fromMs, nowMs);
     return { good: a.knownSeconds - a.downSeconds, total: a.knownSeconds };
   };
-  return { window: over(startMs), burn: burnCounts((s) => over(nowMs - s * 1000)) };
+  const birth = firstKnownMs(spans);
+  const known = burnCounts((s) => over(nowMs - s * 1000));
+  if (birth === null || birth <= nowMs - BURN_WINDOWS['3d'] * 1000) return { window: over(startMs), burn: known };
+  const burn = burnCounts((s) => {
+    const c = known[windowNameOf(s)];
+    if (birth <= nowMs - s * 1000) return c;
+    const bad = c.total - c.good;
+    return { good: s - bad, total: s };
+  });
+  return { window: over(startMs), burn, uncovered: { known, ageSeconds: (nowMs - birth) / 1000 } };
+}
+
+function windowNameOf(seconds: number): BurnWindow {
+  return (Object.keys(BURN_WINDOWS) as BurnWindow[]).find((w) => BURN_WINDOWS[w] === seconds)!;
 }

@@ -162,11 +162,15 @@ describe('SLOs (e2e)', () => {
     expect(slo.errorBudget.remaining).toBeCloseTo(1 - outage / (0.001 * days * 86_400), 9);
     expect(slo.burnRates['5m']).toBeGreaterThan(1);
 
-    // The burn-down: one point per day of the month so far, then now, which is the figure above.
+    // The burn-down counts from the service's first heartbeat, seconds ago: a point there with the whole budget
+    // (none for the days of the month before it existed), then now, which is the figure above.
     const burnDown = await viewer.get(`/api/v1/slos/${created.body.id}/budget`);
     expect(burnDown.status).toBe(200);
     const points = burnDown.body.points as { at: string; remaining: number }[];
-    expect(points).toHaveLength(now.getUTCDate());
+    expect(points).toHaveLength(2);
+    const born = Math.min(...history.map((h: { at: string }) => Date.parse(h.at)));
+    expect(Date.parse(points[0].at)).toBe(born);
+    expect(points[0].remaining).toBe(1);
     expect(points.map((p) => Date.parse(p.at))).toEqual([...points.map((p) => Date.parse(p.at))].sort((a, b) => a - b));
     expect(points[points.length - 1].remaining).toBeCloseTo(slo.errorBudget.remaining, 4);
     expect((await viewer.get('/api/v1/slos/00000000-0000-0000-0000-000000000000/budget')).status).toBe(404);

@@ -7,7 +7,10 @@ export function BudgetChart({ points, label }: { points: { at: string; remaining
   return <div class="chart budget-chart" ref={host} role="img" aria-label={label} />;
 }
 
-function draw(UPlot: typeof uPlot, el: HTMLElement, points: { at: string; remaining: number | null }[]): () => void {
+function draw(UPlot: typeof uPlot, el: HTMLElement, all: { at: string; remaining: number | null }[]): () => void {
+  // Days before the first figure (before the service had any events) are not drawn: the line starts with the data.
+  const first = all.findIndex((p) => p.remaining !== null);
+  const points = first > 0 ? all.slice(first) : all;
   const xs = points.map((p) => Date.parse(p.at) / 1000);
   const ys = points.map((p) => (p.remaining === null ? null : p.remaining * 100));
   const known = ys.filter((y): y is number => y !== null);
@@ -23,7 +26,8 @@ function draw(UPlot: typeof uPlot, el: HTMLElement, points: { at: string; remain
       height: 140,
       legend: { show: false },
       cursor: { y: false },
-      scales: { x: { time: true }, y: { range: [Math.floor(low / 10) * 10, 100] } },
+      // Fixed to the points, at least an hour wide: a young SLO has one or two, and uPlot stretches a lone one over years.
+      scales: { x: { time: true, auto: false, range: [Math.min(xs[0], xs[xs.length - 1] - 3600), xs[xs.length - 1]] }, y: { range: [Math.floor(low / 10) * 10, 100] } },
       axes: [axis, { ...axis, values: (_u, v) => v.map((x) => `${x} %`), size: 64 }],
       series: [{}, { label: 'budget left', stroke: line, width: 2, points: { show: known.length < 3, size: 8, fill: line } }, { label: 'spent', stroke: danger, width: 1, dash: [4, 4], points: { show: false } }],
     },

@@ -118,8 +118,8 @@ function SloCard({ slo }: { slo: Slo }) {
           <dt>Budget used</dt>
           <dd>
             {slo.errorBudget.allowedSeconds !== undefined
-              ? `${duration(slo.errorBudget.consumed)} of ${duration(slo.errorBudget.allowedSeconds)}`
-              : `${slo.errorBudget.consumed.toLocaleString()} of ${Math.floor(slo.errorBudget.allowedEvents ?? 0).toLocaleString()} ${slo.sli.type === 'latency' ? 'slow' : 'failed'}`}
+              ? `${duration(slo.errorBudget.consumed)} down, ${duration(slo.errorBudget.allowedSeconds)} allowed`
+              : `${slo.errorBudget.consumed.toLocaleString()} ${slo.sli.type === 'latency' ? 'slow' : 'failed'}, ${Math.floor(slo.errorBudget.allowedEvents ?? 0).toLocaleString()} allowed`}
           </dd>
         </div>
       </dl>
