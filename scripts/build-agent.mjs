@@ -31,13 +31,22 @@ function fresh(dir) {
   return dir;
 }
 
-/** The README section between two headings, for the package's own README. */
+const REPOSITORY = 'https://github.com/ninefold/ninefold';
+
+/**
+ * The README section between two headings, for the package's own README. Its
+ * links to the repository's files and headings point at the repository: the
+ * package holds none of them.
+ */
 function readmeSection(start, end) {
   const text = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
   const a = text.indexOf(start);
   if (a < 0) return '';
   const b = end ? text.indexOf(end, a + start.length) : -1;
-  return text.slice(a, b < 0 ? undefined : b).trim();
+  return text
+    .slice(a, b < 0 ? undefined : b)
+    .trim()
+    .replace(/\]\((?!https?:|mailto:)([^)\s]+)\)/g, (_, target) => `](${target.startsWith('#') ? `${REPOSITORY}${target}` : `${REPOSITORY}/blob/main/${target}`})`);
 }
 
 fs.mkdirSync(out, { recursive: true });
@@ -64,7 +73,7 @@ for (const f of ['ninefold-agent.service', 'agent.example.yaml']) fs.copyFileSyn
 if (fs.existsSync(path.join(root, 'LICENSE'))) fs.copyFileSync(path.join(root, 'LICENSE'), path.join(agentDir, 'LICENSE'));
 fs.writeFileSync(
   path.join(agentDir, 'README.md'),
-  `# ninefold-agent ${version}\n\nThe agent of [Ninefold](https://github.com/ninefold/ninefold): heartbeats, application metrics, local checks and probes.\n\n${readmeSection('## Install the agent', '\n## ') || 'See the Ninefold README.'}\n`,
+  `# ninefold-agent ${version}\n\nThe agent of [Ninefold](${REPOSITORY}): heartbeats, application metrics, local checks and probes.\n\n${readmeSection('## Install the agent', '\n## ') || 'See the Ninefold README.'}\n`,
 );
 fs.writeFileSync(
   path.join(agentDir, 'package.json'),

@@ -50,6 +50,11 @@ describe('ninefold-agent and @ninefold/client packages (e2e)', () => {
     const example = path.join(prefix, 'lib', 'node_modules', 'ninefold-agent', 'agent.example.yaml');
     expect(execFileSync(bin, ['check-config', '--config', example], { encoding: 'utf8' })).toContain('configuration is valid');
     expect(fs.existsSync(path.join(prefix, 'lib', 'node_modules', 'ninefold-agent', 'ninefold-agent.service'))).toBe(true);
+    // Its README points at nothing the package lacks: every link is absolute or a file in the package.
+    const installed = path.join(prefix, 'lib', 'node_modules', 'ninefold-agent');
+    const links = [...fs.readFileSync(path.join(installed, 'README.md'), 'utf8').matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]);
+    expect(links.length).toBeGreaterThan(0);
+    expect(links.filter((l) => !/^https?:\/\//.test(l) && !fs.existsSync(path.join(installed, l)))).toEqual([]);
 
     const intakePort = await freePort();
     const child = spawn(bin, ['--url', stack.api.url, '--instance', 'pkg-1', '--service', 'pkg-shop', '--interval', '1', '--intake-port', String(intakePort)], {

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { io } from 'socket.io-client';
-import { ARTIFACTS, launchBrowser } from '../../../../test/support/browser.js';
+import { ARTIFACTS, docScreenshot, launchBrowser } from '../../../../test/support/browser.js';
 import { HttpClient } from '../../../../test/support/http.js';
 import { type Stack, startStack } from '../../../../test/support/stack.js';
 import { until } from '../../../../test/support/until.js';
@@ -95,6 +95,7 @@ describe('dashboard and status page in a browser (e2e)', () => {
     await page.locator('[data-live="live"]').waitFor();
     expect(await page.locator('.tile').count()).toBe(3);
     await shot(page, 'overview');
+    await docScreenshot(page, 'dashboard');
 
     // "/" jumps to the search; the filter narrows the grid.
     await page.keyboard.press('/');
@@ -177,7 +178,7 @@ describe('dashboard and status page in a browser (e2e)', () => {
     await until(() => stack.admin.get(`/api/v1/slos/${slo.body.id}`), (r) => r.body.sli.total === 1000, 15_000);
     const page = await newPage();
     await signIn(page, viewerKey);
-    // The leader's evaluation reaches the tile: 300 failed where 10 may.
+    // The leader's evaluation reaches the tile: 300 failed where 10 are allowed.
     await page.locator('.tile[data-service="web-shop"]').getByText('budget spent').waitFor({ timeout: 20_000 });
     await page.locator('.tile[data-service="web-shop"]').click();
     const card = page.locator('[data-panel="slos"] [data-slo="checkout-requests"]');
@@ -186,7 +187,7 @@ describe('dashboard and status page in a browser (e2e)', () => {
     const text = (await card.textContent()) ?? '';
     expect(text).toContain('70.00 %');
     expect(text).toContain('/ 99.00 %');
-    expect(text).toContain('300 of 10 failed');
+    expect(text).toContain('300 failed, 10 allowed');
     expect(await card.locator('li[data-firing="true"]').count()).toBe(3);
     // The burn-down chart of the budget.
     await card.locator('.budget-chart canvas').waitFor();
@@ -195,7 +196,8 @@ describe('dashboard and status page in a browser (e2e)', () => {
     const latencyText = (await latency.textContent()) ?? '';
     expect(latencyText).toContain('latency ≤ 250 ms');
     expect(latencyText).toContain('90.00 %');
-    expect(latencyText).toContain('100 of 50 slow');
+    expect(latencyText).toContain('100 slow, 50 allowed');
+    await docScreenshot(page, 'service', { fullPage: true });
     // A maintenance window shows on the service page, and its time is left out of availability.
     const window = await stack.admin.post('/api/v1/services/web-shop/maintenance', { durationMinutes: 30, reason: 'database upgrade' });
     expect(window.status).toBe(201);
@@ -250,6 +252,7 @@ describe('dashboard and status page in a browser (e2e)', () => {
     await shop.locator('.badge[data-state="DOWN"]').waitFor({ timeout: 15_000 });
     await page.locator('[data-overall="partial_outage"], [data-overall="major_outage"]').waitFor();
     await page.screenshot({ path: path.join(ARTIFACTS, 'status-page.png') });
+    await docScreenshot(page, 'status-page');
   });
 
   it('tells a status page visitor refused live updates (too many connections from the address) that it updates every minute', async () => {
