@@ -60,6 +60,9 @@ export async function applyMigrations(
       .map((d) => d.name)
       .sort();
     const applied: string[] = [];
+    // An empty database gets its whole schema: one line for it, not one per migration (a first start is read by a person).
+    const fresh = done.size === 0 && names.length > 0;
+    if (fresh) log(`creating the database schema (${names.length} migrations)`);
     for (const name of names) {
       const sql = await readFile(path.join(migrationsDir, name, 'migration.sql'));
       const checksum = createHash('sha256').update(sql).digest('hex');
@@ -70,7 +73,7 @@ export async function applyMigrations(
         }
         continue;
       }
-      log(`applying migration ${name}`);
+      if (!fresh) log(`applying migration ${name}`);
       const id = randomUUID();
       await client.query('BEGIN');
       try {
@@ -113,7 +116,7 @@ export async function applyMigrationsWithRetry(
   for (let attempt = 1; ; attempt++) {
     try {
       const result = await applyMigrations(databaseUrl, migrationsDir, log);
-      if (result.applied.length > 0) log(`applied ${result.applied.length} migration(s): ${result.applied.join(', ')}`);
+      if (result.applied.length > 0) log(`applied ${result.applied.length} migration(s)${result.applied.length <= 3 ? `: ${result.applied.join(', ')}` : ''}`);
       return result;
     } catch (err) {
       const e = err as Error & { code?: string };
