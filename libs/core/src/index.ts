@@ -19,6 +19,7 @@ export * from './leader/leader-election.service.js';
 export * from './logging/logging.js';
 export * from './metrics/metrics.service.js';
 export * from './metrics/route-tally.js';
+export * from './metrics/scrape-snapshot.js';
 export * from './queues/queues.js';
 export * from './redis/redis.service.js';
 export * from './redis/stream-group.js';

@@ -1,6 +1,6 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { Gauge } from 'prom-client';
-import { InjectConfig, MetricsService, type NinefoldConfig, SqlPool } from '#core';
+import { InjectConfig, MetricsService, type NinefoldConfig, scrapeSnapshot, SqlPool } from '#core';
 
 interface StateCount {
   service: string;
@@ -31,7 +31,15 @@ const INSTANCE_STATES = ['UP', 'SUSPECT', 'DOWN', 'UNKNOWN'] as const;
  */
 @Injectable()
 export class RegistryMetrics implements OnModuleInit {
-  private counts: { at: number; rows: Promise<StateCount[]> } | null = null;
+  private readonly stateCounts = scrapeSnapshot(SNAPSHOT_TTL_MS, () =>
+    this.sql
+      .query<StateCount>(
+        `SELECT s.name AS service, s.state::text AS service_state, i.state::text AS state, count(i.id)::int AS n
+           FROM services s LEFT JOIN instances i ON i.service_id = s.id
+          GROUP BY s.name, s.state, i.state`,
+      )
+      .then((r) => r.rows),
+  );
 
   constructor(
     private readonly metrics: MetricsService,
@@ -88,22 +96,5 @@ export class RegistryMetrics implements OnModuleInit {
         },
       });
     }
-  }
-
-  private stateCounts(): Promise<StateCount[]> {
-    const now = Date.now();
-    if (!this.counts || now - this.counts.at > SNAPSHOT_TTL_MS) {
-      this.counts = {
-        at: now,
-        rows: this.sql
-          .query<StateCount>(
-            `SELECT s.name AS service, s.state::text AS service_state, i.state::text AS state, count(i.id)::int AS n
-               FROM services s LEFT JOIN instances i ON i.service_id = s.id
-              GROUP BY s.name, s.state, i.state`,
-          )
-          .then((r) => r.rows),
-      };
-    }
-    return this.counts.rows;
   }
 }

@@ -1,6 +1,6 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { Gauge } from 'prom-client';
-import { MetricsService, SqlPool } from '#core';
+import { MetricsService, scrapeSnapshot, SqlPool } from '#core';
 import { DEFAULT_POLICY } from './burn-rate.js';
 
 interface SloSnapshot {
@@ -23,7 +23,14 @@ const SNAPSHOT_TTL_MS = 1000;
  */
 @Injectable()
 export class SloMetrics implements OnModuleInit {
-  private snapshot: { at: number; rows: Promise<SloSnapshot[]> } | null = null;
+  private readonly rows = scrapeSnapshot(SNAPSHOT_TTL_MS, () =>
+    this.sql
+      .query<SloSnapshot>(
+        `SELECT s.name AS service, o.name AS slo, o.objective, o.sli_value, o.budget_remaining, o.burn_rates, o.firing
+           FROM slos o JOIN services s ON s.id = o.service_id WHERE o.evaluated_at IS NOT NULL`,
+      )
+      .then((r) => r.rows),
+  );
 
   constructor(
     private readonly metrics: MetricsService,
@@ -59,21 +66,5 @@ export class SloMetrics implements OnModuleInit {
     gauge('ninefold_slo_alert_firing', 'Whether each multi-window burn-rate alert rule fires (1) or not (0).', ['service', 'slo', 'severity', 'long_window'], (g, r) => {
       for (const rule of DEFAULT_POLICY) g.set({ service: r.service, slo: r.slo, severity: rule.severity, long_window: rule.longWindow }, r.firing.includes(`${rule.severity}:${rule.longWindow}`) ? 1 : 0);
     });
-  }
-
-  private rows(): Promise<SloSnapshot[]> {
-    const now = Date.now();
-    if (!this.snapshot || now - this.snapshot.at > SNAPSHOT_TTL_MS) {
-      this.snapshot = {
-        at: now,
-        rows: this.sql
-          .query<SloSnapshot>(
-            `SELECT s.name AS service, o.name AS slo, o.objective, o.sli_value, o.budget_remaining, o.burn_rates, o.firing
-               FROM slos o JOIN services s ON s.id = o.service_id WHERE o.evaluated_at IS NOT NULL`,
-          )
-          .then((r) => r.rows),
-      };
-    }
-    return this.snapshot.rows;
   }
 }
