@@ -126,7 +126,7 @@ describe('roles v1.1 on every /api/v1 operation (generated from the OpenAPI docu
     const viewer = callers.get('viewer')!;
     const res = await viewer.post('/api/v1/heartbeats', { service: 'web', instance: 'web-1' });
     expect(res.status).toBe(403);
-    expect(res.body.message).toMatch(/agent or admin.*has viewer/);
+    expect(res.body.message).toMatch(/^only agent or admin keys may do this; the key "viewer-\w+" has the viewer role$/);
   });
 
   it('lists every operation in docs/api.md with the roles the OpenAPI document states', () => {

@@ -190,7 +190,7 @@ export class ApiKeysService implements OnApplicationBootstrap, OnModuleDestroy {
   authorize(principal: Principal | null | undefined, need: Access): Principal {
     if (!principal) throw new DomainError(ErrorCode.Unauthenticated, 'unknown or revoked API key');
     if (!allows(need, principal.role)) {
-      throw new DomainError(ErrorCode.Forbidden, `this needs a key with the role ${rolesText(ACCESS[need])}; the key "${principal.name}" has ${principal.role}`);
+      throw new DomainError(ErrorCode.Forbidden, `only ${rolesText(ACCESS[need])} keys may do this; the key "${principal.name}" has the ${principal.role} role`);
     }
     return principal;
   }
