@@ -67,9 +67,9 @@ export class AgentsService {
     const reports: StoredReport[] = [];
     const forget: string[] = [];
     for (const [instance, raw] of Object.entries(all)) {
-      const v = JSON.parse(raw) as StoredReport & { lastSeenAt?: string };
-      // Reports stored before lastReportAt existed called it lastSeenAt.
-      const r = { ...v, lastReportAt: v.lastReportAt ?? (v.lastSeenAt as string) };
+      // Reports stored before lastReportAt existed were whole views: the report time was lastSeenAt.
+      const { lastSeenAt, connected: _connected, ...v } = JSON.parse(raw) as StoredReport & { lastSeenAt?: string; connected?: boolean };
+      const r: StoredReport = { ...v, lastReportAt: v.lastReportAt ?? (lastSeenAt as string) };
       if (now - Date.parse(r.lastReportAt) > FORGET_AFTER_MS) forget.push(instance);
       else reports.push(r);
     }
@@ -77,10 +77,9 @@ export class AgentsService {
     const beats = await this.lastHeartbeats(reports);
     return reports
       .map((r): AgentView => {
-        const { lastSeenAt: _old, ...report } = r as StoredReport & { lastSeenAt?: string };
         const beat = beats.get(r.instance) ?? null;
         const seen = Math.max(Date.parse(r.lastReportAt), beat ?? 0);
-        return { ...report, lastSeenAt: new Date(seen).toISOString(), lastHeartbeatAt: beat === null ? null : new Date(beat).toISOString(), connected: now - seen <= AGENT_CONNECTED_SECONDS * 1000 };
+        return { ...r, lastSeenAt: new Date(seen).toISOString(), lastHeartbeatAt: beat === null ? null : new Date(beat).toISOString(), connected: now - seen <= AGENT_CONNECTED_SECONDS * 1000 };
       })
       .sort((a, b) => a.instance.localeCompare(b.instance));
   }
