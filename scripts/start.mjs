@@ -136,7 +136,9 @@ try {
     });
   }
 
-  const url = `http://127.0.0.1:${env.PORT}`;
+  // Where a browser on this machine reaches it: the address it listens on, or loopback when that is every interface.
+  const reachable = !env.HOST || env.HOST === '0.0.0.0' || env.HOST === '::' ? '127.0.0.1' : env.HOST.includes(':') ? `[${env.HOST}]` : env.HOST;
+  const url = `http://${reachable}:${env.PORT}`;
   const deadline = Date.now() + 120_000;
   while (!stopping) {
     try {
