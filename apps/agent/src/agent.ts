@@ -87,6 +87,8 @@ export class Agent {
       maxEntries: cfg.buffer.maxEntries,
       log,
       random,
+      // The api's liveness endpoint: no key, no body, answered before Postgres or Redis are.
+      probe: () => this.client.get('/healthz', { timeoutMs: 1000 }).then((o) => o.kind === 'ok'),
     });
     this.aggregator = new MetricsAggregator({ slowCallDurationMs: cfg.intake.slowCallDurationMs, slowRequestDurationMs: cfg.intake.slowRequestDurationMs, latencyBucketsMs: cfg.intake.latencyBucketsMs, random });
     this.checks = new LocalChecks(cfg.services, log);

@@ -150,8 +150,9 @@ class ScriptedControlPlane {
 
 const BACKOFF = { baseMs: 1000, maxMs: 30_000 };
 
-function makeOutbox(send: SendBatch, opts: { maxEntries?: number; log?: Logger; random?: () => number; backoff?: { baseMs: number; maxMs: number } } = {}): HeartbeatOutbox {
+function makeOutbox(send: SendBatch, opts: { maxEntries?: number; log?: Logger; random?: () => number; backoff?: { baseMs: number; maxMs: number }; probe?: () => Promise<boolean> } = {}): HeartbeatOutbox {
   return new HeartbeatOutbox(send, {
+    probe: opts.probe,
     maxEntries: opts.maxEntries ?? 10_000,
     log: opts.log ?? silent,
     now: () => Date.now(),
@@ -306,6 +307,49 @@ describe('HeartbeatOutbox: failures and retries', () => {
     await cp.last.answer(failed());
     expect(box.status().nextAttemptInMs).toBe(99);
     expect(new Set(cp.calls.slice(0, 7).map((c) => c.key)).size).toBe(1);
+  });
+
+  it('asks whether an unreachable control plane is back every second or so, and sends within a second of its return', async () => {
+    const cp = new ManualControlPlane();
+    let back = false;
+    const probes: number[] = [];
+    const probe = async () => {
+      probes.push(Date.now() - T0);
+      return back;
+    };
+    // The backoff has grown to half a minute: without probing, the next attempt is 30 s away.
+    const box = makeOutbox(cp.send, { random: () => 0.5, backoff: { baseMs: 30_000, maxMs: 30_000 }, probe });
+    box.push(hbs(0, 5));
+    await cp.last.answer(failed());
+    expect(box.status().nextAttemptInMs).toBe(15_000);
+    await jest.advanceTimersByTimeAsync(3_000);
+    // 1 s apart (0.5 to 1.5 s with jitter; here the middle), nothing sent meanwhile.
+    expect(probes).toEqual([1000, 2000, 3000]);
+    expect(cp.calls).toHaveLength(1);
+    back = true;
+    await jest.advanceTimersByTimeAsync(1000);
+    // Back at 4 s: the batch goes at a random moment within a second (here 0.5 s), not at 15 s.
+    await jest.advanceTimersByTimeAsync(500);
+    expect(cp.calls).toHaveLength(2);
+    expect(cp.last.heartbeats).toHaveLength(5);
+    await cp.last.answer(OK);
+    expect(box.status()).toMatchObject({ queued: 0, inFlight: 0, consecutiveFailures: 0 });
+  });
+
+  it('does not probe past a control plane that answers with an error or Retry-After: that is its backoff to keep', async () => {
+    const cp = new ManualControlPlane();
+    let probed = 0;
+    const box = makeOutbox(cp.send, { random: () => 0.5, backoff: { baseMs: 10_000, maxMs: 10_000 }, probe: async () => (++probed, true) });
+    box.push(hbs(0, 1));
+    await cp.last.answer({ kind: 'failed', status: 500, message: 'HTTP 500: boom' });
+    await jest.advanceTimersByTimeAsync(4_999);
+    expect(cp.calls).toHaveLength(1);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(cp.calls).toHaveLength(2);
+    await cp.last.answer({ kind: 'throttled', status: 503, message: 'redis down', retryAfterMs: 5_000 });
+    await jest.advanceTimersByTimeAsync(4_999);
+    expect(cp.calls).toHaveLength(2);
+    expect(probed).toBe(0);
   });
 
   it('never retries sooner than a tenth of the base delay', async () => {

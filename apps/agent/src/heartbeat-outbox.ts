@@ -9,6 +9,10 @@ export type SendBatch = (heartbeats: WireHeartbeat[], idempotencyKey: string) =>
 
 /** An operator has to fix a wrong or revoked key; meanwhile the agent asks again this rarely. */
 export const UNAUTHORIZED_RETRY_MS = 60_000;
+/** While the control plane cannot be reached, how often (on average) the agent asks whether it is back. */
+export const PROBE_EVERY_MS = 1000;
+/** Once it is back, the buffered heartbeats go out at a random moment within this. */
+export const RETURN_JITTER_MS = 1000;
 
 export interface OutboxStatus {
   queued: number;
@@ -46,10 +50,24 @@ export class HeartbeatOutbox {
   private closed = false;
   private readonly stats = { dropped: 0, rejected: 0, sent: 0, lastSuccessAt: null as number | null, lastError: null as string | null, lastErrorAt: null as number | null, consecutiveFailures: 0 };
   private readonly listeners: ((ok: boolean) => void)[] = [];
+  /** The last failure was not reaching the control plane at all (no answer): probing for its return makes sense. */
+  private unreachable = false;
 
   constructor(
     private readonly send: SendBatch,
-    private readonly opts: { maxEntries: number; log: Logger; now?: () => number; random?: () => number; backoff?: BackoffPolicy },
+    private readonly opts: {
+      maxEntries: number;
+      log: Logger;
+      now?: () => number;
+      random?: () => number;
+      backoff?: BackoffPolicy;
+      /**
+       * A cheap question "is the control plane there again?" (its /healthz). While the control plane cannot be
+       * reached at all and a retry is further away than a probe, it is asked every {@link PROBE_EVERY_MS} (with
+       * jitter), so the buffer goes out within seconds of its return instead of at the end of a long backoff.
+       */
+      probe?: () => Promise<boolean>;
+    },
   ) {}
 
   /** Queues heartbeats and sends as soon as the control plane may be asked. */
@@ -119,13 +137,32 @@ export class HeartbeatOutbox {
     if (this.closed || this.sending || this.size === 0) return;
     const wait = this.nextAttemptAt - this.now();
     if (wait > 0) {
-      if (!this.timer) this.timer = setTimeout(() => {
+      if (this.timer) return;
+      // Probe before the retry when that is sooner: 0.5 to 1.5 × PROBE_EVERY_MS, so agents do not probe in step.
+      const probeIn = this.unreachable && this.opts.probe ? Math.floor(PROBE_EVERY_MS * (0.5 + this.random())) : Infinity;
+      this.timer = setTimeout(() => {
         this.timer = null;
-        this.kick();
-      }, wait);
+        if (probeIn < wait) void this.probeThenKick();
+        else this.kick();
+      }, Math.min(wait, probeIn));
       return;
     }
     void this.sendOne().then(() => this.kick());
+  }
+
+  /**
+   * Asks whether the control plane is back; if so the next attempt comes at a
+   * random moment within {@link RETURN_JITTER_MS}, so the agents that lost it
+   * together do not all arrive in the same instant.
+   */
+  private async probeThenKick(): Promise<void> {
+    const back = await this.opts.probe!().catch(() => false);
+    if (back && !this.closed) {
+      this.unreachable = false;
+      const at = this.now() + Math.floor(this.random() * RETURN_JITTER_MS);
+      if (at < this.nextAttemptAt) this.nextAttemptAt = at;
+    }
+    this.kick();
   }
 
   private sendOne(): Promise<void> {
@@ -152,6 +189,8 @@ export class HeartbeatOutbox {
 
   private settle(batch: { heartbeats: WireHeartbeat[]; key: string }, outcome: Outcome): void {
     const now = this.now();
+    // No answer at all (refused, reset, timed out): the control plane is away, not refusing.
+    this.unreachable = outcome.kind === 'failed' && outcome.status === undefined;
     switch (outcome.kind) {
       case 'ok':
         this.inFlight = null;
@@ -217,8 +256,10 @@ export class HeartbeatOutbox {
   }
 
   private backoff(): number {
-    return backoffDelay(this.stats.consecutiveFailures + 1, this.opts.random ?? Math.random, this.opts.backoff ?? DEFAULT_BACKOFF);
+    return backoffDelay(this.stats.consecutiveFailures + 1, this.random, this.opts.backoff ?? DEFAULT_BACKOFF);
   }
+
+  private readonly random = (): number => (this.opts.random ?? Math.random)();
 
   private emit(ok: boolean): void {
     for (const l of this.listeners) l(ok);
