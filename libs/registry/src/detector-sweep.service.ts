@@ -5,6 +5,7 @@ import { ClusterWatch } from './cluster-watch.service.js';
 import { flapAfter, isFlapping } from './detection.js';
 import { GossipEvidenceStore } from './gossip-evidence.js';
 import { HeartbeatStream } from './heartbeat-stream.js';
+import { ingressPresenceKey } from './ingress-presence.service.js';
 import { applyDeadline, type DeadlineContext, type InstanceRecord, postpone, type Step, wantsProbe } from './instance-state.js';
 import { InstanceStore, type StoredInstance } from './instance-store.js';
 import { ProbesService } from './probes.service.js';
@@ -21,13 +22,20 @@ const MAX_PER_TICK = 20_000;
  * set, so the cost follows what is due, not how many instances exist) and
  * moves them along UP → SUSPECT → DOWN.
  *
- * Two guards keep a problem of Ninefold's own from being reported as every
- * instance failing:
+ * Guards keep a problem of Ninefold's own from being reported as instances
+ * failing:
  * - silence is judged only up to the ingest watermark, the receive time of the
  *   oldest heartbeat still waiting in the stream (workers behind or down);
+ * - while no api replica receives heartbeats (see IngressPresence), silence is
+ *   not judged at all: nobody could have received one;
  * - a sweep that comes more than DETECTOR_GAP_TOLERANCE_MS after the previous
- *   one (restart, leader change, long GC, Redis outage) first extends the
- *   deadlines that fell in the gap by its length.
+ *   one (a restart of the whole control plane, a leader change, a long GC, a
+ *   Redis outage, or the pause above) first extends the deadlines that fell in
+ *   the gap by its length plus DETECTOR_RETURN_ALLOWANCE_SECONDS, the time
+ *   agents need to find the control plane again and deliver what they
+ *   buffered. Restarting Ninefold raises no false SUSPECT or DOWN; a truly
+ *   silent instance is found that much later after such a gap;
+ * - the mass-silence guard below.
  */
 @Injectable()
 export class DetectorSweep implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -40,6 +48,8 @@ export class DetectorSweep implements OnApplicationBootstrap, OnApplicationShutd
   /** UP → SUSPECT changes of the last second, for the mass-silence guard. */
   private recentSilences: { atMs: number; count: number }[] = [];
   private wasHolding = false;
+  /** Set while no api receives heartbeats (failure detection paused), to log the pause once. */
+  private ingressAwaySince: number | null = null;
 
   constructor(
     private readonly redis: RedisService,
@@ -92,14 +102,19 @@ export class DetectorSweep implements OnApplicationBootstrap, OnApplicationShutd
     if (!this.election.isLeader) return false;
     const started = performance.now();
     const wall = Date.now();
+    if (await this.ingressAway(wall)) return false;
     const previous = Number(await this.conn.getset(this.tickKey, String(wall))) || 0;
     const watermark = await this.stream.watermarkMs(this.conn);
     const now = watermark === null ? wall : Math.min(wall, watermark - 1);
 
     if (previous > 0 && wall - previous > this.config.DETECTOR_GAP_TOLERANCE_MS) {
       const gap = wall - previous;
-      const extended = await this.postponeGap(previous, now, gap);
-      this.logger.warn({ gapMs: gap, extended }, `failure detection was not running for ${(gap / 1000).toFixed(1)}s; extended ${extended} deadline(s) by that gap instead of judging the silence`);
+      const allowance = this.config.DETECTOR_RETURN_ALLOWANCE_SECONDS * 1000;
+      const extended = await this.postponeGap(previous, now, gap + allowance);
+      this.logger.warn(
+        { gapMs: gap, allowanceMs: allowance, extended },
+        `failure detection was not running for ${(gap / 1000).toFixed(1)}s; extended ${extended} deadline(s) by that gap and ${allowance / 1000}s for agents to come back, instead of judging the silence`,
+      );
     }
 
     const holding = (await this.conn.exists(this.holdKey)) === 1;
@@ -128,6 +143,26 @@ export class DetectorSweep implements OnApplicationBootstrap, OnApplicationShutd
     await this.clusters.raiseLongLeaderless(wall);
     this.metrics.sweepSeconds.observe((performance.now() - started) / 1000);
     return more;
+  }
+
+  /**
+   * Whether no api replica has said it receives heartbeats for longer than
+   * DETECTOR_GAP_TOLERANCE_MS (all of them stopped, or cut off from Redis).
+   * Then this tick judges nothing and leaves the tick time alone, so the next
+   * sweep after their return sees the whole absence as a gap. An installation
+   * whose apis never wrote the key (older than this version) counts as present.
+   */
+  private async ingressAway(wall: number): Promise<boolean> {
+    const at = Number(await this.conn.get(ingressPresenceKey(this.redis))) || 0;
+    const away = at > 0 && wall - at > this.config.DETECTOR_GAP_TOLERANCE_MS;
+    if (away && this.ingressAwaySince === null) {
+      this.ingressAwaySince = at;
+      this.logger.warn({ lastSeenAt: new Date(at).toISOString() }, 'no api is receiving heartbeats: failure detection is paused until one is back');
+    } else if (!away && this.ingressAwaySince !== null) {
+      this.logger.log({ awayMs: wall - this.ingressAwaySince }, 'an api receives heartbeats again: failure detection resumes');
+      this.ingressAwaySince = null;
+    }
+    return away;
   }
 
   /**

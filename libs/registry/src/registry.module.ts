@@ -22,11 +22,12 @@ import { StateHistoryRepository } from './state-history.repository.js';
 import { StatusPageService } from './status-page.service.js';
 import { TransitionsConsumer } from './transitions-consumer.service.js';
 import { RegistryMetrics } from './registry-metrics.service.js';
+import { IngressPresence } from './ingress-presence.service.js';
 
 /** What the api needs: heartbeat acceptance, registry and discovery, state history and the status page. */
 @Module({
   imports: [RealtimeModule],
-  providers: [HeartbeatStream, InstanceStore, AvailabilityRollups, MaintenanceService, StateHistoryRepository, RegistryService, ServiceHistoryService, StatusPageService, ProbesService, SignalsService, ClusterWatch, ChecksService, CheckResults, AgentsService, RegistryMetrics],
+  providers: [HeartbeatStream, InstanceStore, AvailabilityRollups, MaintenanceService, StateHistoryRepository, RegistryService, ServiceHistoryService, StatusPageService, ProbesService, SignalsService, ClusterWatch, ChecksService, CheckResults, AgentsService, RegistryMetrics, IngressPresence],
   exports: [HeartbeatStream, InstanceStore, AvailabilityRollups, MaintenanceService, StateHistoryRepository, RegistryService, ServiceHistoryService, StatusPageService, ProbesService, ChecksService, AgentsService],
 })
 export class RegistryModule {}

@@ -113,6 +113,14 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(500) @Max(600_000)
   DETECTOR_GAP_TOLERANCE_MS = 2000;
 
+  /**
+   * After Ninefold itself was away (a restart, a leader change, no api receiving heartbeats), deadlines that fell in
+   * the gap are extended by the gap and by this much more: the time agents need to find the control plane again and
+   * deliver what they buffered. A truly silent instance is found that much later after such a gap.
+   */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(600)
+  DETECTOR_RETURN_ALLOWANCE_SECONDS = 5;
+
   /** When more than this share of all instances go silent within one second, Ninefold suspects its own ingress and holds them at SUSPECT. */
   @IsOptional() @Transform(toFloat) @IsNumber() @Min(0.05) @Max(1)
   DETECTOR_MASS_SILENCE_SHARE = 0.5;
