@@ -5,7 +5,7 @@ import { ClusterWatch } from './cluster-watch.service.js';
 import { flapAfter, isFlapping } from './detection.js';
 import { GossipEvidenceStore } from './gossip-evidence.js';
 import { HeartbeatStream } from './heartbeat-stream.js';
-import { ingressPresenceKey } from './ingress-presence.service.js';
+import { ingressPresenceKey, parseIngressPresence } from './ingress-presence.service.js';
 import { applyDeadline, type DeadlineContext, type InstanceRecord, postpone, type Step, wantsProbe } from './instance-state.js';
 import { InstanceStore, type StoredInstance } from './instance-store.js';
 import { ProbesService } from './probes.service.js';
@@ -29,12 +29,15 @@ const MAX_PER_TICK = 20_000;
  * - while no api replica receives heartbeats (see IngressPresence), silence is
  *   not judged at all: nobody could have received one;
  * - a sweep that comes more than DETECTOR_GAP_TOLERANCE_MS after the previous
- *   one (a restart of the whole control plane, a leader change, a long GC, a
- *   Redis outage, or the pause above) first extends the deadlines that fell in
- *   the gap by its length plus DETECTOR_RETURN_ALLOWANCE_SECONDS, the time
- *   agents need to find the control plane again and deliver what they
- *   buffered. Restarting Ninefold raises no false SUSPECT or DOWN; a truly
- *   silent instance is found that much later after such a gap;
+ *   one, in a gap during which no api could receive heartbeats (a restart of
+ *   the whole control plane, a Redis outage, the pause above), first extends
+ *   the deadlines that fell in the gap by its length plus
+ *   DETECTOR_RETURN_ALLOWANCE_SECONDS, the time agents need to find the
+ *   control plane again and deliver what they buffered. Restarting Ninefold
+ *   raises no false SUSPECT or DOWN; a truly silent instance is found that
+ *   much later after such a gap. A gap of the sweep alone (a leader change, a
+ *   long GC) extends nothing: heartbeats went on arriving, and the watermark
+ *   covers those not yet applied;
  * - the mass-silence guard below.
  */
 @Injectable()
@@ -102,12 +105,15 @@ export class DetectorSweep implements OnApplicationBootstrap, OnApplicationShutd
     if (!this.election.isLeader) return false;
     const started = performance.now();
     const wall = Date.now();
-    if (await this.ingressAway(wall)) return false;
+    const ingress = await this.ingress(wall);
+    if (ingress.away) return false;
     const previous = Number(await this.conn.getset(this.tickKey, String(wall))) || 0;
     const watermark = await this.stream.watermarkMs(this.conn);
     const now = watermark === null ? wall : Math.min(wall, watermark - 1);
 
-    if (previous > 0 && wall - previous > this.config.DETECTOR_GAP_TOLERANCE_MS) {
+    // A gap in the sweep matters only if heartbeats could not be received during it (the ingress came back after it
+    // began): otherwise they went on arriving, and the watermark covers those not yet applied (a leader change).
+    if (previous > 0 && wall - previous > this.config.DETECTOR_GAP_TOLERANCE_MS && ingress.sinceMs > previous) {
       const gap = wall - previous;
       const allowance = this.config.DETECTOR_RETURN_ALLOWANCE_SECONDS * 1000;
       const extended = await this.postponeGap(previous, now, gap + allowance);
@@ -146,14 +152,16 @@ export class DetectorSweep implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   /**
-   * Whether no api replica has said it receives heartbeats for longer than
-   * DETECTOR_GAP_TOLERANCE_MS (all of them stopped, or cut off from Redis).
-   * Then this tick judges nothing and leaves the tick time alone, so the next
-   * sweep after their return sees the whole absence as a gap. An installation
-   * whose apis never wrote the key (older than this version) counts as present.
+   * The ingress presence (see IngressPresence): `away` when no api replica has
+   * said it receives heartbeats for longer than DETECTOR_GAP_TOLERANCE_MS (all
+   * stopped, or cut off from Redis); then this tick judges nothing and leaves
+   * the tick time alone, so the next sweep after their return sees the whole
+   * absence as a gap. `sinceMs`: since when without a break; for apis that
+   * never wrote the key (older than this version), the present moment, so
+   * every gap is extended as before.
    */
-  private async ingressAway(wall: number): Promise<boolean> {
-    const at = Number(await this.conn.get(ingressPresenceKey(this.redis))) || 0;
+  private async ingress(wall: number): Promise<{ away: boolean; sinceMs: number }> {
+    const { sinceMs, lastMs: at } = parseIngressPresence(await this.conn.get(ingressPresenceKey(this.redis)));
     const away = at > 0 && wall - at > this.config.DETECTOR_GAP_TOLERANCE_MS;
     if (away && this.ingressAwaySince === null) {
       this.ingressAwaySince = at;
@@ -162,7 +170,7 @@ export class DetectorSweep implements OnApplicationBootstrap, OnApplicationShutd
       this.logger.log({ awayMs: wall - this.ingressAwaySince }, 'an api receives heartbeats again: failure detection resumes');
       this.ingressAwaySince = null;
     }
-    return away;
+    return { away, sinceMs: at > 0 ? sinceMs : wall };
   }
 
   /**

@@ -128,6 +128,8 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
       // Acknowledged by the writer once written.
       handle: (raw) => this.handleRead(raw.map(toIngestEntry)),
       behind: { writer: this.writer, conn: this.redis.client },
+      // Says it is alive, so that if this worker is killed, another takes its entries over at once (not after WORKER_TAKEOVER_SECONDS).
+      alive: { conn: this.redis.client },
     });
   }
 

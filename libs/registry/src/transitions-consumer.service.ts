@@ -86,6 +86,8 @@ export class TransitionsConsumer implements OnApplicationBootstrap, OnApplicatio
         await this.recorder.room();
       },
       behind: { writer: this.recorder, conn: this.redis.client },
+      // Says it is alive, so that if this worker is killed, another takes its entries over at once (not after WORKER_TAKEOVER_SECONDS).
+      alive: { conn: this.redis.client },
     });
   }
 

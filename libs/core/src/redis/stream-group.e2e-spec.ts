@@ -3,7 +3,7 @@ import { testEnv } from '../../../../test/support/env.js';
 import { until } from '../../../../test/support/until.js';
 import type { NinefoldConfig } from '../config/env.schema.js';
 import { RedisService } from './redis.service.js';
-import { consume, StreamGroup } from './stream-group.js';
+import { ALIVE_TTL_MS, consume, StreamGroup } from './stream-group.js';
 import { WriteBehind } from './write-behind.js';
 
 const ABANDONED_AFTER_MS = 600;
@@ -70,5 +70,45 @@ describe('consume with held entries (e2e, Redis)', () => {
 
     release();
     await writer.settled();
+  });
+
+  it('has a live consumer\'s entries kept, and a dead one\'s taken over at once by its liveness, not after the abandon time', async () => {
+    const group = new StreamGroup(redis.key('alive', 'stream'), 'g');
+    await group.ensure(redis.client);
+    for (let i = 0; i < 4; i++) await redis.client.xadd(group.key, '*', 'n', String(i));
+    // Consumer "a" says it is alive, reads everything, and never acknowledges (a worker about to be killed).
+    let running = true;
+    const loop = consume(group, {
+      conn: redis.connect('alive-reader', { maxRetriesPerRequest: null }),
+      consumer: 'a',
+      count: 10,
+      blockMs: 100,
+      running: () => running,
+      logger: { warn: () => undefined },
+      what: 'test',
+      abandonedAfterMs: 60_000,
+      handle: async () => undefined,
+      alive: { conn: redis.client },
+    });
+    await until(() => redis.client.xpending(group.key, 'g'), (p) => (p as [number])[0] === 4, 5000);
+
+    // While "a" lives, nothing of it is taken, however often "b" looks.
+    for (let i = 0; i < 3; i++) {
+      await sleep(300);
+      expect((await group.claimFromDead(redis.client, 'b', 10)).entries).toEqual([]);
+    }
+
+    // "a" dies (its loop stops; its key expires within ALIVE_TTL_MS), far sooner than the 60 s abandon time.
+    running = false;
+    await loop;
+    const diedAt = Date.now();
+    const taken = await until(() => group.claimFromDead(redis.client, 'b', 10), (t) => t.entries.length > 0, ALIVE_TTL_MS + 3000);
+    expect(taken.entries).toHaveLength(4);
+    expect(taken.from).toEqual(['a']);
+    expect(Date.now() - diedAt).toBeLessThan(ALIVE_TTL_MS + 2000);
+    // They are "b"'s now; "a", left with nothing, is forgotten at the next look.
+    expect(await redis.client.xpending(group.key, 'g', '-', '+', 10, 'b')).toHaveLength(4);
+    expect((await group.claimFromDead(redis.client, 'b', 10)).entries).toEqual([]);
+    expect(await redis.client.smembers(group.aliveSetKey)).toEqual([]);
   });
 });

@@ -41,6 +41,49 @@ export class StreamGroup {
     return res ? res[0][1].filter((e): e is [string, string[]] => e[1] !== null).map(([id, f]) => ({ id, fields: toFields(f) })) : [];
   }
 
+  /** Where `consumer` says it is alive (a key that expires unless refreshed). */
+  aliveKey(consumer: string): string {
+    return `${this.key}:alive:${this.group}:${consumer}`;
+  }
+
+  /** The consumers that say they are alive (so a missing key means a dead one, not an older version). */
+  get aliveSetKey(): string {
+    return `${this.key}:alive:${this.group}`;
+  }
+
+  /** `consumer` is alive for the next `ttlMs`. */
+  async markAlive(conn: Redis, consumer: string, ttlMs: number): Promise<void> {
+    await conn.multi().set(this.aliveKey(consumer), '1', 'PX', ttlMs).sadd(this.aliveSetKey, consumer).exec();
+  }
+
+  /**
+   * Entries of consumers that said they were alive and stopped saying so
+   * (a killed worker), now taken over by `consumer`, at most `count`, without
+   * waiting for the entries' idle time: the dead consumer is known, not
+   * guessed. A dead consumer left with nothing pending is forgotten. Returns
+   * the entries and whose they were.
+   */
+  async claimFromDead(conn: Redis, consumer: string, count: number): Promise<{ entries: StreamEntry[]; from: string[] }> {
+    const announced = (await conn.smembers(this.aliveSetKey)).filter((c) => c !== consumer);
+    if (announced.length === 0) return { entries: [], from: [] };
+    const alive = await conn.mget(...announced.map((c) => this.aliveKey(c)));
+    const entries: StreamEntry[] = [];
+    const from: string[] = [];
+    for (const [i, dead] of announced.entries()) {
+      if (alive[i] !== null || entries.length >= count) continue;
+      const pending = (await conn.xpending(this.key, this.group, '-', '+', count - entries.length, dead)) as [string, string, number, number][];
+      if (pending.length === 0) {
+        await conn.multi().srem(this.aliveSetKey, dead).xgroup('DELCONSUMER', this.key, this.group, dead).exec();
+        continue;
+      }
+      for (const res of await this.claimToSelf(conn, consumer, pending.map((p) => p[0]))) {
+        for (const e of res as ([string, string[] | null] | null)[]) if (e && e[1]) entries.push({ id: e[0], fields: toFields(e[1]) });
+      }
+      from.push(dead);
+    }
+    return { entries, from };
+  }
+
   /** Entries another consumer took and did not acknowledge within `minIdleMs`, now taken over by `consumer`. */
   async claimAbandoned(conn: Redis, consumer: string, minIdleMs: number, count: number): Promise<StreamEntry[]> {
     const res = (await conn.xautoclaim(this.key, this.group, consumer, minIdleMs, '0-0', 'COUNT', count)) as [string, [string, string[] | null][]];
@@ -127,7 +170,21 @@ export interface ConsumeOptions {
    *   again) while this one is alive.
    */
   behind?: { writer: Pick<WriteBehind<unknown>, 'takeFailure' | 'holds' | 'heldIds'>; conn: Redis };
+  /**
+   * A connection that does not block, on which the consumer says every
+   * {@link ALIVE_EVERY_MS} that it is alive (a key expiring after
+   * {@link ALIVE_TTL_MS}). Other consumers take the entries of one that
+   * stopped saying so over at once, instead of after `abandonedAfterMs`: a
+   * killed worker's unfinished heartbeats would otherwise hold the ingest
+   * watermark, and so failure detection, back for that long.
+   */
+  alive?: { conn: Redis };
 }
+
+/** How often a consumer says it is alive. */
+export const ALIVE_EVERY_MS = 1000;
+/** How long that holds: a consumer silent this long is taken for dead and its entries are taken over. */
+export const ALIVE_TTL_MS = 5000;
 
 /**
  * The consuming loop every stream reader of Ninefold runs: create the group
@@ -157,6 +214,14 @@ export async function consume(group: StreamGroup, o: ConsumeOptions): Promise<vo
       }, abandonedAfterMs / 3)
     : null;
   keepAlive?.unref();
+  const alive = o.alive;
+  const sayAlive = () => {
+    if (alive) void group.markAlive(alive.conn, o.consumer, ALIVE_TTL_MS).catch(() => undefined);
+  };
+  sayAlive();
+  const aliveTimer = alive ? setInterval(sayAlive, ALIVE_EVERY_MS) : null;
+  aliveTimer?.unref();
+  let lastDeadCheck = 0;
   try {
     while (o.running()) {
       try {
@@ -173,6 +238,13 @@ export async function consume(group: StreamGroup, o: ConsumeOptions): Promise<vo
         if (own) {
           entries = notHeld(await group.readOwnPending(o.conn, o.consumer, count()));
           if (entries.length === 0) retryOwn = false;
+        }
+        // Consumers known dead (they said they were alive, and stopped): their entries at once.
+        if (entries.length === 0 && alive && Date.now() - lastDeadCheck > ALIVE_EVERY_MS) {
+          lastDeadCheck = Date.now();
+          const taken = await group.claimFromDead(o.conn, o.consumer, count());
+          entries = notHeld(taken.entries);
+          if (taken.entries.length > 0) o.logger.warn({ entries: taken.entries.length, from: taken.from }, `${o.what}: took over the entries of a stopped consumer`);
         }
         if (entries.length === 0 && Date.now() - lastClaim > claimEveryMs) {
           lastClaim = Date.now();
@@ -196,6 +268,8 @@ export async function consume(group: StreamGroup, o: ConsumeOptions): Promise<vo
     }
   } finally {
     if (keepAlive) clearInterval(keepAlive);
+    // Its key expires ALIVE_TTL_MS later: time for a graceful stop to finish the writes it holds.
+    if (aliveTimer) clearInterval(aliveTimer);
   }
 }
 
