@@ -76,7 +76,7 @@ export class IngestDrain implements OnApplicationBootstrap, OnApplicationShutdow
 
   onApplicationBootstrap(): void {
     // XREADGROUP BLOCK holds its connection: it gets one of its own.
-    this.conn = this.redis.connect('ingest-drain', { maxRetriesPerRequest: null });
+    this.conn = this.redis.connect('ingest-drain', { maxRetriesPerRequest: null, commandTimeout: undefined });
     // The live-state scripts (thousands per read) on a connection of their own: the sweep's commands do not queue behind them.
     this.live = this.store.over(this.redis.connect('ingest-live'));
     // Registrations and deregistrations through the API change what is cached here.

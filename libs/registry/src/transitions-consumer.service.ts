@@ -51,7 +51,7 @@ export class TransitionsConsumer implements OnApplicationBootstrap, OnApplicatio
   }
 
   onApplicationBootstrap(): void {
-    this.conn = this.redis.connect('transitions', { maxRetriesPerRequest: null });
+    this.conn = this.redis.connect('transitions', { maxRetriesPerRequest: null, commandTimeout: undefined });
     this.running = true;
     this.loop = this.run();
   }

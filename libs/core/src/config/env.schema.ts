@@ -57,6 +57,14 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toBool) @IsBoolean({ message: 'METRICS_INSTANCE_SERIES must be true or false' })
   METRICS_INSTANCE_SERIES = false;
 
+  /**
+   * Longest a Redis command may wait for its answer (a stalled Redis keeps connections open and answers nothing):
+   * past it the command fails, and a request that needed it gets 503 with Retry-After instead of hanging.
+   * Blocking stream reads are exempt (they wait by design, a second at a time).
+   */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(100) @Max(60_000)
+  REDIS_COMMAND_TIMEOUT_MS = 2000;
+
   /** Largest accepted request body. */
   @IsOptional() @Transform(toInt) @IsInt() @Min(1024) @Max(64 * 1024 * 1024)
   BODY_LIMIT_BYTES = 1024 * 1024;

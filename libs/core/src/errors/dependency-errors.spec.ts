@@ -18,6 +18,8 @@ describe('unavailableDependency', () => {
     expect(unavailableDependency(named('MaxRetriesPerRequestError', 'anything'))).toBe('redis');
     expect(unavailableDependency(new Error('Connection is closed.'))).toBe('redis');
     expect(unavailableDependency(new Error("Stream isn't writeable and enableOfflineQueue options is false"))).toBe('redis');
+    // commandTimeout (REDIS_COMMAND_TIMEOUT_MS): a stalled Redis.
+    expect(unavailableDependency(new Error('Command timed out'))).toBe('redis');
   });
 
   const endpoints = dependencyEndpoints('postgresql://u:p@127.0.0.1:55432/nf', 'redis://localhost:56379');

@@ -35,7 +35,8 @@ export function unavailableDependency(err: unknown, endpoints: DependencyEndpoin
   if (err instanceof Prisma.PrismaClientInitializationError) return 'postgres';
   if (err instanceof Prisma.PrismaClientKnownRequestError && PRISMA_CONNECTION_CODES.has(err.code)) return 'postgres';
   if (e.name === 'DriverAdapterError' || /Can't reach database|Connection terminated|timeout exceeded when trying to connect/i.test(e.message)) return 'postgres';
-  if (e.name === 'MaxRetriesPerRequestError' || /Connection is closed|Stream isn't writeable|enableOfflineQueue|Reached the max retries/i.test(e.message)) return 'redis';
+  // "Command timed out": ioredis's commandTimeout (REDIS_COMMAND_TIMEOUT_MS), a stalled Redis.
+  if (e.name === 'MaxRetriesPerRequestError' || /Connection is closed|Stream isn't writeable|enableOfflineQueue|Reached the max retries|^Command timed out$/i.test(e.message)) return 'redis';
   const socket = socketEndpoint(e);
   if (socket) return dependencyAt(socket, endpoints);
   if (e.cause) return unavailableDependency(e.cause, endpoints);

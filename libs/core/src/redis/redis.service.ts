@@ -26,8 +26,9 @@ export class RedisService implements OnApplicationShutdown {
 
   /**
    * A new connection. It reconnects by itself after an outage (capped backoff);
-   * while disconnected, commands fail fast instead of queueing, so callers can
-   * answer 503.
+   * while disconnected, commands fail fast instead of queueing, and a command
+   * unanswered for REDIS_COMMAND_TIMEOUT_MS (a stalled Redis) fails too, so
+   * callers can answer 503. Blocking readers pass `commandTimeout: undefined`.
    */
   connect(name: string, extra: RedisOptions = {}): Redis {
     const conn = new Redis(this.config.REDIS_URL, {
@@ -36,6 +37,7 @@ export class RedisService implements OnApplicationShutdown {
       maxRetriesPerRequest: 1,
       enableOfflineQueue: true,
       connectTimeout: 3000,
+      commandTimeout: this.config.REDIS_COMMAND_TIMEOUT_MS,
       retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
       ...extra,
     });
