@@ -232,19 +232,21 @@ export async function consume(group: StreamGroup, o: ConsumeOptions): Promise<vo
         const background = behind?.writer.takeFailure() ?? null;
         if (background !== null) throw background;
         let entries: StreamEntry[] = [];
-        // After a failure: own entries first, or every other round (until they are done) with readNewWhileFailing.
-        const own = retryOwn && (!o.readNewWhileFailing || ownTurn);
-        if (o.readNewWhileFailing && retryOwn) ownTurn = !ownTurn;
-        if (own) {
-          entries = notHeld(await group.readOwnPending(o.conn, o.consumer, count()));
-          if (entries.length === 0) retryOwn = false;
-        }
-        // Consumers known dead (they said they were alive, and stopped): their entries at once.
-        if (entries.length === 0 && alive && Date.now() - lastDeadCheck > ALIVE_EVERY_MS) {
+        // Consumers known dead (they said they were alive, and stopped): their entries first, once a second
+        // whatever else there is to read (under steady load a read is never empty, and their entries are the
+        // oldest, holding the ingest watermark back).
+        if (alive && Date.now() - lastDeadCheck > ALIVE_EVERY_MS) {
           lastDeadCheck = Date.now();
           const taken = await group.claimFromDead(o.conn, o.consumer, count());
           entries = notHeld(taken.entries);
           if (taken.entries.length > 0) o.logger.warn({ entries: taken.entries.length, from: taken.from }, `${o.what}: took over the entries of a stopped consumer`);
+        }
+        // After a failure: own entries first, or every other round (until they are done) with readNewWhileFailing.
+        const own = entries.length === 0 && retryOwn && (!o.readNewWhileFailing || ownTurn);
+        if (entries.length === 0 && o.readNewWhileFailing && retryOwn) ownTurn = !ownTurn;
+        if (own) {
+          entries = notHeld(await group.readOwnPending(o.conn, o.consumer, count()));
+          if (entries.length === 0) retryOwn = false;
         }
         if (entries.length === 0 && Date.now() - lastClaim > claimEveryMs) {
           lastClaim = Date.now();
