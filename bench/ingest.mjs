@@ -35,6 +35,21 @@ import { machineInfo } from './lib/machine.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const envNum = (name, def) => (process.env[name] !== undefined && process.env[name] !== '' ? Number(process.env[name]) : def);
+/**
+ * BENCH_PIN (default on where `taskset` exists and there are at least 2 cores): the load generator (this process)
+ * runs on core 0 and the server under test (bare Fastify, the api) on core 1, so a./b. measure the server rather
+ * than the scheduler moving the two about. Redis, PostgreSQL and the worker are not pinned.
+ */
+const PIN = process.env.BENCH_PIN !== '0' && os.cpus().length >= 2 && hasTaskset();
+function hasTaskset() {
+  try {
+    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const CFG = {
   durationS: envNum('BENCH_DURATION_S', 10),
   warmupS: envNum('BENCH_WARMUP_S', 5),
@@ -81,8 +96,11 @@ for (const [sig, n] of [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]]) {
 
 const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nf-bench-logs-'));
 
-function spawnNode(name, script, env) {
-  const child = spawn(process.execPath, [script], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+function spawnNode(name, script, env, { pinned = false } = {}) {
+  // taskset sets the affinity and executes node in its place: the child's pid is node's.
+  const child = pinned && PIN
+    ? spawn('taskset', ['-c', '1', process.execPath, script], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(process.execPath, [script], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const file = fs.createWriteStream(path.join(logDir, `${name}.log`));
   const proc = { name, child, lines: [], exit: null, exited: null };
   const collect = (chunk) => {
@@ -395,8 +413,13 @@ async function main() {
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   const bareUrl = `http://127.0.0.1:${barePort}`;
 
-  const bare = spawnNode('bare-fastify', path.join(root, 'bench', 'bare-fastify.mjs'), { PATH: baseEnv.PATH, PORT: String(barePort), HOST: '127.0.0.1' });
-  const api = spawnNode('api', path.join(root, 'dist', 'apps', 'api', 'main.js'), { ...baseEnv, PORT: String(apiPort), HOST: '127.0.0.1' });
+  if (PIN) {
+    // This process (autocannon, the load generator) on core 0, every thread of it.
+    execFileSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
+    log('pinned: the load generator to core 0, bare Fastify and the api to core 1 (BENCH_PIN=0 to share both)');
+  }
+  const bare = spawnNode('bare-fastify', path.join(root, 'bench', 'bare-fastify.mjs'), { PATH: baseEnv.PATH, PORT: String(barePort), HOST: '127.0.0.1' }, { pinned: true });
+  const api = spawnNode('api', path.join(root, 'dist', 'apps', 'api', 'main.js'), { ...baseEnv, PORT: String(apiPort), HOST: '127.0.0.1' }, { pinned: true });
   pids.bare = bare.child.pid;
   pids.api = api.child.pid;
   const tApi = Date.now();
@@ -1098,8 +1121,7 @@ same \`202 {"accepted": n}\` with no auth, no validation and no Redis.
 - **a./b.** autocannon in the benchmark process, ${CFG.connections} connections, pipelining 1, each run a
   ${CFG.warmupS} s warm-up then ${CFG.durationS} s measured; bare Fastify first, then Ninefold. Requests
   cycle over 1,000 instances of 10 services, every 4th heartbeat with request and dependency counts.
-  The load generator and the server share the 2 cores (see the CPU table), so the ratio is that of
-  two servers each running next to the same load generator.
+  ${PIN ? 'The load generator runs on core 0 and the server under test (bare Fastify, the api) on core 1 (`taskset`;\n  `BENCH_PIN=0` shares both), so the figures measure the server rather than the scheduler; Redis, PostgreSQL\n  and the worker are not pinned.' : 'The load generator and the server share the cores (see the CPU table), so the ratio is that of\n  two servers each running next to the same load generator.'}
 - **a. interleaved.** This machine is shared and other work comes and goes in bursts; one 10 s run of each
   server can catch a burst on one side only (single-run ratios of 52-80 % were seen for the same code).
   So after a./b.'s single runs, ${CFG.ratioRounds} rounds of ${CFG.ratioRunS} s each run bare Fastify and Ninefold back to back
