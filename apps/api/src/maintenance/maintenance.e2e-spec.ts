@@ -94,7 +94,13 @@ describe('maintenance windows (e2e)', () => {
     expect((await beatAs('ledger-2', 'up')).status).toBe(202);
     await instanceIs('ledger-2', 'UP');
 
-    const changes = (await viewer.get('/api/v1/services/ledger/history')).body.items.filter((h: { instance: string | null }) => h.instance === 'ledger-2');
+    // The history is recorded behind live state: wait until it has the change back UP.
+    const history = await until(
+      () => viewer.get('/api/v1/services/ledger/history'),
+      (r) => r.body?.items?.some((h: { instance: string | null; from: string; to: string }) => h.instance === 'ledger-2' && h.from === 'DOWN' && h.to === 'UP'),
+      10_000,
+    );
+    const changes = history.body.items.filter((h: { instance: string | null }) => h.instance === 'ledger-2');
     const at = (from: string, to: string) => Date.parse(changes.find((h: { from: string; to: string }) => h.from === from && h.to === to).at);
     const firstUp = at('UNKNOWN', 'UP');
     const down = at('UP', 'DOWN');

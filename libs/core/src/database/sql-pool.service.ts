@@ -28,6 +28,10 @@ export class SqlPool implements OnApplicationShutdown {
   async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
+    // A checked-out client whose server goes away (reset, cut) emits 'error' on itself, not on the pool: without a
+    // listener that crashes the process (a worker killed by a Postgres hiccup). The query in flight fails anyway.
+    const onError = (err: Error) => (broken = err);
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const result = await fn(client);
@@ -38,6 +42,7 @@ export class SqlPool implements OnApplicationShutdown {
       await client.query('ROLLBACK').catch((rollbackErr: Error) => (broken = rollbackErr));
       throw err;
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
   }
