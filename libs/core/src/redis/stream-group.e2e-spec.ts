@@ -3,7 +3,7 @@ import { testEnv } from '../../../../test/support/env.js';
 import { until } from '../../../../test/support/until.js';
 import type { NinefoldConfig } from '../config/env.schema.js';
 import { RedisService } from './redis.service.js';
-import { ALIVE_TTL_MS, consume, StreamGroup } from './stream-group.js';
+import { ALIVE_TTL_MS, consume, type ConsumeOptions, StreamGroup } from './stream-group.js';
 import { WriteBehind } from './write-behind.js';
 
 const ABANDONED_AFTER_MS = 600;
@@ -24,6 +24,27 @@ describe('consume with held entries (e2e, Redis)', () => {
 
   afterAll(() => redis.onApplicationShutdown());
 
+  /** Consumer "a" of `group` on a connection of its own, until `stop()`; `opts` says how it handles and what it abandons. */
+  function consumerA(group: StreamGroup, opts: Pick<ConsumeOptions, 'handle' | 'abandonedAfterMs' | 'behind' | 'alive'>): { stop: () => Promise<void> } {
+    let running = true;
+    const loop = consume(group, {
+      conn: redis.connect('reader-a', { maxRetriesPerRequest: null }),
+      consumer: 'a',
+      count: 10,
+      blockMs: 100,
+      running: () => running,
+      logger: { warn: () => undefined },
+      what: 'test',
+      ...opts,
+    });
+    return {
+      stop: () => {
+        running = false;
+        return loop;
+      },
+    };
+  }
+
   it('keeps held entries from being taken over as abandoned, and lets them go once the consumer stopped', async () => {
     const group = new StreamGroup(redis.key('held', 'stream'), 'g');
     await group.ensure(redis.client);
@@ -40,15 +61,7 @@ describe('consume with held entries (e2e, Redis)', () => {
         await group.acknowledge(redis.client, batch);
       },
     });
-    let running = true;
-    const loop = consume(group, {
-      conn: redis.connect('held-reader', { maxRetriesPerRequest: null }),
-      consumer: 'a',
-      count: 10,
-      blockMs: 100,
-      running: () => running,
-      logger: { warn: () => undefined },
-      what: 'test',
+    const a = consumerA(group, {
       abandonedAfterMs: ABANDONED_AFTER_MS,
       handle: async (entries) => writer.push(entries.map((e) => e.id), entries.map((e) => e.id), entries.length),
       behind: { writer, conn: redis.client },
@@ -62,8 +75,7 @@ describe('consume with held entries (e2e, Redis)', () => {
     }
 
     // The first consumer stops (as if it died) with its write unfinished: now they are taken over.
-    running = false;
-    await loop;
+    await a.stop();
     await sleep(ABANDONED_AFTER_MS + 100);
     const taken = await group.claimAbandoned(redis.client, 'b', ABANDONED_AFTER_MS, 10);
     expect(taken.map((e) => e.id)).toEqual(ids);
@@ -77,19 +89,7 @@ describe('consume with held entries (e2e, Redis)', () => {
     await group.ensure(redis.client);
     for (let i = 0; i < 4; i++) await redis.client.xadd(group.key, '*', 'n', String(i));
     // Consumer "a" says it is alive, reads everything, and never acknowledges (a worker about to be killed).
-    let running = true;
-    const loop = consume(group, {
-      conn: redis.connect('alive-reader', { maxRetriesPerRequest: null }),
-      consumer: 'a',
-      count: 10,
-      blockMs: 100,
-      running: () => running,
-      logger: { warn: () => undefined },
-      what: 'test',
-      abandonedAfterMs: 60_000,
-      handle: async () => undefined,
-      alive: { conn: redis.client },
-    });
+    const a = consumerA(group, { abandonedAfterMs: 60_000, handle: async () => undefined, alive: { conn: redis.client } });
     await until(() => redis.client.xpending(group.key, 'g'), (p) => (p as [number])[0] === 4, 5000);
 
     // While "a" lives, nothing of it is taken, however often "b" looks.
@@ -99,8 +99,7 @@ describe('consume with held entries (e2e, Redis)', () => {
     }
 
     // "a" dies (its loop stops; its key expires within ALIVE_TTL_MS), far sooner than the 60 s abandon time.
-    running = false;
-    await loop;
+    await a.stop();
     const diedAt = Date.now();
     const taken = await until(() => group.claimFromDead(redis.client, 'b', 10), (t) => t.entries.length > 0, ALIVE_TTL_MS + 3000);
     expect(taken.entries).toHaveLength(4);
