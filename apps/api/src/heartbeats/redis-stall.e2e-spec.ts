@@ -35,7 +35,7 @@ describe('heartbeats through a stalled and a refusing Redis (e2e)', () => {
     redis = await startRedis({ dataDir: path.join(dir, 'redis'), port: await freePort(), logFile: path.join(dir, 'redis.log'), ephemeral: true });
     const proxied = await TcpProxy.for(redis.url);
     proxy = proxied.proxy;
-    stack = await startStack({ env: { REDIS_URL: proxied.url } });
+    stack = await startStack({ env: { REDIS_URL: proxied.url, REDIS_COMMAND_TIMEOUT_MS: "2000" } });
   });
 
   afterAll(async () => {

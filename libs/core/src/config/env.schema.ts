@@ -63,7 +63,7 @@ export class EnvironmentVariables {
    * Blocking stream reads are exempt (they wait by design, a second at a time).
    */
   @IsOptional() @Transform(toInt) @IsInt() @Min(100) @Max(60_000)
-  REDIS_COMMAND_TIMEOUT_MS = 2000;
+  REDIS_COMMAND_TIMEOUT_MS = 5000;
 
   /** Largest accepted request body. */
   @IsOptional() @Transform(toInt) @IsInt() @Min(1024) @Max(64 * 1024 * 1024)
